@@ -1,0 +1,27 @@
+"""lingauss: the linear Gaussian β-VAE, solved exactly, and a metric engine for any model's latents.
+
+Closed-form core (numpy, scipy, numba, sympy; never torch). See DESIGN.md for the conventions:
+joint covariances are ordered latents first, losses are in nats per sample, seeds are
+``numpy.random.Generator | int | None``.
+"""
+
+from .blahut_arimoto import (STATUSES, BAGridResult, BAResult, blahut_arimoto,
+                             blahut_arimoto_grid, initial_decoder)
+from .information import gaussian_conditional_mi, gaussian_entropy, gaussian_mi
+from .loss import LossTerms, gamma_lambda_loss, residual_covariance
+from .model import LinearGaussianModel
+from .scenarios import (Scenario, canonical_grouping, dependent_factor_covariance,
+                        scenario_from_groups, talk_scenario, talk_scenarios)
+from .updates import DECODER_FAMILIES, decoder_update, encoder_update
+from .well_posedness import WellPosedness, well_posedness
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BAGridResult", "BAResult", "DECODER_FAMILIES", "LinearGaussianModel", "LossTerms", "STATUSES",
+    "Scenario", "WellPosedness", "blahut_arimoto", "blahut_arimoto_grid", "canonical_grouping",
+    "decoder_update", "dependent_factor_covariance", "encoder_update", "gamma_lambda_loss",
+    "gaussian_conditional_mi", "gaussian_entropy", "gaussian_mi", "initial_decoder",
+    "residual_covariance", "scenario_from_groups", "talk_scenario", "talk_scenarios",
+    "well_posedness",
+]
