@@ -24,6 +24,7 @@ __all__ = [
     "joint_covariances",
     "ba_states",
     "groupings",
+    "assert_covariance_matches_samples",
 ]
 
 _seeds = st.integers(min_value=0, max_value=2**32 - 1)
@@ -111,3 +112,22 @@ def groupings(draw, s: int) -> tuple[tuple[int, ...], ...]:
     for j in range(s):
         labels.append(draw(st.integers(0, max(labels, default=-1) + 1)))
     return canonical_grouping([tuple(j for j in range(s) if labels[j] == k) for k in set(labels)])
+
+
+def assert_covariance_matches_samples(samples: np.ndarray, expected: np.ndarray, nsig: float = 6.0,
+                                      check_mean: bool = True) -> None:
+    r"""Assert that zero-mean samples (N × k) have covariance ``expected`` within sampling error.
+
+    Entry (p, q) of :math:`\hat\Sigma = X^\top X / N` has standard deviation
+    :math:`\sqrt{(\Sigma_{pp}\Sigma_{qq} + \Sigma_{pq}^2)/N}` for zero-mean Gaussians; every entry
+    must lie within ``nsig`` of those, and (``check_mean``) every sample mean within ``nsig``
+    standard errors of 0.
+    """
+    n = samples.shape[0]
+    est = samples.T @ samples / n
+    d = np.diag(expected)
+    std = np.sqrt((np.outer(d, d) + expected ** 2) / n)
+    excess = np.abs(est - expected) / std
+    assert np.all(excess <= nsig), f"max deviation {excess.max():.2f} sd\n{est}\n{expected}"
+    if check_mean:
+        assert np.all(np.abs(samples.mean(axis=0)) <= nsig * np.sqrt(d / n)), "sample mean is not 0"

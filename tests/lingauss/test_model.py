@@ -12,21 +12,9 @@ import pytest
 from hypothesis import given, strategies as st
 
 from lingauss.model import LinearGaussianModel
-from lingauss.testing import encoders, linear_gaussian_models
+from lingauss.testing import assert_covariance_matches_samples, encoders, linear_gaussian_models
 
 N_MC = 200_000
-
-
-def assert_cov_close_mc(samples, expected, nsig=6.0):
-    n = samples.shape[0]
-    est = samples.T @ samples / n
-    d = np.diag(expected)
-    std = np.sqrt((np.outer(d, d) + expected ** 2) / n)
-    excess = np.abs(est - expected) / std
-    assert np.all(excess <= nsig), f"max deviation {excess.max():.2f} sd\n{est}\n{expected}"
-    # the sample means are zero too
-    mean_std = np.sqrt(d / n)
-    assert np.all(np.abs(samples.mean(axis=0)) <= nsig * mean_std)
 
 
 def _spd(rng, k, lo=0.3, hi=2.0):
@@ -60,9 +48,9 @@ def test_sigma_y_closed_form_and_monte_carlo(model):
     assert v.dtype == np.float64 and y.dtype == np.float64
     # joint [v; y] has covariance [[Σ_V, Σ_V Γᵀ], [Γ Σ_V, Σ_Y]]
     joint = np.block([[sv, sv @ G.T], [G @ sv, expected]])
-    assert_cov_close_mc(np.hstack([v, y]), joint)
+    assert_covariance_matches_samples(np.hstack([v, y]), joint)
     # the residual y − Γv is the isotropic observation noise
-    assert_cov_close_mc(y - v @ G.T, var * np.eye(n))
+    assert_covariance_matches_samples(y - v @ G.T, var * np.eye(n))
 
 
 @given(linear_gaussian_models())
@@ -119,7 +107,7 @@ def test_joint_covariance_monte_carlo(seed):
     v, y = model.sample(N_MC, rng=rng)
     w = rng.standard_normal((N_MC, m)) @ np.linalg.cholesky(sigma_w).T
     x = y @ B.T + w
-    assert_cov_close_mc(np.hstack([x, v]), joint)          # latents first
+    assert_covariance_matches_samples(np.hstack([x, v]), joint)          # latents first
 
 
 @given(linear_gaussian_models(), st.integers(1, 4), st.data())

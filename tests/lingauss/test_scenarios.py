@@ -12,7 +12,7 @@ from hypothesis import given, strategies as st
 from lingauss.information import gaussian_mi
 from lingauss.scenarios import (SCENARIO_GROUPS, canonical_grouping, dependent_factor_covariance,
                                 scenario_from_groups, talk_scenario, talk_scenarios)
-from lingauss.testing import groupings
+from lingauss.testing import assert_covariance_matches_samples, groupings
 
 N_MC = 200_000
 
@@ -28,16 +28,6 @@ def simulate_factors(groups, root_std, coupling, noise_std, n_samples, rng):
             if j != root:
                 v[:, j] = coupling[j] * v[:, root] + noise_std[j] * rng.standard_normal(n_samples)
     return v
-
-
-def assert_cov_close_mc(samples, expected, nsig=6.0):
-    """Entry (p, q) of Σ̂ = XᵀX/N has sd sqrt((Σ_pp Σ_qq + Σ_pq²)/N) for zero-mean Gaussians."""
-    n = samples.shape[0]
-    est = samples.T @ samples / n
-    d = np.diag(expected)
-    std = np.sqrt((np.outer(d, d) + expected ** 2) / n)
-    excess = np.abs(est - expected) / std
-    assert np.all(excess <= nsig), f"max deviation {excess.max():.2f} sd\n{est}\n{expected}"
 
 
 def components(cov):
@@ -76,7 +66,7 @@ def test_dependent_covariance_matches_simulation(groups):
                                       dependent_noise_std=noise_std)
     assert cov.shape == (s, s)
     v = simulate_factors(groups, root_std, coupling, noise_std, N_MC, rng)
-    assert_cov_close_mc(v, cov)
+    assert_covariance_matches_samples(v, cov)
 
 
 @given(st.integers(1, 6).flatmap(groupings), st.integers(0, 2**32 - 1))
@@ -154,7 +144,7 @@ def test_talk_scenario_3_matrix():
     # the same matrix from the recipe by simulation (α, β, σ's as in the slide)
     rng = np.random.default_rng(5)
     v = simulate_factors(((0, 1, 2),), [S1] * 3, [0.0, ALPHA, BETA], [1.0, SZ2, SZ3], N_MC, rng)
-    assert_cov_close_mc(v, scen.model.sigma_v)
+    assert_covariance_matches_samples(v, scen.model.sigma_v)
 
 
 # ---------------------------------------------------------------- talk_scenarios()
