@@ -3,6 +3,7 @@
 ``lingauss solve``  run Blahut–Arimoto on the talk's six scenarios and print status, loss terms,
                     reconstruction error and the well-posedness verdict (the README's main job).
 ``lingauss bench core``  batched grid BA vs a per-point loop (a printed table).
+``lingauss bench im``    naive vs exhaustive vs exact I_m (a printed table).
 
 User mistakes (bad numbers, unwritable paths) end with a one-line ``error:`` message and exit code 2,
 never a traceback.
@@ -85,8 +86,14 @@ def cmd_solve(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from .bench import bench_core, format_core
+    from .bench import bench_core, bench_im, format_core, format_im
 
+    if args.which == "im":
+        if args.naive_budget <= 0:
+            raise UserError("--naive-budget must be positive")
+        print("I_m benchmark: one core; naive = Python loop over m^s assignments calling gaussian_mi")
+        print(format_im(bench_im(naive_budget_s=args.naive_budget, progress=not args.quiet)))
+        return 0
     if args.iterations < 1 or args.grid < 1:
         raise UserError("--grid and --iterations must be positive")
     loop_points = None if args.full_loop else args.loop_points
@@ -119,12 +126,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_solve)
     b = sub.add_parser("bench", help="timed comparisons (prints a table)",
                        description="Benchmarks. 'core': batched grid Blahut–Arimoto vs a per-point loop.")
-    b.add_argument("which", choices=["core"], help="which benchmark")
+    b.add_argument("which", choices=["core", "im"],
+                   help="core: batched grid BA vs per-point loop; im: naive vs exhaustive vs exact I_m")
     b.add_argument("--grid", type=int, default=101, help="grid points per axis (default 101)")
     b.add_argument("--iterations", type=int, default=100, help="iterations per point (default 100)")
     b.add_argument("--loop-points", type=int, default=1000,
                    help="grid points the per-point loop times; its full time is extrapolated (default 1000)")
     b.add_argument("--full-loop", action="store_true", help="time the loop on every grid point")
+    b.add_argument("--naive-budget", type=float, default=60.0,
+                   help="im: seconds the naive loop may run before it is extrapolated (default 60)")
     b.add_argument("--quiet", action="store_true", help="no progress bars")
     b.set_defaults(func=cmd_bench)
     return p

@@ -9,6 +9,9 @@ from .blahut_arimoto import (STATUSES, BAGridResult, BAResult, blahut_arimoto,
                              blahut_arimoto_grid, initial_decoder)
 from .information import gaussian_conditional_mi, gaussian_entropy, gaussian_mi
 from .loss import LossTerms, gamma_lambda_loss, residual_covariance
+from .metrics import (IMLandscape, IMResult, SAPResult, Success, im_score, im_score_from_samples,
+                      im_scores_all, im_success, joint_covariance_from_samples, reconstruction_ok,
+                      sap_score, sap_score_from_samples, sap_success)
 from .model import LinearGaussianModel
 from .scenarios import (Scenario, canonical_grouping, dependent_factor_covariance,
                         scenario_from_groups, talk_scenario, talk_scenarios)
@@ -18,6 +21,9 @@ from .well_posedness import WellPosedness, well_posedness
 __version__ = "0.1.0"
 
 __all__ = [
+    "IMLandscape", "IMResult", "SAPResult", "Success", "im_score", "im_score_from_samples",
+    "im_scores_all", "im_success", "joint_covariance_from_samples", "reconstruction_ok",
+    "sap_score", "sap_score_from_samples", "sap_success",
     "BAGridResult", "BAResult", "DECODER_FAMILIES", "LinearGaussianModel", "LossTerms", "STATUSES",
     "Scenario", "WellPosedness", "blahut_arimoto", "blahut_arimoto_grid", "canonical_grouping",
     "decoder_update", "dependent_factor_covariance", "encoder_update", "gamma_lambda_loss",

@@ -67,3 +67,15 @@ def test_console_script_help_runs():
     out = subprocess.run([sys.executable, "-m", "analysis.cli", "solve", "--help"],
                          capture_output=True, text=True, check=True).stdout
     assert "--decoder-noise" in out
+
+
+def test_bench_im_rows_agree_and_format():
+    from analysis.bench import bench_im, format_im, im_benchmark_covariance, naive_im
+    from lingauss.metrics import im_score
+
+    rows = bench_im(sizes=((3, 3), (5, 3)), kinds=("grouped", "random"), naive_budget_s=30, progress=False)
+    assert all(r.agree and not r.naive_extrapolated for r in rows)
+    assert "exact vs naive" in format_im(rows)
+    cov = im_benchmark_covariance(4, 3, "grouped", seed=2)
+    best, count = naive_im(cov, 3)
+    assert count == 81 and best == pytest.approx(im_score(cov, 3).score, abs=1e-9)

@@ -1,0 +1,472 @@
+r"""Numba kernels of the I_m metric: log-determinant tables, exhaustive and exact search.
+
+Notation (all on the *correlation* matrix of [X; V], so var x_i = var v_j = 1; MI is invariant):
+
+* ``LD[M]`` = log|R_VV[M]| for every factor subset M (bit j = factor j), LD[∅] = 0.
+* ``R[i, M]`` = I(x_i; V_M) = −½ log(1 − ρ²_{i·M}), ρ² the squared multiple correlation of x_i on V_M.
+* ``pen(P, Q)`` = LD[P] + LD[Q] − LD[P ∪ Q] = 2 I(V_P; V_Q); it vanishes when P or Q is empty, so the
+  score of an assignment with group masks M_0..M_{m−1} needs no case analysis:
+
+  .. math:: \mathcal{I}(M) = \sum_i R[i, M_i] - \tfrac12 \sum_{p<q} \mathrm{pen}(M_p, M_q).
+
+Ties are tracked with a running maximum: a value more than ``tol`` above the best resets the count;
+a value within ``tol`` of it is counted (and raises the best if larger).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+_NEG = -np.inf
+
+
+@njit(cache=True)
+def subset_tables(corr, m, s):
+    """``(LD, R, ok)``: tables over all 2^s factor subsets by one depth-first pass.
+
+    Subsets are visited as stacks of increasing factor indices; pushing factor j extends the
+    Cholesky factor of R_VV[stack] by one row (O(k²)) and the forward-substituted cross terms
+    z_i = L⁻¹ r_{V,x_i} by one entry (O(k) each), so the whole table costs O(2^s (s² + m s)).
+    ``ok`` is False if a Schur complement is not positive (the matrix is not positive definite).
+    """
+    size = 1 << s
+    LD = np.zeros(size)
+    R = np.zeros((m, size))
+    L = np.zeros((s, s))
+    Z = np.zeros((m, s))
+    zz = np.zeros((m, s + 1))
+    ld = np.zeros(s + 1)
+    masks = np.zeros(s + 1, dtype=np.int64)
+    elems = np.zeros(s, dtype=np.int64)
+    nxt = np.zeros(s + 1, dtype=np.int64)
+    depth = 0
+    while True:
+        j = nxt[depth]
+        if j < s:
+            nxt[depth] = j + 1
+            vj = m + j
+            d2 = corr[vj, vj]
+            for a in range(depth):
+                acc = corr[m + elems[a], vj]
+                for b in range(a):
+                    acc -= L[depth, b] * L[a, b]
+                L[depth, a] = acc / L[a, a]
+                d2 -= L[depth, a] * L[depth, a]
+            if not d2 > 0.0:
+                return LD, R, False
+            L[depth, depth] = np.sqrt(d2)
+            elems[depth] = j
+            mask = masks[depth] | (1 << j)
+            masks[depth + 1] = mask
+            ld[depth + 1] = ld[depth] + np.log(d2)
+            LD[mask] = ld[depth + 1]
+            for i in range(m):
+                acc = corr[i, vj]
+                for b in range(depth):
+                    acc -= L[depth, b] * Z[i, b]
+                Z[i, depth] = acc / L[depth, depth]
+                zz[i, depth + 1] = zz[i, depth] + Z[i, depth] * Z[i, depth]
+                resid = 1.0 - zz[i, depth + 1]
+                if not resid > 0.0:
+                    return LD, R, False
+                R[i, mask] = -0.5 * np.log(resid)
+            depth += 1
+            nxt[depth] = j + 1
+        else:
+            depth -= 1
+            if depth < 0:
+                break
+    return LD, R, True
+
+
+@njit(cache=True)
+def score_of_masks(masks, LD, R):
+    """I_m score of one assignment given its group masks (from scratch, O(m²))."""
+    m = masks.shape[0]
+    total = 0.0
+    for i in range(m):
+        total += R[i, masks[i]]
+    for p in range(m):
+        for q in range(p + 1, m):
+            total -= 0.5 * (LD[masks[p]] + LD[masks[q]] - LD[masks[p] | masks[q]])
+    return total
+
+
+@njit(cache=True)
+def _record(v, idx, tol, state, rec):
+    """Running-maximum tie bookkeeping. state = [best, best_idx, ties, n_rec] (float64)."""
+    best = state[0]
+    if v > best + tol:
+        state[0] = v
+        state[1] = idx
+        state[2] = 1.0
+        rec[0] = idx
+        state[3] = 1.0
+    elif v >= best - tol:
+        state[2] += 1.0
+        if v > best:
+            state[0] = v
+            state[1] = idx
+        n = int(state[3])
+        if n < rec.shape[0]:
+            rec[n] = idx
+            state[3] = n + 1.0
+
+
+@njit(cache=True)
+def exhaustive(LD, R, m, s, tol, store_all, out, rec):
+    """Score all m^s labelled assignments; index = Σ_j a_j m^j (factor 0 least significant).
+
+    For s ≥ 2 the two lowest digits are handled analytically: for fixed labels of factors 2..s−1
+    (group masks ``g``), moving factor 1 into group l changes only g_l, and moving factor 0 into
+    group i changes only that group again, so each of the m² inner scores costs O(1) after an O(m²)
+    precomputation on ``g`` — no running sums, so no drift over billions of assignments.
+    Returns ``state`` = [best, best_idx, ties, n_recorded]; tied indices go to ``rec``.
+    """
+    state = np.array([_NEG, -1.0, 0.0, 0.0])
+    best = _NEG
+    if s < 2:
+        masks = np.zeros(m, dtype=np.int64)
+        for i in range(m):
+            masks[:] = 0
+            masks[i] = 1
+            v = score_of_masks(masks, LD, R)
+            if store_all:
+                out[i] = v
+            _record(v, i, tol, state, rec)
+        return state
+    b0, b1 = 1, 2
+    n_outer = 1
+    for _ in range(s - 2):
+        n_outer *= m
+    digits = np.zeros(s, dtype=np.int64)            # labels of factors 2..s-1
+    g = np.zeros(m, dtype=np.int64)
+    for j in range(2, s):
+        g[0] |= 1 << j
+    pen = np.zeros((m, m))
+    T = np.zeros((m, m))
+    D0 = np.zeros(m)                                 # D_i on g, before factor 1 moves
+    Rd = np.zeros(m)
+    Ld = np.zeros(m)
+    mm = m * m
+    for outer in range(n_outer):
+        # --- precompute on g (factors 0 and 1 unplaced): base score, pair penalties, T, row sums
+        base = 0.0
+        for i in range(m):
+            base += R[i, g[i]]
+            Rd[i] = R[i, g[i] | b0] - R[i, g[i]]
+            Ld[i] = LD[g[i] | b0] - LD[g[i]]
+        for p in range(m):
+            for q in range(p + 1, m):
+                u = g[p] | g[q]
+                pen[p, q] = LD[g[p]] + LD[g[q]] - LD[u]
+                pen[q, p] = pen[p, q]
+                base -= 0.5 * pen[p, q]
+                T[p, q] = LD[u | b0] - LD[u]
+                T[q, p] = T[p, q]
+        for i in range(m):
+            acc = 0.0
+            for q in range(m):
+                if q != i:
+                    acc += T[i, q]
+            D0[i] = Rd[i] - 0.5 * (m - 1) * Ld[i] + 0.5 * acc
+        # --- factor 1 into group l
+        for l in range(m):
+            gl = g[l] | b1
+            base_l = base + R[l, gl] - R[l, g[l]]
+            for q in range(m):
+                if q != l:
+                    base_l -= 0.5 * ((LD[gl] + LD[g[q]] - LD[gl | g[q]]) - pen[l, q])
+            # D_i for factor 0 into group i, with group l now gl
+            for i in range(m):
+                if i == l:
+                    rd = R[l, gl | b0] - R[l, gl]
+                    ldl = LD[gl | b0] - LD[gl]
+                    acc = 0.0
+                    for q in range(m):
+                        if q != l:
+                            u = gl | g[q]
+                            acc += LD[u | b0] - LD[u]
+                    d = rd - 0.5 * (m - 1) * ldl + 0.5 * acc
+                else:
+                    u = g[i] | gl
+                    d = D0[i] + 0.5 * (LD[u | b0] - LD[u] - T[i, l])
+                v = base_l + d
+                idx = i + m * l + mm * outer
+                if store_all:
+                    out[idx] = v
+                if v >= best - tol:          # the slow path runs only near the maximum
+                    _record(v, idx, tol, state, rec)
+                    best = state[0]
+        # --- odometer step on factors 2..s-1, moving bits between group masks
+        j = 2
+        while j < s:
+            old = digits[j]
+            g[old] &= ~(1 << j)
+            if old + 1 < m:
+                digits[j] = old + 1
+                g[old + 1] |= 1 << j
+                break
+            digits[j] = 0
+            g[0] |= 1 << j
+            j += 1
+    return state
+
+
+@njit(cache=True)
+def _popcount(x):
+    c = 0
+    while x:
+        x &= x - 1
+        c += 1
+    return c
+
+
+@njit(cache=True)
+def _best_matching(W, k, m, floor, used_out):
+    """Max over injective maps blocks→latents of Σ_b W[b, π(b)] (DFS with row-max bounds).
+
+    Returns the best value found above ``floor`` (or −inf) and writes the map to ``used_out``.
+    """
+    rowmax_suffix = np.zeros(k + 1)
+    for b in range(k - 1, -1, -1):
+        mx = _NEG
+        for i in range(m):
+            if W[b, i] > mx:
+                mx = W[b, i]
+        rowmax_suffix[b] = rowmax_suffix[b + 1] + mx
+    best = floor
+    found = False
+    choice = np.full(k, -1, dtype=np.int64)
+    partial = np.zeros(k + 1)
+    used = 0
+    b = 0
+    while b >= 0:
+        if choice[b] >= 0:
+            used &= ~(1 << choice[b])
+        nxt = choice[b] + 1
+        placed = False
+        while nxt < m:
+            if not (used >> nxt) & 1:
+                val = partial[b] + W[b, nxt]
+                if val + rowmax_suffix[b + 1] > best:
+                    choice[b] = nxt
+                    used |= 1 << nxt
+                    partial[b + 1] = val
+                    placed = True
+                    break
+            nxt += 1
+        if not placed:
+            choice[b] = -1
+            b -= 1
+            continue
+        if b == k - 1:
+            if partial[k] > best:
+                best = partial[k]
+                found = True
+                for t in range(k):
+                    used_out[t] = choice[t]
+            continue
+        b += 1
+    return best if found else _NEG
+
+
+@njit(cache=True)
+def _count_matchings(W, k, m, target):
+    """Number of injective maps blocks→latents with Σ_b W[b, π(b)] ≥ target (DFS with bounds)."""
+    rowmax_suffix = np.zeros(k + 1)
+    for b in range(k - 1, -1, -1):
+        mx = _NEG
+        for i in range(m):
+            if W[b, i] > mx:
+                mx = W[b, i]
+        rowmax_suffix[b] = rowmax_suffix[b + 1] + mx
+    count = 0
+    choice = np.full(k, -1, dtype=np.int64)
+    partial = np.zeros(k + 1)
+    used = 0
+    b = 0
+    while b >= 0:
+        if choice[b] >= 0:
+            used &= ~(1 << choice[b])
+        nxt = choice[b] + 1
+        placed = False
+        while nxt < m:
+            if not (used >> nxt) & 1:
+                val = partial[b] + W[b, nxt]
+                if val + rowmax_suffix[b + 1] >= target:
+                    choice[b] = nxt
+                    used |= 1 << nxt
+                    partial[b + 1] = val
+                    placed = True
+                    break
+            nxt += 1
+        if not placed:
+            choice[b] = -1
+            b -= 1
+            continue
+        if b == k - 1:
+            if partial[k] >= target:
+                count += 1
+            continue
+        b += 1
+    return count
+
+
+@njit(cache=True)
+def reward_bound(R, blocks, k, U, m):
+    r"""Upper bound on the final reward of every completion of a partial partition.
+
+    The node has blocks ``blocks[:k]`` of the placed factors and unplaced set ``U``. In any completion
+    each final block is M_b ∪ U_b (U_b ⊆ U) or a new block N ⊆ U, blocks sit on distinct latents, and
+    MI is monotone under inclusion, so block b earns at most R[i, M_b ∪ U] on latent i and a new
+    block at most R[i, U]. Hence the final reward is at most
+
+    * ``by_block`` = Σ_b max_i R[i, M_b ∪ U] + the sum of the min(|U|, m − k) largest R[i, U]
+      (each new block earns at most one distinct latent's R[i, U]), and
+    * ``by_latent`` = Σ_i max(max_b R[i, M_b ∪ U], R[i, U] if a block can still open, 0)
+      (each latent hosts at most one final block, or none).
+
+    Returns min(by_block, by_latent). Tested against brute-force completions in
+    ``tests/lingauss/metrics/test_im.py``.
+    """
+    can_open = U != 0 and k < m
+    by_block = 0.0
+    for b in range(k):
+        mx = _NEG
+        mb = blocks[b] | U
+        for i in range(m):
+            if R[i, mb] > mx:
+                mx = R[i, mb]
+        by_block += mx
+    by_latent = 0.0
+    for i in range(m):
+        mx = R[i, U] if can_open else 0.0
+        for b in range(k):
+            val = R[i, blocks[b] | U]
+            if val > mx:
+                mx = val
+        by_latent += mx
+    if can_open:
+        n_new = min(_popcount(U), m - k)
+        taken = 0
+        for _ in range(n_new):
+            mx = _NEG
+            arg = -1
+            for i in range(m):
+                if not (taken >> i) & 1 and R[i, U] > mx:
+                    mx = R[i, U]
+                    arg = i
+            taken |= 1 << arg
+            by_block += mx
+    return min(by_block, by_latent)
+
+
+@njit(cache=True)
+def exact(LD, R, m, s, order, tol, incumbent):
+    r"""Branch-and-bound over set partitions into ≤ m blocks (restricted growth strings).
+
+    Factors are placed in ``order``; a node holds blocks M_0..M_{k−1} of the placed factors and the
+    unplaced set U. Two facts bound every completion (both from MI being monotone under inclusion):
+
+    * penalty: adding a factor to a block or opening a block never lowers Σ_{p<q} I(V_{M_p}; V_{M_q}),
+      so the node's partial penalty is a lower bound of the final one;
+    * reward: every final block is M_b ∪ (part of U) or a new block inside U, and sits on its own
+      latent, so its reward is ≤ R[i, M_b ∪ U] (resp. R[i, U]). Summing the best latent per block
+      (plus the largest R[·, U] for each block that can still open) or the best block per latent both
+      bound the final reward; the smaller is used.
+
+    A node is cut when reward bound − partial penalty < max(best, incumbent) − tol; leaves then solve
+    the block→latent matching exactly. Returns (best, best_masks, best_latents, ties, tied_groupings,
+    n_leaves).
+    """
+    full = (1 << s) - 1
+    blocks = np.zeros(m, dtype=np.int64)
+    choice = np.full(s, -1, dtype=np.int64)
+    kstack = np.zeros(s + 1, dtype=np.int64)
+    penstack = np.zeros(s + 1)
+    unplaced = np.zeros(s + 1, dtype=np.int64)
+    unplaced[0] = full
+    for d in range(s):
+        unplaced[d + 1] = unplaced[d] & ~(1 << order[d])
+    best = _NEG
+    thresh = incumbent
+    ties = 0
+    tied_groupings = 0
+    n_leaves = 0
+    best_masks = np.zeros(m, dtype=np.int64)
+    best_lat = np.zeros(m, dtype=np.int64)
+    W = np.zeros((m, m))
+    lat = np.zeros(m, dtype=np.int64)
+    d = 0
+    while d >= 0:
+        f = order[d]
+        bit = 1 << f
+        k = kstack[d]
+        # undo the previous choice at this depth
+        if choice[d] >= 0:
+            blocks[choice[d]] &= ~bit
+        c = choice[d] + 1
+        limit = k + 1 if k < m else k
+        advanced = False
+        while c < limit:
+            # penalty increment of placing f into block c (existing) or a new block (c == k)
+            inc = 0.0
+            if c < k:
+                old = blocks[c]
+                new = old | bit
+                for q in range(k):
+                    if q != c:
+                        inc += 0.5 * ((LD[new] + LD[blocks[q]] - LD[new | blocks[q]])
+                                      - (LD[old] + LD[blocks[q]] - LD[old | blocks[q]]))
+            else:
+                for q in range(k):
+                    inc += 0.5 * (LD[bit] + LD[blocks[q]] - LD[bit | blocks[q]])
+            pen = penstack[d] + inc
+            blocks[c] |= bit
+            knew = k + 1 if c == k else k
+            ub = reward_bound(R, blocks, knew, unplaced[d + 1], m) - pen
+            if ub < thresh - tol:
+                blocks[c] &= ~bit
+                c += 1
+                continue
+            if d == s - 1:
+                # leaf: exact matching of knew blocks to m latents
+                n_leaves += 1
+                for b in range(knew):
+                    for i in range(m):
+                        W[b, i] = R[i, blocks[b]]
+                val = _best_matching(W, knew, m, thresh - tol + pen, lat) - pen
+                if val > _NEG:
+                    if val > best + tol:
+                        best = val
+                        ties = _count_matchings(W, knew, m, best - tol + pen)
+                        tied_groupings = 1
+                        for b in range(m):
+                            best_masks[b] = blocks[b] if b < knew else 0
+                            best_lat[b] = lat[b] if b < knew else -1
+                    elif val >= best - tol:
+                        ties += _count_matchings(W, knew, m, best - tol + pen)
+                        tied_groupings += 1
+                        if val > best:
+                            best = val
+                            for b in range(m):
+                                best_masks[b] = blocks[b] if b < knew else 0
+                                best_lat[b] = lat[b] if b < knew else -1
+                    if best > thresh:
+                        thresh = best
+                blocks[c] &= ~bit
+                c += 1
+                continue
+            choice[d] = c
+            kstack[d + 1] = knew
+            penstack[d + 1] = pen
+            d += 1
+            choice[d] = -1
+            advanced = True
+            break
+        if not advanced:
+            choice[d] = -1
+            d -= 1
+    return best, best_masks, best_lat, ties, tied_groupings, n_leaves
