@@ -364,7 +364,7 @@ def reward_bound(R, blocks, k, U, m):
 
 
 @njit(cache=True)
-def exact(LD, R, m, s, order, tol, incumbent):
+def exact(LD, R, m, s, order, tol, incumbent, max_nodes):
     r"""Branch-and-bound over set partitions into ≤ m blocks (restricted growth strings).
 
     Factors are placed in ``order``; a node holds blocks M_0..M_{k−1} of the placed factors and the
@@ -378,8 +378,8 @@ def exact(LD, R, m, s, order, tol, incumbent):
       bound the final reward; the smaller is used.
 
     A node is cut when reward bound − partial penalty < max(best, incumbent) − tol; leaves then solve
-    the block→latent matching exactly. Returns (best, best_masks, best_latents, ties, tied_groupings,
-    n_leaves).
+    the block→latent matching exactly. Stops after ``max_nodes`` bounded nodes (0: no limit).
+    Returns (best, best_masks, best_latents, ties, tied_groupings, n_leaves, complete).
     """
     full = (1 << s) - 1
     blocks = np.zeros(m, dtype=np.int64)
@@ -399,6 +399,7 @@ def exact(LD, R, m, s, order, tol, incumbent):
     best_lat = np.zeros(m, dtype=np.int64)
     W = np.zeros((m, m))
     lat = np.zeros(m, dtype=np.int64)
+    n_nodes = 0
     d = 0
     while d >= 0:
         f = order[d]
@@ -427,6 +428,9 @@ def exact(LD, R, m, s, order, tol, incumbent):
             blocks[c] |= bit
             knew = k + 1 if c == k else k
             ub = reward_bound(R, blocks, knew, unplaced[d + 1], m) - pen
+            n_nodes += 1
+            if max_nodes > 0 and n_nodes > max_nodes:
+                return best, best_masks, best_lat, ties, tied_groupings, n_leaves, False
             if ub < thresh - tol:
                 blocks[c] &= ~bit
                 c += 1
@@ -469,4 +473,101 @@ def exact(LD, R, m, s, order, tol, incumbent):
         if not advanced:
             choice[d] = -1
             d -= 1
-    return best, best_masks, best_lat, ties, tied_groupings, n_leaves
+    return best, best_masks, best_lat, ties, tied_groupings, n_leaves, True
+
+
+@njit(cache=True)
+def penalty_free_dp(R, m, s):
+    r"""``F[i, U]`` = max over disjoint U_i..U_{m−1} covering U of Σ_{l≥i} R[l, U_l] (O(m 3^s)).
+
+    The I_m score without its penalty; since the penalty is ≥ 0, ``F[i, U]`` bounds the reward any
+    assignment of U to latents i..m−1 can earn net of penalty. ``F[m, U] = −∞`` for U ≠ ∅ (every
+    factor must be assigned).
+    """
+    size = 1 << s
+    F = np.full((m + 1, size), _NEG)
+    F[m, 0] = 0.0
+    for i in range(m - 1, -1, -1):
+        for U in range(size):
+            best = _NEG
+            T = U
+            while True:
+                v = R[i, T] + F[i + 1, U ^ T]
+                if v > best:
+                    best = v
+                if T == 0:
+                    break
+                T = (T - 1) & U
+            F[i, U] = best
+    return F
+
+
+@njit(cache=True)
+def exact_dp(LD, R, F, m, s, tol, incumbent, rec):
+    r"""Branch-and-bound over labelled assignments, latent by latent, with the bound of :func:`penalty_free_dp`.
+
+    Latent i takes a subset T of the unplaced factors U (possibly empty). A node with reward r and
+    penalty p so far is cut when r + R[i, T] + F[i+1, U∖T] − p − Δp < max(best, incumbent) − tol,
+    where Δp = Σ_{l<i} I(V_{S_l}; V_T) ≥ 0 is the penalty T adds (later blocks only add more).
+    The bound is exact when the factors are independent (zero penalties), which is where the
+    partition search of :func:`exact` is weakest. Returns (state, best_masks, n_leaves) with
+    ``state`` = [best, best_idx, ties, n_recorded] as in :func:`exhaustive`.
+    """
+    full = (1 << s) - 1
+    S = np.zeros(m, dtype=np.int64)
+    Ust = np.zeros(m + 1, dtype=np.int64)
+    Ust[0] = full
+    rew = np.zeros(m + 1)
+    pen = np.zeros(m + 1)
+    Tcur = np.zeros(m, dtype=np.int64)
+    started = np.zeros(m, dtype=np.bool_)
+    state = np.array([_NEG, -1.0, 0.0, 0.0])
+    best_masks = np.zeros(m, dtype=np.int64)
+    thresh = incumbent
+    n_leaves = 0
+    i = 0
+    while i >= 0:
+        U = Ust[i]
+        if not started[i]:
+            T = U
+            started[i] = True
+        elif Tcur[i] == 0:
+            i -= 1
+            continue
+        else:
+            T = (Tcur[i] - 1) & U
+        Tcur[i] = T
+        inc = 0.0
+        if T != 0:
+            for p in range(i):
+                if S[p] != 0:
+                    inc += 0.5 * (LD[S[p]] + LD[T] - LD[S[p] | T])
+        r = rew[i] + R[i, T]
+        pn = pen[i] + inc
+        rest = U ^ T
+        if r + F[i + 1, rest] - pn < thresh - tol:
+            continue
+        S[i] = T
+        if i == m - 1:
+            n_leaves += 1
+            v = r - pn
+            idx = 0
+            for j in range(s - 1, -1, -1):
+                for lat in range(m):
+                    if (S[lat] >> j) & 1:
+                        idx = idx * m + lat
+                        break
+            before = state[0]
+            _record(v, idx, tol, state, rec)
+            if state[0] > before:
+                for lat in range(m):
+                    best_masks[lat] = S[lat]
+            if state[0] > thresh:
+                thresh = state[0]
+            continue
+        Ust[i + 1] = rest
+        rew[i + 1] = r
+        pen[i + 1] = pn
+        started[i + 1] = False
+        i += 1
+    return state, best_masks, n_leaves

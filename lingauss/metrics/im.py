@@ -18,7 +18,14 @@ v_j to one latent (groups may be empty; :math:`m^s` of them). Its score is
   (proof in :func:`lingauss.metrics._im_kernels.exact`) — and solves each surviving matching
   exactly.
 
-``"auto"`` picks exhaustive when m^s ≤ 10^5, else exact. Ties: assignments within ``tol`` nats of
+  A second exact search, ``"dp"``, goes latent by latent over labelled assignments and bounds
+  each branch by the penalty-free optimum of the rest (a dynamic programme over subsets, O(m 3^s)):
+  exact when factors are independent (zero penalties), which is where the partition bounds are
+  loosest. ``"exact"`` runs the partition search and, if it has not finished after
+  ``_PARTITION_NODES`` nodes, switches to ``"dp"`` (s ≤ 18); ``"partition"`` never switches.
+
+``"auto"`` picks exhaustive when m^s ≤ 10^5, else exact. ``IMResult.method`` names the search that
+produced the result (``"exhaustive"``, ``"partition"`` or ``"dp"``). Ties: assignments within ``tol`` nats of
 the maximum are counted (``ties``), and so are the distinct groupings among them
 (``tied_groupings``; > 1 means the best grouping is ambiguous). The exhaustive method records at most
 4096 tied assignments for ``tied_groupings`` (exact below that, a lower bound above).
@@ -30,8 +37,9 @@ import numpy as np
 
 from ..scenarios import canonical_grouping
 from ._im_kernels import exact as _exact_kernel
+from ._im_kernels import exact_dp as _exact_dp_kernel
 from ._im_kernels import exhaustive as _exhaustive_kernel
-from ._im_kernels import score_of_masks, subset_tables
+from ._im_kernels import penalty_free_dp, score_of_masks, subset_tables
 from ._joint import check_joint, correlation
 from .results import IMLandscape, IMResult
 
@@ -43,6 +51,9 @@ _MAX_EXHAUSTIVE = 10**13
 _MAX_LANDSCAPE = 10**7
 _AUTO_EXHAUSTIVE = 10**5
 _TIE_RECORDS = 4096
+_PARTITION_NODES = 5_000_000
+_MAX_DP_FACTORS = 18
+_METHODS = ("auto", "exhaustive", "exact", "partition", "dp")
 
 
 def im_tables(joint_cov, n_latents: int) -> tuple[np.ndarray, np.ndarray]:
@@ -98,8 +109,9 @@ def im_score(joint_cov, n_latents: int, *, method: str = "auto", tol: float = 1e
     ----------
     joint_cov : (m+s, m+s) SPD array, latents first (see :meth:`LinearGaussianModel.joint_covariance`)
     n_latents : m, with 1 ≤ m < m+s
-    method : ``"auto"``, ``"exhaustive"`` (all m^s assignments) or ``"exact"`` (partitions with
-        branch-and-bound); both return the same score and grouping
+    method : ``"auto"``, ``"exhaustive"`` (all m^s assignments), ``"exact"`` (partition
+        branch-and-bound, switching to ``"dp"`` if it runs long), ``"partition"`` or ``"dp"``;
+        all return the same score, grouping and ties
     tol : absolute tolerance (nats) for counting ties at the maximum
 
     Returns
@@ -108,8 +120,8 @@ def im_score(joint_cov, n_latents: int, *, method: str = "auto", tol: float = 1e
         ``score`` (nats), ``assignment``, ``groups``, ``grouping``, ``ties``, ``tied_groupings``,
         ``n_evaluated``, ``method``.
     """
-    if method not in ("auto", "exhaustive", "exact"):
-        raise ValueError(f"method must be 'auto', 'exhaustive' or 'exact', got {method!r}")
+    if method not in _METHODS:
+        raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
     if not (isinstance(tol, (int, float)) and np.isfinite(tol) and tol >= 0):
         raise ValueError(f"tol must be a finite number >= 0, got {tol!r}")
     LD, R = im_tables(joint_cov, n_latents)
@@ -123,27 +135,41 @@ def im_score(joint_cov, n_latents: int, *, method: str = "auto", tol: float = 1e
                              "use method='exact'")
         rec = np.empty(_TIE_RECORDS, dtype=np.int64)
         state = _exhaustive_kernel(LD, R, m, s, float(tol), False, np.empty(0), rec)
-        best_idx = int(state[1])
-        assignment = _decode(best_idx, m, s)
-        tied = {canonical_grouping(_groups_from(_decode(int(k), m, s), m)) for k in rec[:int(state[3])]}
-        return IMResult(score=float(state[0]), assignment=assignment,
-                        groups=_groups_from(assignment, m),
-                        grouping=canonical_grouping(_groups_from(assignment, m)),
-                        ties=int(state[2]), tied_groupings=max(len(tied), 1),
-                        n_evaluated=n_assign, method="exhaustive")
+        return _labelled_result(_decode(int(state[1]), m, s), state, rec, m, s, n_assign, "exhaustive")
+    if method == "dp" and s > _MAX_DP_FACTORS:
+        raise ValueError(f"method='dp' supports at most {_MAX_DP_FACTORS} factors (O(m 3^s) table)")
     incumbent = _greedy_incumbent(LD, R, m, s)
-    best, masks, lat, ties, tied_groupings, n_leaves = _exact_kernel(
-        LD, R, m, s, _factor_order(LD, s), float(tol), incumbent)
-    assignment = [0] * s
-    for b in range(m):
-        if lat[b] >= 0:
-            for j in range(s):
-                if (int(masks[b]) >> j) & 1:
-                    assignment[j] = int(lat[b])
-    assignment = tuple(assignment)
-    return IMResult(score=float(best), assignment=assignment, groups=_groups_from(assignment, m),
-                    grouping=canonical_grouping(_groups_from(assignment, m)), ties=int(ties),
-                    tied_groupings=int(tied_groupings), n_evaluated=int(n_leaves), method="exact")
+    if method in ("exact", "partition"):
+        budget = _PARTITION_NODES if (method == "exact" and s <= _MAX_DP_FACTORS) else 0
+        best, masks, lat, ties, tied_groupings, n_leaves, complete = _exact_kernel(
+            LD, R, m, s, _factor_order(LD, s), float(tol), incumbent, budget)
+        if complete:
+            assignment = [0] * s
+            for b in range(m):
+                if lat[b] >= 0:
+                    for j in range(s):
+                        if (int(masks[b]) >> j) & 1:
+                            assignment[j] = int(lat[b])
+            return _result(tuple(assignment), float(best), int(ties), int(tied_groupings),
+                           int(n_leaves), "partition", m)
+    F = penalty_free_dp(R, m, s)
+    rec = np.empty(_TIE_RECORDS, dtype=np.int64)
+    state, masks, n_leaves = _exact_dp_kernel(LD, R, F, m, s, float(tol), incumbent, rec)
+    assignment = tuple(next(i for i in range(m) if (int(masks[i]) >> j) & 1) for j in range(s))
+    return _labelled_result(assignment, state, rec, m, s, int(n_leaves), "dp")
+
+
+def _result(assignment, score, ties, tied_groupings, n_evaluated, method, m) -> IMResult:
+    groups = _groups_from(assignment, m)
+    return IMResult(score=score, assignment=assignment, groups=groups,
+                    grouping=canonical_grouping(groups), ties=ties, tied_groupings=tied_groupings,
+                    n_evaluated=n_evaluated, method=method)
+
+
+def _labelled_result(assignment, state, rec, m, s, n_evaluated, method) -> IMResult:
+    """Result of a search over labelled assignments: tied groupings from the recorded ties."""
+    tied = {canonical_grouping(_groups_from(_decode(int(k), m, s), m)) for k in rec[:int(state[3])]}
+    return _result(assignment, float(state[0]), int(state[2]), max(len(tied), 1), n_evaluated, method, m)
 
 
 def im_scores_all(joint_cov, n_latents: int) -> IMLandscape:

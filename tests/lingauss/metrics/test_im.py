@@ -36,7 +36,7 @@ def brute_best(cov, m, s):
 
 def _check_against_brute(cov, m, s):
     best, grouping, scores = brute_best(cov, m, s)
-    for method in ("exhaustive", "exact"):
+    for method in ("exhaustive", "partition", "dp"):
         res = im_score(cov, m, method=method)
         assert res.score == pytest.approx(best, abs=1e-9), method
         # the returned assignment really scores the maximum, and its grouping is the argmax's
@@ -73,9 +73,12 @@ def test_exact_equals_exhaustive_for_every_size_up_to_5e4_assignments():
                 continue
             for seed in range(3):
                 cov = _spd_from_seed(1000 * s + 10 * m + seed, m + s, 1e3, 1.0)
-                a, b = im_score(cov, m, method="exhaustive"), im_score(cov, m, method="exact")
-                assert a.score == pytest.approx(b.score, abs=1e-10)
-                assert (a.grouping, a.ties, a.tied_groupings) == (b.grouping, b.ties, b.tied_groupings)
+                a = im_score(cov, m, method="exhaustive")
+                for method in ("partition", "dp"):
+                    b = im_score(cov, m, method=method)
+                    assert b.method == method
+                    assert a.score == pytest.approx(b.score, abs=1e-10)
+                    assert (a.grouping, a.ties, a.tied_groupings) == (b.grouping, b.ties, b.tied_groupings)
                 n += 1
     assert n > 100
 
@@ -160,12 +163,27 @@ def test_permuting_factors_permutes_the_assignment_and_rescaling_changes_nothing
 @pytest.mark.parametrize("s, m", [(3, 3), (4, 3), (5, 4), (6, 2)])
 def test_flat_landscape_counts_every_assignment_as_a_tie(s, m):
     cov = np.eye(m + s)                             # latents carry no information, factors independent
-    for method in ("exhaustive", "exact"):
+    for method in ("exhaustive", "partition", "dp"):
         res = im_score(cov, m, method=method)
         assert res.score == pytest.approx(0.0, abs=1e-12)
         assert res.ties == m ** s
         assert res.tied_groupings == count_set_partitions(s, m)
         assert res.ambiguous
+
+
+def test_exact_switches_to_the_dp_search_when_the_partition_search_runs_long(monkeypatch):
+    """Weakly informative latents on independent factors: the partition bounds are loose there."""
+    import lingauss.metrics.im as im_module
+    from analysis.bench import im_benchmark_covariance
+
+    cov = im_benchmark_covariance(9, 5, "weak", seed=1)
+    ref = im_score(cov, 5, method="exhaustive")
+    monkeypatch.setattr(im_module, "_PARTITION_NODES", 50)
+    res = im_score(cov, 5, method="exact")
+    assert res.method == "dp"
+    assert res.score == pytest.approx(ref.score, abs=1e-10)
+    assert (res.grouping, res.ties, res.tied_groupings) == (ref.grouping, ref.ties, ref.tied_groupings)
+    assert im_score(cov, 5, method="partition").method == "partition"
 
 
 def test_counts():
