@@ -27,9 +27,10 @@ The facts used below, each with its one-line reason:
   :math:`N(0, I_m)` is. A minimum is at best unique *up to this rotation*, so metrics that are not
   rotation invariant (I_m, SAP) depend on the optimiser's initialisation.
 
-Cases not covered by a proof above (for instance γ = 1 with λ > 0 and full Σ_Z, where the
-log|Σ_W| terms of kl and nll cancel and Σ_W may shrink towards 0) report
-``minimum_attained=None``: not established.
+* **γ = 1, λ > 0, full or diagonal Σ_Z — boundary (suspected).** Along a latent that copies a
+  coordinate the log|Σ_W| terms of kl and nll cancel, and λ·mse keeps falling as Σ_W → 0; BA's
+  Σ_W shrinks like 1/iterations. Reported as regime ``"boundary"`` with
+  ``minimum_attained=None`` (not proven).
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ _ROTATION_NOTE = ("the loss is invariant under rotations of the latent space, so
 class WellPosedness:
     """Diagnosis of the γλ-VAE objective for one (γ, λ, decoder family).
 
-    ``regime`` is one of ``"well_posed"``, ``"collapse"``, ``"continuum"``,
+    ``regime`` is one of ``"well_posed"``, ``"collapse"``, ``"continuum"``, ``"boundary"``,
     ``"unbounded_encoder_noise"``, ``"unbounded_decoder_gain"``; ``drift`` says what an optimiser
     moves towards; ``reason`` gives the argument. ``minimum_attained`` is ``None`` when not proven.
     """
@@ -72,6 +73,14 @@ class WellPosedness:
 
     def __str__(self) -> str:
         return f"{self.regime}: {self.reason} Drift: {self.drift}."
+
+
+def _boundary(verdict, family):
+    return verdict(True, None, "boundary", "Σ_W → 0 slowly (BA: min eigenvalue ∝ 1/iterations)",
+                   f"γ = 1, λ > 0, {family} Σ_Z: bounded below by the maximum likelihood, but along a "
+                   "latent that copies a coordinate the log|Σ_W| terms of kl and nll cancel while "
+                   "λ·mse keeps falling as Σ_W → 0, so the infimum appears to lie on the boundary "
+                   "(not proven)")
 
 
 def well_posedness(gamma: float, lam: float, decoder_noise="full", *,
@@ -146,12 +155,12 @@ def well_posedness(gamma: float, lam: float, decoder_noise="full", *,
                            "γ = 1, λ = 0, full Σ_Z: every factorisation AAᵀ + Σ_Z = Σ_Y with the "
                            "exact posterior attains the maximum likelihood")
         if at_one:
-            return verdict(True, None, "well_posed", "possibly Σ_W → 0 slowly",
-                           "γ = 1, λ > 0, full Σ_Z: bounded below by the maximum likelihood, but the "
-                           "log|Σ_W| terms of kl and nll cancel, so the minimum may not be attained")
+            return _boundary(verdict, family)
         return verdict(True, True, "well_posed", "the minimiser",
                        "γ < 1, λ > 0: L ≥ γ·NLL* + (1−γ)kl, coercive in Σ_W; λ·mse keeps B away "
                        "from collapse")
+    if family == "diagonal" and at_one and not lam_zero:
+        return _boundary(verdict, family)
     name = "probabilistic PCA" if family == "isotropic" else "factor analysis"
     if lam_zero and at_one:
         return verdict(True, True, "well_posed", "the maximum-likelihood fit",

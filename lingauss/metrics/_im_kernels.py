@@ -224,10 +224,11 @@ def _popcount(x):
 
 
 @njit(cache=True)
-def _best_matching(W, k, m, floor, used_out):
-    """Max over injective maps blocks→latents of Σ_b W[b, π(b)] (DFS with row-max bounds).
+def _matchings(W, k, m, target, count, used_out):
+    """DFS over injective maps π: blocks → latents with value Σ_b W[b, π(b)], pruned by row maxima.
 
-    Returns the best value found above ``floor`` (or −inf) and writes the map to ``used_out``.
+    ``count=False``: the best value above ``target`` (−inf if none), its map written to ``used_out``.
+    ``count=True``: the number of maps whose value is ≥ ``target``.
     """
     rowmax_suffix = np.zeros(k + 1)
     for b in range(k - 1, -1, -1):
@@ -236,8 +237,9 @@ def _best_matching(W, k, m, floor, used_out):
             if W[b, i] > mx:
                 mx = W[b, i]
         rowmax_suffix[b] = rowmax_suffix[b + 1] + mx
-    best = floor
+    best = target
     found = False
+    n_found = 0
     choice = np.full(k, -1, dtype=np.int64)
     partial = np.zeros(k + 1)
     used = 0
@@ -250,7 +252,8 @@ def _best_matching(W, k, m, floor, used_out):
         while nxt < m:
             if not (used >> nxt) & 1:
                 val = partial[b] + W[b, nxt]
-                if val + rowmax_suffix[b + 1] > best:
+                reach = val + rowmax_suffix[b + 1]
+                if (count and reach >= target) or (not count and reach > best):
                     choice[b] = nxt
                     used |= 1 << nxt
                     partial[b + 1] = val
@@ -262,56 +265,18 @@ def _best_matching(W, k, m, floor, used_out):
             b -= 1
             continue
         if b == k - 1:
-            if partial[k] > best:
+            if count:
+                n_found += partial[k] >= target
+            elif partial[k] > best:
                 best = partial[k]
                 found = True
                 for t in range(k):
                     used_out[t] = choice[t]
             continue
         b += 1
+    if count:
+        return float(n_found)
     return best if found else _NEG
-
-
-@njit(cache=True)
-def _count_matchings(W, k, m, target):
-    """Number of injective maps blocks→latents with Σ_b W[b, π(b)] ≥ target (DFS with bounds)."""
-    rowmax_suffix = np.zeros(k + 1)
-    for b in range(k - 1, -1, -1):
-        mx = _NEG
-        for i in range(m):
-            if W[b, i] > mx:
-                mx = W[b, i]
-        rowmax_suffix[b] = rowmax_suffix[b + 1] + mx
-    count = 0
-    choice = np.full(k, -1, dtype=np.int64)
-    partial = np.zeros(k + 1)
-    used = 0
-    b = 0
-    while b >= 0:
-        if choice[b] >= 0:
-            used &= ~(1 << choice[b])
-        nxt = choice[b] + 1
-        placed = False
-        while nxt < m:
-            if not (used >> nxt) & 1:
-                val = partial[b] + W[b, nxt]
-                if val + rowmax_suffix[b + 1] >= target:
-                    choice[b] = nxt
-                    used |= 1 << nxt
-                    partial[b + 1] = val
-                    placed = True
-                    break
-            nxt += 1
-        if not placed:
-            choice[b] = -1
-            b -= 1
-            continue
-        if b == k - 1:
-            if partial[k] >= target:
-                count += 1
-            continue
-        b += 1
-    return count
 
 
 @njit(cache=True)
@@ -441,17 +406,17 @@ def exact(LD, R, m, s, order, tol, incumbent, max_nodes):
                 for b in range(knew):
                     for i in range(m):
                         W[b, i] = R[i, blocks[b]]
-                val = _best_matching(W, knew, m, thresh - tol + pen, lat) - pen
+                val = _matchings(W, knew, m, thresh - tol + pen, False, lat) - pen
                 if val > _NEG:
                     if val > best + tol:
                         best = val
-                        ties = _count_matchings(W, knew, m, best - tol + pen)
+                        ties = int(_matchings(W, knew, m, best - tol + pen, True, lat))
                         tied_groupings = 1
                         for b in range(m):
                             best_masks[b] = blocks[b] if b < knew else 0
                             best_lat[b] = lat[b] if b < knew else -1
                     elif val >= best - tol:
-                        ties += _count_matchings(W, knew, m, best - tol + pen)
+                        ties += int(_matchings(W, knew, m, best - tol + pen, True, lat))
                         tied_groupings += 1
                         if val > best:
                             best = val

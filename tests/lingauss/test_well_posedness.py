@@ -88,6 +88,8 @@ def test_known_oracles_are_well_posed_and_continuum_is_reported():
     assert lg.well_posedness(1.0, 0.0, "diagonal").ok
     assert lg.well_posedness(1.0, 0.0, "full").regime == "continuum"
     assert lg.well_posedness(1.0, 0.02, "full").minimum_attained is None
+    assert lg.well_posedness(1.0, 0.02, "diagonal").regime == "boundary"
+    assert lg.well_posedness(1.0, 0.02, "isotropic").ok
     assert "rotation" in lg.well_posedness(1.0, 0.0, "isotropic").reason
 
 
@@ -106,3 +108,15 @@ def test_bad_arguments():
         lg.well_posedness(-0.1, 0.0)
     with pytest.raises(ValueError, match="decoder_noise must be one of"):
         lg.well_posedness(1.0, 0.0, "tridiagonal")
+
+
+@pytest.mark.parametrize("family", ["full", "diagonal"])
+def test_boundary_regime_shows_shrinking_encoder_noise(family):
+    """The evidence behind 'boundary': BA's Σ_W keeps shrinking while the loss keeps falling."""
+    assert lg.well_posedness(1.0, 0.01, family).regime == "boundary"
+    runs = [lg.blahut_arimoto(SY, 3, 1.0, 0.01, decoder_noise=family, rng=0, max_iter=k) for k in (500, 5000)]
+    eig = [np.linalg.eigvalsh(r.sigma_w).min() for r in runs]
+    assert eig[1] < 0.3 * eig[0]
+    assert runs[1].loss.total < runs[0].loss.total
+    iso = lg.blahut_arimoto(SY, 3, 1.0, 0.01, decoder_noise="isotropic", rng=0)
+    assert iso.status == "converged"
