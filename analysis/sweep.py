@@ -1,0 +1,232 @@
+r"""(γ, λ) sweeps: batched Blahut–Arimoto per task, metrics per point, resumable, parallel.
+
+A sweep is split into *tasks*: one scenario × decoder family × seed × a block of γ rows (all λ),
+solved by one :func:`lingauss.blahut_arimoto_grid` call (every point of a task iterates in
+lock-step on stacked matrices). Tasks run in this process, in a local process pool, or on any
+executor with ``submit`` — a :class:`concurrent.futures.Executor` or a ``dask.distributed``
+``Client`` — so the same call scales from a laptop to a cluster.
+
+Resuming: with ``store=path`` the rows of each finished task are appended to a JSON-lines file in
+one atomic write (:class:`~analysis.store.JsonlStore`). Every row has a ``key`` built from the
+scenario (its Σ_Y, Σ_V, Γ and sizes), the solver settings (family, init, max_iter, tol), the seed and
+(γ, λ); rerunning the same call reads the store and solves only the tasks with missing keys. A
+task that raises is recorded as rows with status ``"error"`` and never stops the sweep.
+
+Every point of a task starts from the same random decoder (one draw seeded by ``seed``), so splitting
+the grid into tasks does not change any number.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import as_completed as _cf_as_completed
+from multiprocessing import get_all_start_methods, get_context
+
+import numpy as np
+from tqdm.auto import tqdm
+
+import lingauss as lg
+
+from .evaluate import apply_reading, failed_scores, relative_errors, score_encoder
+from .protocol import Protocol
+from .store import JsonlStore
+from .table import SweepTable
+
+__all__ = ["sweep", "scenario_fingerprint", "point_key"]
+
+
+def scenario_fingerprint(scenario) -> str:
+    """A short hash of everything about a scenario that changes a solution or a success."""
+    h = hashlib.sha256()
+    for arr in (scenario.model.sigma_v, scenario.model.mixing, np.asarray([scenario.model.noise_var])):
+        h.update(np.ascontiguousarray(arr, dtype=np.float64).tobytes())
+    h.update(repr((scenario.name, scenario.n_latents, scenario.true_grouping)).encode())
+    return h.hexdigest()[:16]
+
+
+def point_key(scenario_fp: str, protocol: Protocol, seed: int, gamma: float, lam: float) -> str:
+    """The store key of one point (see module doc)."""
+    return f"{scenario_fp}|{protocol.solver_fingerprint}|{seed}|{float(gamma)!r}|{float(lam)!r}"
+
+
+def _solve_task(task: dict) -> list[dict]:
+    """Solve one task (top-level so that process pools and dask can pickle it). Never raises."""
+    sc, protocol, seed = task["scenario"], task["protocol"], task["seed"]
+    gammas, lams = np.asarray(task["gammas"]), np.asarray(task["lams"])
+    base = {"scenario": sc.name, "size": list(sc.size), "true_grouping": [list(g) for g in sc.true_grouping],
+            "decoder_noise": protocol.decoder_noise, "init": protocol.init, "seed": seed}
+    try:
+        res = lg.blahut_arimoto_grid(sc.model, sc.n_latents, gammas, lams,
+                                     decoder_noise=protocol.decoder_noise, init=protocol.init,
+                                     rng=seed, max_iter=protocol.max_iter, tol=protocol.tol)
+    except Exception as exc:                               # a failed point never stops a sweep
+        return [{**base, "key": point_key(task["fp"], protocol, seed, g, l), "gamma": float(g),
+                 "lam": float(l), "status": "error", "message": f"{type(exc).__name__}: {exc}",
+                 "n_iter": 0, "loss_total": None, "loss_kl": None, "loss_nll": None, "loss_mse": None,
+                 "relative_error": None, "relative_error_mean": None, "B": None, "sigma_w": None,
+                 **failed_scores(str(exc))}
+                for g in gammas for l in lams]
+    rows = []
+    sigma_y = sc.model.sigma_y
+    for i, g in enumerate(gammas):
+        for j, l in enumerate(lams):
+            p = res.point(i, j)
+            e_sampled, e_mean = relative_errors(sigma_y, p.A, p.B, p.sigma_w)
+            rows.append({**base, "key": point_key(task["fp"], protocol, seed, g, l),
+                         "gamma": float(g), "lam": float(l), "status": p.status,
+                         "message": p.message, "n_iter": p.n_iter, "loss_total": p.loss.total,
+                         "loss_kl": p.loss.kl, "loss_nll": p.loss.nll, "loss_mse": p.loss.mse,
+                         "relative_error": e_sampled, "relative_error_mean": e_mean,
+                         "B": p.B.tolist(), "sigma_w": p.sigma_w.tolist(),
+                         **score_encoder(sc, p.B, p.sigma_w)})
+    return rows
+
+
+def _as_list(value, name):
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) and not isinstance(value, np.ndarray):
+        return [value]
+    out = list(value)
+    if not out:
+        raise ValueError(f"{name} must not be empty")
+    return out
+
+
+def _axis(values, name) -> np.ndarray:
+    arr = np.atleast_1d(np.asarray(values, dtype=np.float64)).ravel()
+    if arr.size == 0:
+        raise ValueError(f"{name} must be non-empty")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or inf")
+    if np.unique(arr).size != arr.size:
+        raise ValueError(f"{name} has repeated values")
+    return arr
+
+
+def _resolve_executor(executor, n_workers):
+    """``(executor, owned, kind)``: kind is ``"local"``, ``"futures"`` or ``"dask"``."""
+    if executor is None:
+        return None, False, "local"
+    if executor == "processes":
+        workers = n_workers or os.cpu_count() or 1
+        # fork (where it exists) so that a user's script needs no ``if __name__ == "__main__"`` guard
+        method = "fork" if "fork" in get_all_start_methods() else "spawn"
+        return ProcessPoolExecutor(max_workers=workers, mp_context=get_context(method)), True, "futures"
+    if executor == "dask":
+        try:
+            from distributed import Client, get_client
+        except ImportError:
+            raise ImportError('executor="dask" needs the dist extra: pip install -e ".[dist]"') from None
+        try:
+            return get_client(), False, "dask"
+        except ValueError:
+            workers = n_workers or os.cpu_count() or 1
+            return Client(n_workers=workers, threads_per_worker=1, processes=True,
+                          dashboard_address=None), True, "dask"
+    if not hasattr(executor, "submit"):
+        raise ValueError(f'executor must be None, "processes", "dask" or an object with submit(), got {executor!r}')
+    kind = "dask" if type(executor).__module__.split(".")[0] == "distributed" else "futures"
+    return executor, False, kind
+
+
+def _completed(futures, kind):
+    if kind == "dask":
+        from distributed import as_completed
+        return as_completed(futures)
+    return _cf_as_completed(futures)
+
+
+def sweep(scenario, gammas, lambdas, *, decoder_noise=None, seeds=(0,), tolerance: float | None = None,
+          protocol: Protocol | None = None, executor=None, n_workers: int | None = None, store=None,
+          progress: bool = True, points_per_task: int = 256) -> SweepTable:
+    """Solve and score every (scenario, γ, λ, seed, family) point; one tidy row per point.
+
+    Parameters
+    ----------
+    scenario : a :class:`lingauss.Scenario` or a sequence of them
+    gammas, lambdas : the grid axes (all pairs are run)
+    decoder_noise : a family name or a list of them (default: ``protocol.decoder_noise``)
+    seeds : seeds of the random initial decoder (one row per seed)
+    tolerance : reconstruction tolerance (default: ``protocol.tolerance``, 5 %)
+    protocol : the remaining choices (:class:`~analysis.protocol.Protocol`; default ``Protocol()``).
+        Its scenario constants are not used here: the scenarios are given.
+    executor : ``None`` (this process), ``"processes"`` (a local process pool of ``n_workers``),
+        ``"dask"`` (the current dask client, or a new local cluster), or any object with
+        ``submit`` (a ``concurrent.futures.Executor`` or a ``distributed.Client``)
+    store : a JSON-lines path; finished tasks are appended atomically and a rerun solves only the
+        missing points
+    progress : a tqdm bar over points
+    points_per_task : how many grid points one batched BA call solves (whole γ rows)
+
+    Returns
+    -------
+    SweepTable
+        rows in (scenario, family, seed, γ, λ) order, judged under the protocol's reading
+        (:func:`analysis.evaluate.apply_reading`); ``n_computed`` / ``n_reused`` count the points
+        solved now and read from the store.
+    """
+    protocol = protocol or Protocol()
+    if tolerance is not None:
+        protocol = protocol.but(label=protocol.label, tolerance=float(tolerance))
+    scenarios = _as_list(scenario, "scenario")
+    for sc in scenarios:
+        if not isinstance(sc, lg.Scenario):
+            raise ValueError(f"scenario must be a lingauss.Scenario or a list of them, got {type(sc).__name__}")
+    families = _as_list(decoder_noise if decoder_noise is not None else protocol.decoder_noise, "decoder_noise")
+    protocols = [protocol.but(label=protocol.label, decoder_noise=f) for f in families]
+    seeds = [int(s) for s in _as_list(seeds, "seeds")]
+    gammas, lams = _axis(gammas, "gammas"), _axis(lambdas, "lambdas")
+    if np.any(gammas < 0):
+        raise ValueError("gammas must be ≥ 0")
+    if not isinstance(points_per_task, int) or points_per_task < 1:
+        raise ValueError(f"points_per_task must be a positive integer, got {points_per_task!r}")
+    rows_per_task = max(1, points_per_task // lams.size)
+
+    db = JsonlStore(store) if store is not None else None
+    done: dict[str, dict] = {}
+    if db is not None:
+        db.repair()
+        done = {r["key"]: r for r in db.read()}
+
+    tasks, order = [], []
+    for sc in scenarios:
+        fp = scenario_fingerprint(sc)
+        for proto in protocols:
+            for seed in seeds:
+                keys = [point_key(fp, proto, seed, g, l) for g in gammas for l in lams]
+                order.extend(keys)
+                for start in range(0, gammas.size, rows_per_task):
+                    block = gammas[start:start + rows_per_task]
+                    if any(point_key(fp, proto, seed, g, l) not in done for g in block for l in lams):
+                        tasks.append({"scenario": sc, "protocol": proto, "seed": seed, "fp": fp,
+                                      "gammas": block.tolist(), "lams": lams.tolist()})
+    n_reused = sum(k in done for k in order)
+    n_todo = sum(len(t["gammas"]) * len(t["lams"]) for t in tasks)
+    bar = tqdm(total=n_todo, desc="sweep", unit="pt", disable=not progress or n_todo == 0)
+
+    def land(rows):
+        new = [r for r in rows if r["key"] not in done]
+        if db is not None:
+            db.append(new)
+        for r in new:
+            done[r["key"]] = r
+        bar.update(len(rows))
+
+    pool, owned, kind = _resolve_executor(executor, n_workers) if tasks else (None, False, "local")
+    try:
+        if kind == "local":
+            for t in tasks:
+                land(_solve_task(t))
+        else:
+            futures = [pool.submit(_solve_task, t) for t in tasks]
+            for fut in _completed(futures, kind):
+                land(fut.result())
+    finally:
+        bar.close()
+        if owned:
+            (pool.close if kind == "dask" else pool.shutdown)()
+    rows = [apply_reading(done[k], protocol) for k in order]
+    return SweepTable(rows, n_computed=n_todo, n_reused=n_reused)
+
