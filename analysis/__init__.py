@@ -3,4 +3,9 @@
 Imports :mod:`lingauss` (and :mod:`neural` where needed); nothing imports it back.
 """
 
-__all__: list[str] = []
+from .protocol import Protocol
+from .reproduce import PUBLISHED, Reproduction, reproduce
+from .sweep import sweep
+from .table import SweepTable
+
+__all__ = ["PUBLISHED", "Protocol", "Reproduction", "SweepTable", "reproduce", "sweep"]

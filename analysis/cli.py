@@ -1,7 +1,11 @@
 """The ``lingauss`` command line.
 
+``lingauss reproduce``  the talk's success-rate tables, ours next to the published ones, with the
+                    protocol, null baselines, a sensitivity table and figures (the README's main job).
+``lingauss sweep``  a (γ, λ) sweep of chosen scenarios: a tidy CSV/JSON-lines table, resumable.
+``lingauss metric`` I_m and SAP of a joint covariance (.npy) or of latent/factor samples.
 ``lingauss solve``  run Blahut–Arimoto on the talk's six scenarios and print status, loss terms,
-                    reconstruction error and the well-posedness verdict (the README's main job).
+                    reconstruction error and the well-posedness verdict.
 ``lingauss bench core``  batched grid BA vs a per-point loop (a printed table).
 ``lingauss bench im``    naive vs exhaustive vs exact I_m (a printed table).
 
@@ -85,6 +89,165 @@ def cmd_solve(args) -> int:
     return 0
 
 
+def _protocol_from(args):
+    from .protocol import Protocol
+
+    accept = tuple(args.accept.split(",")) if args.accept else Protocol.accept
+    return Protocol(decoder_noise=args.decoder_noise, init=args.init, max_iter=args.max_iter,
+                    tol=args.tol, accept=accept, tolerance=args.tolerance,
+                    error_reading=args.error_reading, noise_var=args.noise_var,
+                    root_std=args.root_std, coupling=args.coupling,
+                    dependent_noise_std=args.dependent_noise_std)
+
+
+def _executor(args):
+    return None if args.executor == "none" else args.executor
+
+
+def cmd_reproduce(args) -> int:
+    from .reproduce import reproduce
+
+    protocol = _protocol_from(args)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} exists and is not a folder")
+    try:
+        rep = reproduce(protocol, seeds=args.seeds, sizes=args.size, sensitivity=args.sensitivity,
+                        baselines=not args.no_baselines, executor=_executor(args),
+                        n_workers=args.workers, out=out, figures=not args.no_figures,
+                        progress=not args.quiet, show=args.show)
+    except OSError as exc:
+        raise UserError(f"cannot write to {out}: {exc.strerror or exc}") from None
+    print(rep.text)
+    print(f"wrote {len(rep.files)} files to {out}/ (report.md, comparison.csv, sweep.csv"
+          f"{', figures/' if not args.no_figures else ''})")
+    return 0
+
+
+def _axis_arg(text: str) -> np.ndarray:
+    """``start:stop:count`` (inclusive, like numpy.linspace) or a comma list."""
+    try:
+        if ":" in text:
+            start, stop, count = text.split(":")
+            if int(count) < 1:
+                raise ValueError
+            return np.linspace(float(start), float(stop), int(count))
+        return np.array([float(x) for x in text.split(",")])
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected start:stop:count or a comma list of numbers, got {text!r}") from None
+
+
+def cmd_sweep(args) -> int:
+    import lingauss as lg
+
+    from .sweep import sweep
+
+    protocol = _protocol_from(args)
+    scenarios = [lg.talk_scenario(size, k, **protocol.scenario_params)
+                 for size in args.size for k in args.scenario]
+    families = ["full", "diagonal", "isotropic"] if args.decoder_noise == "all" else [args.decoder_noise]
+    try:
+        table = sweep(scenarios, np.round(args.gammas, 12), np.round(args.lams, 12),
+                      decoder_noise=families, seeds=args.seeds, protocol=protocol,
+                      executor=_executor(args), n_workers=args.workers, store=args.store,
+                      progress=not args.quiet)
+        if args.out:
+            path = Path(args.out)
+            (table.to_jsonl if path.suffix == ".jsonl" else table.to_csv)(path)
+    except OSError as exc:
+        raise UserError(f"cannot write: {exc.strerror or exc}") from None
+    print(f"{len(table)} points ({table.n_computed} solved, {table.n_reused} read from the store)")
+    print(f"{'scenario':<22}{'family':<11}{'points':>7}{'eligible':>9}{'I_m %':>7}{'SAP %':>7}  statuses")
+    for (name, fam), g in table.success_rates(("scenario", "decoder_noise")).items():
+        statuses = ", ".join(f"{k} {v}" for k, v in sorted(g["status"].items()))
+        print(f"{name:<22}{fam:<11}{g['n']:>7}{g['eligible']:>9}{g['im_rate']:>7.0f}{g['sap_rate']:>7.0f}  {statuses}")
+    if args.out:
+        print(f"wrote {args.out}")
+    return 0
+
+
+def _load_npy(path: str, what: str) -> np.ndarray:
+    p = Path(path)
+    if not p.is_file():
+        raise UserError(f"{what} file not found: {path}")
+    try:
+        return np.load(p, allow_pickle=False)
+    except (ValueError, OSError) as exc:
+        raise UserError(f"cannot read {what} {path} as a .npy array: {exc}") from None
+
+
+def _truth_arg(text: str):
+    try:
+        return [tuple(int(j) - 1 for j in block.split(",")) for block in text.split("|")]
+    except ValueError:
+        raise UserError(f"--truth must be 1-based factor numbers like '1,2|3', got {text!r}") from None
+
+
+def cmd_metric(args) -> int:
+    import lingauss as lg
+
+    truth = _truth_arg(args.truth) if args.truth else None
+    if args.samples:
+        latents, factors = (_load_npy(f, w) for f, w in zip(args.samples, ("latents", "factors")))
+        shrink = None if args.shrinkage == "none" else (
+            "ledoit_wolf" if args.shrinkage == "ledoit_wolf" else float(args.shrinkage))
+        cov = lg.joint_covariance_from_samples(latents, factors, shrinkage=shrink)
+        m = latents.shape[1] if latents.ndim == 2 else 1
+        source = f"samples: {latents.shape[0]} rows, {m} latents, {cov.shape[0] - m} factors"
+    else:
+        if args.cov is None or args.latents is None:
+            raise UserError("give a covariance file with --latents M, or --samples LATENTS FACTORS")
+        cov, m = _load_npy(args.cov, "covariance"), args.latents
+        source = f"joint covariance {args.cov} ({cov.shape[0] if cov.ndim else 0} variables, latents first)"
+    im = lg.im_score(cov, m, method=args.method)
+    sap = lg.sap_score(cov, m)
+    from .evaluate import grouping_text
+
+    print(source)
+    print(f"I_m  = {im.score:.6g} nats   best grouping {grouping_text(im.grouping)}   "
+          f"assignment (factor -> latent, 0-based) {list(im.assignment)}   ties {im.ties}"
+          f"{'  AMBIGUOUS' if im.ambiguous else ''}   method {im.method}")
+    print(f"SAP  = {sap.score:.6g}   grouping by top latent {grouping_text(sap.grouping)}   "
+          f"top latent per factor {list(sap.top_latent)}")
+    if truth is not None:
+        print(f"success against {grouping_text(lg.canonical_grouping(truth))}: "
+              f"I_m {lg.im_success(im, truth).outcome}, SAP {lg.sap_success(sap, truth).outcome}")
+    return 0
+
+
+def _add_protocol_options(p) -> None:
+    from .protocol import ERROR_READINGS, Protocol
+
+    d = Protocol()
+    g = p.add_argument_group("protocol (every choice the talk leaves open)")
+    g.add_argument("--init", choices=["random", "pca"], default=d.init,
+                   help="initial decoder: random (seeded) or pca (default %(default)s)")
+    g.add_argument("--max-iter", type=int, default=d.max_iter, help="BA iteration cap (default %(default)s)")
+    g.add_argument("--tol", type=float, default=d.tol,
+                   help="stop when |dL| <= tol*max(1,|L|) (default %(default)g)")
+    g.add_argument("--accept", default=",".join(d.accept),
+                   help="comma list of BA statuses whose solution counts (default %(default)s)")
+    g.add_argument("--tolerance", type=float, default=d.tolerance,
+                   help="reconstruction tolerance, relative (default %(default)g = 5%%)")
+    g.add_argument("--error-reading", choices=ERROR_READINGS, default=d.error_reading,
+                   help="sampled: E||Y-AX||^2/tr Sigma_Y; mean: E||Y-ABY||^2/tr Sigma_Y; none: no "
+                        "tolerance (default %(default)s)")
+    g.add_argument("--noise-var", type=float, default=d.noise_var,
+                   help="observation noise variance sigma^2 (default %(default)g)")
+    g.add_argument("--root-std", type=float, default=d.root_std, help="sigma_v of root factors (default %(default)g)")
+    g.add_argument("--coupling", type=float, default=d.coupling, help="alpha = beta (default %(default)g)")
+    g.add_argument("--dependent-noise-std", type=float, default=d.dependent_noise_std,
+                   help="sigma_z of dependent factors (default %(default)g)")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds of the random initial decoder (default 0)")
+    p.add_argument("--size", type=_sizes, default=_sizes("all"), help="343, 554 or all (default all)")
+    p.add_argument("--executor", choices=["none", "processes", "dask"], default="processes",
+                   help="where the BA tasks run: this process, a local process pool, or dask "
+                        "(the current client or a new local cluster) (default %(default)s)")
+    p.add_argument("--workers", type=int, default=None, help="processes/dask workers (default: all cores)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
 def cmd_bench(args) -> int:
     from .bench import bench_core, bench_im, format_core, format_im
 
@@ -109,6 +272,58 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lingauss", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    from .reproduce import DEFAULT_OUT, SENSITIVITY_LEVELS
+
+    r = sub.add_parser("reproduce", help="the talk's success-rate tables, ours vs published (main job)",
+                       description="Reproduce seed 002's success-rate tables: BA on the 25 (gamma, "
+                                   "lambda) pairs for the six scenarios, the 5%% reconstruction "
+                                   "tolerance, I_m and SAP success rates next to the published "
+                                   "ones, null baselines, a sensitivity table over the protocol "
+                                   "choices, and figures. Solved points are stored in "
+                                   "OUT/sweep.jsonl, so a rerun reuses them.")
+    r.add_argument("--out", default=DEFAULT_OUT, help="output folder (default ./%(default)s)")
+    r.add_argument("--decoder-noise", choices=["full", "diagonal", "isotropic"], default="full",
+                   help="decoder-noise family of Sigma_Z (default %(default)s: the seed's update)")
+    _add_protocol_options(r)
+    r.add_argument("--sensitivity", choices=SENSITIVITY_LEVELS, default="quick",
+                   help="sensitivity table: none, quick (re-readings + cheap re-runs) or full "
+                        "(adds the other families, init and noise level) (default %(default)s)")
+    r.add_argument("--no-baselines", action="store_true", help="skip the null baselines")
+    r.add_argument("--no-figures", action="store_true", help="skip the figures")
+    r.add_argument("--show", action="store_true", help="also show each figure interactively")
+    r.set_defaults(func=cmd_reproduce)
+
+    w = sub.add_parser("sweep", help="a (gamma, lambda) sweep: tidy table, resumable, parallel",
+                       description="Sweep (gamma, lambda) for the talk's scenarios; prints success "
+                                   "rates and writes one row per point (CSV, or JSON lines when "
+                                   "--out ends in .jsonl). With --store the run is resumable.")
+    w.add_argument("--gammas", type=_axis_arg, default=_axis_arg("0.98:1.02:5"),
+                   help="start:stop:count or a comma list (default 0.98:1.02:5)")
+    w.add_argument("--lams", type=_axis_arg, default=_axis_arg("-0.02:0.02:5"),
+                   help="start:stop:count or a comma list (default -0.02:0.02:5)")
+    w.add_argument("--scenario", type=int, nargs="+", choices=[1, 2, 3], default=[1, 2, 3],
+                   help="scenario numbers (default all three)")
+    w.add_argument("--decoder-noise", choices=["full", "diagonal", "isotropic", "all"], default="full",
+                   help="decoder-noise family (default %(default)s)")
+    _add_protocol_options(w)
+    w.add_argument("--store", help="JSON-lines store: finished points are appended; a rerun resumes")
+    w.add_argument("--out", help="write the table here (.csv, or .jsonl for every field)")
+    w.set_defaults(func=cmd_sweep)
+
+    mt = sub.add_parser("metric", help="I_m and SAP of a joint covariance or of samples",
+                        description="Print I_m and SAP. Either COV.npy (the latents-first joint "
+                                    "covariance of [latents; factors]) with --latents M, or "
+                                    "--samples LATENTS.npy FACTORS.npy (N x m and N x s arrays).")
+    mt.add_argument("cov", nargs="?", help="joint covariance .npy file, latents first")
+    mt.add_argument("--latents", type=int, help="number of latents m (with a covariance file)")
+    mt.add_argument("--samples", nargs=2, metavar=("LATENTS", "FACTORS"), help="sample arrays (.npy)")
+    mt.add_argument("--shrinkage", default="none",
+                    help="with --samples: none, ledoit_wolf or a number in (0, 1] (default none)")
+    mt.add_argument("--method", choices=["auto", "exhaustive", "exact"], default="auto",
+                    help="I_m search (default auto)")
+    mt.add_argument("--truth", help="true grouping, 1-based, blocks separated by | (e.g. '1,2|3')")
+    mt.set_defaults(func=cmd_metric)
+
     s = sub.add_parser("solve", help="run Blahut-Arimoto on the talk's scenarios and print the results",
                        description="Run Blahut–Arimoto on the talk's scenarios (seed 002) at one "
                                    "(gamma, lambda) for each decoder-noise family and print status, "
@@ -148,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return args.func(args)
-    except (UserError, ValueError) as exc:
+    except (UserError, ValueError, ImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:                 # output piped into `head`: stop quietly

@@ -79,3 +79,72 @@ def test_bench_im_rows_agree_and_format():
     cov = im_benchmark_covariance(4, 3, "grouped", seed=2)
     best, count = naive_im(cov, 3)
     assert count == 81 and best == pytest.approx(im_score(cov, 3).score, abs=1e-9)
+
+
+# ------------------------------------------------------------------ reproduce, sweep, metric
+
+def test_reproduce_writes_its_folder_and_prints_both_tables(tmp_path, capsys):
+    out = tmp_path / "rep"
+    assert main(["reproduce", "--size", "343", "--decoder-noise", "isotropic", "--executor", "none",
+                 "--sensitivity", "none", "--no-figures", "--quiet", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "Ours vs published" in text and "Null baselines" in text and "decoder noise family" in text
+    assert (out / "report.md").read_text().startswith("# lingauss reproduce")
+    assert len((out / "comparison.csv").read_text().splitlines()) == 7
+
+
+def test_sweep_cli_resumes_from_its_store(tmp_path, capsys):
+    argv = ["sweep", "--size", "343", "--scenario", "1", "2", "--decoder-noise", "isotropic",
+            "--gammas", "0.99,1.0", "--lams", "0:0.01:2", "--executor", "none", "--quiet",
+            "--store", str(tmp_path / "s.jsonl"), "--out", str(tmp_path / "t.csv")]
+    assert main(argv) == 0
+    assert "8 points (8 solved, 0 read from the store)" in capsys.readouterr().out
+    assert len((tmp_path / "t.csv").read_text().splitlines()) == 9
+    assert main(argv) == 0
+    assert "(0 solved, 8 read from the store)" in capsys.readouterr().out
+
+
+@pytest.fixture
+def metric_files(tmp_path):
+    sc = lg.talk_scenario((3, 4, 3), 2)
+    r = lg.blahut_arimoto(sc.model, 3, 1.0, 0.0, decoder_noise="isotropic", rng=0)
+    cov = sc.model.joint_covariance(r.B, r.sigma_w)
+    v, y = sc.model.sample(4000, 0)
+    files = {"cov": tmp_path / "cov.npy", "lat": tmp_path / "lat.npy", "fac": tmp_path / "fac.npy",
+             "bad": tmp_path / "bad.npy", "vec": tmp_path / "vec.npy"}
+    np.save(files["cov"], cov)
+    np.save(files["lat"], y @ r.B.T)
+    np.save(files["fac"], v)
+    np.save(files["bad"], -np.eye(5))
+    np.save(files["vec"], np.ones(3))
+    return {k: str(p) for k, p in files.items()}, cov
+
+
+def test_metric_cli_prints_the_library_values(metric_files, capsys):
+    files, cov = metric_files
+    assert main(["metric", files["cov"], "--latents", "3", "--truth", "1,2|3"]) == 0
+    out = capsys.readouterr().out
+    assert f"I_m  = {lg.im_score(cov, 3).score:.6g} nats" in out
+    assert f"SAP  = {lg.sap_score(cov, 3).score:.6g}" in out
+    assert "I_m success, SAP success" in out
+    assert main(["metric", "--samples", files["lat"], files["fac"]]) == 0
+    assert "samples: 4000 rows, 3 latents, 3 factors" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, text", [
+    (["metric", "missing.npy", "--latents", "3"], "file not found"),
+    (["metric", "{bad}", "--latents", "3"], "positive definite"),
+    (["metric", "{vec}", "--latents", "1"], "2-D matrix"),
+    (["metric", "{cov}", "--latents", "9"], "n_latents"),
+    (["metric", "{cov}"], "--latents"),
+    (["metric", "--samples", "{lat}", "{vec}"], "same number of samples"),
+    (["metric", "{cov}", "--latents", "3", "--truth", "a|b"], "--truth"),
+    (["reproduce", "--tolerance", "0"], "tolerance must be > 0"),
+    (["sweep", "--accept", "fine", "--quiet"], "accept must hold BA statuses"),
+])
+def test_analysis_cli_user_errors_are_one_line(argv, text, metric_files, capsys):
+    files, _ = metric_files
+    argv = [a.format(**files) for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert text in err and err.count("\n") == 1 and "Traceback" not in err

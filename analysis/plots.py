@@ -1,0 +1,150 @@
+"""Figures of a sweep (matplotlib, Agg): (γ, λ) heatmaps, success bars vs the talk, the I_m landscape.
+
+Every function writes ``<path>.png`` and ``<path>.pdf`` (``path`` without suffix) and returns the
+written paths; ``show=True`` also opens an interactive window (when a display backend exists).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+import lingauss as lg
+
+from .evaluate import grouping_text
+
+__all__ = ["plot_grid_heatmaps", "plot_success_bars", "plot_im_landscape"]
+
+
+def _pyplot():
+    import matplotlib
+    if matplotlib.get_backend().lower() not in ("agg", "pdf") and not matplotlib.is_interactive():
+        try:
+            matplotlib.use("Agg")
+        except Exception:                                  # pragma: no cover - backend already fixed
+            pass
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def _save(fig, path, show: bool) -> list[Path]:
+    plt = _pyplot()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out = []
+    for ext in (".png", ".pdf"):
+        target = path.with_suffix(ext)
+        fig.savefig(target, dpi=130, bbox_inches="tight")
+        out.append(target)
+    if show:
+        plt.show()
+    plt.close(fig)
+    return out
+
+
+def _ticks(ax, gammas, lams):
+    ax.set_xticks(range(lams.size))
+    ax.set_xticklabels([f"{x:g}" for x in lams], rotation=45 if lams.size > 7 else 0, fontsize=7)
+    ax.set_yticks(range(gammas.size))
+    ax.set_yticklabels([f"{x:g}" for x in gammas], fontsize=7)
+    ax.set_xlabel("λ (weight of E‖Y−AX‖²)")
+    ax.set_ylabel("γ (weight of −E log p(y|x))")
+
+
+def plot_grid_heatmaps(table, scenario: str, path, *, decoder_noise: str | None = None,
+                       seed: int | None = None, show: bool = False) -> list[Path]:
+    """Heatmaps over the (γ, λ) grid of one scenario: BA status, loss, reconstruction error, I_m
+    score and success, SAP score and success (a failed or non-eligible point shows as failure)."""
+    plt = _pyplot()
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+
+    panels = [("status", "BA status", None), ("loss_total", "loss (nats/sample)", "viridis"),
+              ("relative_error", "E‖Y−AX‖² / tr Σ_Y", "magma_r"),
+              ("im_score", "I_m score (nats)", "viridis"), ("im_success", "I_m success", None),
+              ("sap_score", "SAP score", "viridis"), ("sap_success", "SAP success", None)]
+    fig, axes = plt.subplots(2, 4, figsize=(17, 7.5))
+    status_colors = ["#2ca02c", "#7f7f7f", "#d62728", "#ff7f0e", "#000000", "#9467bd"]
+    labels = list(lg.STATUSES) + ["error"]
+    for ax, (field, title, cmap) in zip(axes.flat, panels):
+        gammas, lams, v = table.grid(field, scenario=scenario, decoder_noise=decoder_noise, seed=seed)
+        if field == "status":
+            cm = ListedColormap(status_colors)
+            im = ax.imshow(v, cmap=cm, norm=BoundaryNorm(np.arange(-0.5, len(labels)), cm.N), origin="lower")
+            cb = fig.colorbar(im, ax=ax, ticks=range(len(labels)))
+            cb.ax.set_yticklabels(labels, fontsize=7)
+        elif field.endswith("success"):
+            cm = ListedColormap(["#f2f2f2", "#1f77b4"])
+            im = ax.imshow(v, cmap=cm, vmin=0, vmax=1, origin="lower")
+            cb = fig.colorbar(im, ax=ax, ticks=[0.25, 0.75])
+            cb.ax.set_yticklabels(["fail", "success"], fontsize=7)
+            ax.set_title(f"{title}: {np.nansum(v):.0f}/{v.size}")
+        else:
+            im = ax.imshow(v, cmap=cmap, origin="lower")
+            fig.colorbar(im, ax=ax)
+        if not field.endswith("success"):
+            ax.set_title(title)
+        _ticks(ax, gammas, lams)
+    info = axes.flat[-1]
+    info.axis("off")
+    info.text(0.0, 0.95, f"{scenario}\ndecoder noise: {decoder_noise or 'all'}\nseed: {seed}\n\n"
+              "success = eligible point (accepted BA status,\nerror within tolerance) whose metric\n"
+              "recovers the true grouping", va="top", fontsize=9)
+    fig.suptitle(f"(γ, λ) grid — {scenario}")
+    fig.tight_layout()
+    return _save(fig, path, show)
+
+
+def plot_success_bars(comparison: list[dict], path, *, show: bool = False) -> list[Path]:
+    """Grouped bars of success rates, ours vs published, per scenario and metric.
+
+    ``comparison`` rows: ``{"size", "scenario_index", "metric", "ours", "published"}`` (percent).
+    """
+    plt = _pyplot()
+    sizes = sorted({r["size"] for r in comparison})
+    fig, axes = plt.subplots(1, len(sizes), figsize=(6.5 * len(sizes), 4.2), squeeze=False)
+    for ax, size in zip(axes[0], sizes):
+        rows = [r for r in comparison if r["size"] == size]
+        labels = [f"{r['metric']}\nscen. {r['scenario_index']}" for r in rows]
+        x = np.arange(len(rows))
+        ax.bar(x - 0.2, [r["ours"] for r in rows], 0.4, label="ours", color="#1f77b4")
+        ax.bar(x + 0.2, [r["published"] for r in rows], 0.4, label="published (seed 002)", color="#ff7f0e")
+        ax.set_xticks(x)
+        ax.set_xticklabels(labels, fontsize=8)
+        ax.set_ylim(0, 105)
+        ax.set_ylabel("success rate (% of (γ, λ, seed) points)")
+        ax.set_title(f"(s, n, m) = {size}")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return _save(fig, path, show)
+
+
+def plot_im_landscape(scenario, B, sigma_w, path, *, title: str = "", show: bool = False) -> list[Path]:
+    """Every labelled assignment's I_m score (sorted), the best marked and the assignments whose
+    grouping is the scenario's true grouping highlighted."""
+    plt = _pyplot()
+    cov = scenario.model.joint_covariance(B, sigma_w)
+    land = lg.im_scores_all(cov, scenario.n_latents)
+    order = np.argsort(land.scores)[::-1]
+    scores = land.scores[order]
+    true = lg.canonical_grouping(scenario.true_grouping)
+    is_true = np.array([lg.canonical_grouping(
+        tuple(tuple(j for j, a in enumerate(land.assignment(k)) if a == i) for i in range(scenario.n_latents)))
+        == true for k in order])
+    best = land.argmax()
+    best_grouping = lg.canonical_grouping(
+        tuple(tuple(j for j, a in enumerate(best) if a == i) for i in range(scenario.n_latents)))
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    ranks = np.arange(scores.size)
+    ax.plot(ranks, scores, "-", color="#999999", lw=1, zorder=1)
+    ax.scatter(ranks[~is_true], scores[~is_true], s=10, color="#1f77b4", label="other assignments", zorder=2)
+    ax.scatter(ranks[is_true], scores[is_true], s=22, color="#2ca02c",
+               label=f"true grouping {grouping_text(true)}", zorder=3)
+    ax.scatter([0], [scores[0]], s=120, facecolors="none", edgecolors="#d62728", lw=2,
+               label=f"best: {grouping_text(best_grouping)} ({scores[0]:.3f} nats)", zorder=4)
+    ax.set_xlabel(f"assignment rank (all m^s = {scores.size})")
+    ax.set_ylabel("I_m score (nats)")
+    ax.set_title(title or f"I_m landscape — {scenario.name}")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return _save(fig, path, show)

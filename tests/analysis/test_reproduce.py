@@ -1,0 +1,131 @@
+"""analysis.reproduce, baselines and plots: end to end on a reduced grid, rates recounted from the
+rows, what each null baseline must score, figures written and non-empty."""
+
+import csv
+
+import numpy as np
+import pytest
+
+import lingauss as lg
+from analysis.baselines import BASELINES, baseline_encoder, baseline_rows
+from analysis.plots import plot_grid_heatmaps, plot_im_landscape, plot_success_bars
+from analysis.protocol import Protocol
+from analysis.reproduce import PUBLISHED, reproduce, sensitivity_protocols
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def rep(tmp_path_factory):
+    out = tmp_path_factory.mktemp("reproduce")
+    return reproduce(Protocol(decoder_noise="isotropic"), sizes=[(3, 4, 3)], gammas=(0.99, 1.0),
+                     lams=(0.0, 0.01), seeds=(0, 1), executor=None, out=out, progress=False)
+
+
+def test_rates_are_recounted_from_the_rows(rep):
+    assert len(rep.table) == 3 * 2 * 2 * 2
+    for r in rep.comparison:
+        rows = [x for x in rep.table if x["scenario"] == r["scenario"]]
+        key = "im_success" if r["metric"] == "I_m" else "sap_success"
+        assert r["ours"] == pytest.approx(100 * sum(x[key] for x in rows) / len(rows))
+        assert r["published"] == PUBLISHED[(3, 4, 3)][r["metric"]][r["scenario_index"] - 1]
+        assert r["eligible"] == sum(x["eligible"] for x in rows)
+
+
+def test_report_prints_protocol_tables_and_published_numbers(rep):
+    text = rep.text
+    assert "decoder noise family : isotropic" in text and "stopping rule" in text
+    assert "| (3, 4, 3) | I_m | 3 |" in text and "| 100 |" in text           # published I_3 = 100 %
+    assert "Null baselines" in text and "Sensitivity" in text
+    labels = [s["variation"] for s in rep.sensitivity]
+    assert labels[0].startswith("default") and "no reconstruction tolerance" in labels
+
+
+def test_sensitivity_rows_equal_an_independent_rerun(rep):
+    """The re-read rows of the sensitivity table equal a fresh reproduction under that protocol."""
+    row = next(s for s in rep.sensitivity if s["variation"] == "no reconstruction tolerance")
+    again = reproduce(Protocol(decoder_noise="isotropic", error_reading="none"), sizes=[(3, 4, 3)],
+                      gammas=(0.99, 1.0), lams=(0.0, 0.01), seeds=(0, 1), executor=None,
+                      baselines=False, sensitivity="none", progress=False)
+    for r in again.comparison:
+        assert row[f"{r['metric']} 343/{r['scenario_index']}"] == r["ours"]
+
+
+def test_files_are_written_and_figures_are_non_empty(rep):
+    names = {p.name for p in rep.files}
+    for name in ("report.md", "comparison.csv", "protocol.json", "sweep.csv", "baselines.csv",
+                 "sensitivity.csv", "success_rates.png", "success_rates.pdf",
+                 "grid_343_scenario_1.png", "landscape_343_scenario_3.pdf"):
+        assert name in names
+    for p in rep.files:
+        assert p.stat().st_size > 0
+        if p.suffix == ".png":
+            assert p.read_bytes()[:8] == PNG and p.stat().st_size > 10_000
+    with open(rep.out / "comparison.csv") as fh:
+        assert len(list(csv.DictReader(fh))) == 6
+    assert (rep.out / "sweep.jsonl").exists()             # the resume store
+
+
+def test_rerun_reuses_the_store(rep):
+    again = reproduce(Protocol(decoder_noise="isotropic"), sizes=[(3, 4, 3)], gammas=(0.99, 1.0),
+                      lams=(0.0, 0.01), seeds=(0, 1), executor=None, out=rep.out, figures=False,
+                      baselines=False, sensitivity="none", progress=False)
+    assert again.table.n_computed == 0 and again.table.n_reused == len(rep.table)
+    assert again.comparison == rep.comparison
+
+
+def test_sensitivity_levels():
+    base = Protocol()
+    quick, full = sensitivity_protocols(base, "quick"), sensitivity_protocols(base, "full")
+    assert sensitivity_protocols(base, "none") == []
+    assert len(full) > len(quick) and all(p.label for p in full)
+    assert {p.decoder_noise for p in full} == {"full", "diagonal", "isotropic"}
+    with pytest.raises(ValueError, match="level"):
+        sensitivity_protocols(base, "thorough")
+    with pytest.raises(ValueError, match="sizes"):
+        reproduce(sizes=[(4, 4, 4)], progress=False)
+
+
+@pytest.mark.parametrize("size", [(3, 4, 3), (5, 5, 4)])
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_what_each_null_baseline_scores(size, k):
+    sc = lg.talk_scenario(size, k)
+    rows = {r["baseline"]: r for r in baseline_rows(sc, n_draws=1)}
+    # one latent per independent sub-group: exactly what I_m and SAP look for
+    assert rows["ideal_groups"]["im_success"] and rows["ideal_groups"]["sap_success"]
+    # a collapsed encoder carries no information: SAP cannot pick a top latent, and I_m's best is
+    # the single block (zero penalty) — a "success" only where the truth is one block
+    assert rows["collapsed"]["sap_outcome"] == "ambiguous"
+    assert rows["collapsed"]["im_success"] == (len(sc.true_grouping) == 1)
+    assert rows["collapsed"]["relative_error"] == pytest.approx(1.0)
+    # factor-wise code: right exactly when every factor is its own group and m ≥ s
+    factorwise = all(len(g) == 1 for g in sc.true_grouping) and sc.n_latents >= sc.model.s
+    assert rows["ideal_factors"]["im_success"] == factorwise
+
+
+def test_baseline_encoders_shapes_and_errors():
+    sc = lg.talk_scenario((5, 5, 4), 2)
+    for name in BASELINES:
+        B, Sw = baseline_encoder(name, sc, rng=0)
+        assert B.shape == (4, 5) and Sw.shape == (4, 4)
+    B, _ = baseline_encoder("pca", sc)
+    np.testing.assert_allclose(B @ B.T, np.eye(4), atol=1e-12)          # orthonormal rows
+    a, _ = baseline_encoder("random", sc, rng=[0, 1])
+    b, _ = baseline_encoder("random", sc, rng=[0, 1])
+    np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="name"):
+        baseline_encoder("oracle", sc)
+    with pytest.raises(ValueError, match="noise"):
+        baseline_encoder("pca", sc, noise=0.0)
+    with pytest.raises(ValueError, match="n_draws"):
+        baseline_rows(sc, n_draws=0)
+
+
+def test_plots_write_png_and_pdf(tmp_path, rep):
+    paths = plot_success_bars(rep.comparison, tmp_path / "bars")
+    paths += plot_grid_heatmaps(rep.table, "(3,4,3) scenario 2", tmp_path / "grid", seed=0)
+    sc = lg.talk_scenario((3, 4, 3), 2)
+    r = lg.blahut_arimoto(sc.model, 3, 1.0, 0.0, decoder_noise="isotropic", rng=0)
+    paths += plot_im_landscape(sc, r.B, r.sigma_w, tmp_path / "land")
+    assert sorted(p.suffix for p in paths) == [".pdf"] * 3 + [".png"] * 3
+    assert all(p.stat().st_size > 5_000 for p in paths)
