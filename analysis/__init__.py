@@ -5,7 +5,7 @@ Imports :mod:`lingauss` (and :mod:`neural` where needed); nothing imports it bac
 
 from .protocol import Protocol
 from .reproduce import PUBLISHED, Reproduction, reproduce
-from .sweep import sweep
+from .sweeps import sweep
 from .table import SweepTable
 
 __all__ = ["PUBLISHED", "Protocol", "Reproduction", "SweepTable", "reproduce", "sweep"]

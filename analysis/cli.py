@@ -141,7 +141,7 @@ def _axis_arg(text: str) -> np.ndarray:
 def cmd_sweep(args) -> int:
     import lingauss as lg
 
-    from .sweep import sweep
+    from .sweeps import sweep
 
     protocol = _protocol_from(args)
     scenarios = [lg.talk_scenario(size, k, **protocol.scenario_params)

@@ -32,7 +32,7 @@ import lingauss as lg
 
 from .baselines import BASELINES, baseline_rows
 from .protocol import TALK_GAMMAS, TALK_LAMBDAS, Protocol
-from .sweep import sweep
+from .sweeps import sweep
 from .table import SweepTable, write_text_atomic
 
 __all__ = ["PUBLISHED", "Reproduction", "reproduce", "sensitivity_protocols", "SENSITIVITY_LEVELS",
@@ -96,31 +96,27 @@ class Reproduction:
 
     # ----------------------------------------------------------------- text
     def comparison_markdown(self) -> str:
-        lines = ["| (s,n,m) | metric | scenario | ours % | published % | eligible points | BA statuses |",
-                 "|---|---|---|---:|---:|---:|---|"]
-        for r in self.comparison:
-            lines.append(f"| {r['size']} | {r['metric']} | {r['scenario_index']} | {r['ours']:.0f} | "
-                         f"{r['published']} | {r['eligible']}/{r['n']} | {r['statuses']} |")
-        return "\n".join(lines)
+        return _markdown(["(s,n,m)", "metric", "scenario", "ours %", "published %", "eligible points",
+                          "BA statuses"],
+                         [[r["size"], r["metric"], r["scenario_index"], f"{r['ours']:.0f}", r["published"],
+                           f"{r['eligible']}/{r['n']}", r["statuses"]] for r in self.comparison],
+                         numeric={3, 4, 5})
 
     def baselines_markdown(self) -> str:
-        lines = ["| scenario | baseline | draws | I_m success % | SAP success % | mean rel. error |",
-                 "|---|---|---:|---:|---:|---:|"]
-        for r in self.baselines:
-            lines.append(f"| {r['scenario']} | {r['baseline']} | {r['draws']} | {r['im']:.0f} | "
-                         f"{r['sap']:.0f} | {r['relative_error']:.3f} |")
-        return "\n".join(lines)
+        return _markdown(["scenario", "baseline", "draws", "I_m success %", "SAP success %",
+                          "mean rel. error"],
+                         [[r["scenario"], r["baseline"], r["draws"], f"{r['im']:.0f}", f"{r['sap']:.0f}",
+                           f"{r['relative_error']:.3f}"] for r in self.baselines],
+                         numeric={2, 3, 4, 5})
 
     def sensitivity_markdown(self) -> str:
         if not self.sensitivity:
             return ""
         keys = [k for k in self.sensitivity[0] if k not in ("variation", "distance")]
-        lines = ["| variation | " + " | ".join(keys) + " | mean abs. distance to published |",
-                 "|---|" + "---:|" * (len(keys) + 1)]
-        for r in self.sensitivity:
-            lines.append(f"| {r['variation']} | " + " | ".join(f"{r[k]:.0f}" for k in keys)
-                         + f" | {r['distance']:.1f} |")
-        return "\n".join(lines)
+        return _markdown(["variation", *keys, "mean abs. distance to published"],
+                         [[r["variation"], *(f"{r[k]:.0f}" for k in keys), f"{r['distance']:.1f}"]
+                          for r in self.sensitivity],
+                         numeric=set(range(1, len(keys) + 2)))
 
     @property
     def text(self) -> str:
@@ -142,6 +138,12 @@ class Reproduction:
                       "move our rates towards the published ones; none of them is adopted by default "
                       "(no tuning to the table).", ""]
         return "\n".join(parts)
+
+
+def _markdown(header: list, rows: list[list], numeric: set[int]) -> str:
+    """A Markdown table; columns whose index is in ``numeric`` are right-aligned."""
+    align = ["---:" if i in numeric else "---" for i in range(len(header))]
+    return "\n".join("| " + " | ".join(str(c) for c in row) + " |" for row in [header, align, *rows])
 
 
 def _comparison(table: SweepTable, sizes) -> list[dict]:
@@ -208,7 +210,7 @@ def reproduce(protocol: Protocol | None = None, *, seeds=(0,), sizes=((3, 4, 3),
     pool = executor
     owned = None
     if executor == "processes":
-        from .sweep import _resolve_executor
+        from .sweeps import _resolve_executor
         pool, _, _ = _resolve_executor("processes", n_workers)
         owned = pool
     try:

@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 
 import lingauss as lg
-from analysis import sweep as sweep_module
+from analysis import sweeps as sweep_module
 from analysis.evaluate import apply_reading, relative_errors
 from analysis.protocol import Protocol
 from analysis.store import JsonlStore
-from analysis.sweep import sweep
+from analysis.sweeps import sweep
 from analysis.table import SweepTable
 
 GAMMAS = (0.99, 1.0, 1.01)
@@ -105,7 +105,7 @@ def test_dask_local_cluster_gives_the_same_rows(scen, serial):
 _KILLED_SWEEP = textwrap.dedent("""
     import os, sys
     import lingauss as lg
-    from analysis import sweep as sw
+    from analysis import sweeps as sw
     from analysis.protocol import Protocol
     real, calls = sw._solve_task, [0]
     def dying(task):
