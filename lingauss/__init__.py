@@ -12,6 +12,12 @@ from .loss import LossTerms, gamma_lambda_loss, residual_covariance
 from .metrics import (IMLandscape, IMResult, SAPResult, Success, im_score, im_score_from_samples,
                       im_scores_all, im_success, joint_covariance_from_samples, reconstruction_ok,
                       sap_score, sap_score_from_samples, sap_success)
+from .metrics import (BetaVAEResult, DCIResult, FactorSampler, FactorVAEResult, GaussianMIGResult,
+                      IndependentDiscreteSampler, LinearGaussianSampler, MIGResult,
+                      ModularityResult, StandardSAPResult, beta_vae_score, dci_completeness,
+                      dci_disentanglement, factor_vae_score, gaussian_mig,
+                      gaussian_mig_from_samples, modularity_score, standard_dci, standard_mig,
+                      standard_modularity, standard_sap)
 from .model import LinearGaussianModel
 from .scenarios import (Scenario, canonical_grouping, dependent_factor_covariance,
                         scenario_from_groups, talk_scenario, talk_scenarios)
@@ -24,6 +30,11 @@ __all__ = [
     "IMLandscape", "IMResult", "SAPResult", "Success", "im_score", "im_score_from_samples",
     "im_scores_all", "im_success", "joint_covariance_from_samples", "reconstruction_ok",
     "sap_score", "sap_score_from_samples", "sap_success",
+    "BetaVAEResult", "DCIResult", "FactorSampler", "FactorVAEResult", "GaussianMIGResult",
+    "IndependentDiscreteSampler", "LinearGaussianSampler", "MIGResult", "ModularityResult",
+    "StandardSAPResult", "beta_vae_score", "dci_completeness", "dci_disentanglement",
+    "factor_vae_score", "gaussian_mig", "gaussian_mig_from_samples", "modularity_score",
+    "standard_dci", "standard_mig", "standard_modularity", "standard_sap",
     "BAGridResult", "BAResult", "DECODER_FAMILIES", "LinearGaussianModel", "LossTerms", "STATUSES",
     "Scenario", "WellPosedness", "blahut_arimoto", "blahut_arimoto_grid", "canonical_grouping",
     "decoder_update", "dependent_factor_covariance", "encoder_update", "gamma_lambda_loss",

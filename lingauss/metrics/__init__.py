@@ -7,13 +7,30 @@
 * From samples: :func:`joint_covariance_from_samples`, :func:`im_score_from_samples`,
   :func:`sap_score_from_samples`.
 * Counting: :func:`count_set_partitions`, :func:`count_assignments`, :func:`set_partitions`.
+* The standard suite of Locatello et al. (disentanglement_lib) on samples: :func:`standard_mig`,
+  :func:`standard_sap`, :func:`standard_dci` (:func:`dci_disentanglement`,
+  :func:`dci_completeness`), :func:`standard_modularity` (:func:`modularity_score`), and with a
+  factor sampler (:class:`FactorSampler`, :class:`IndependentDiscreteSampler`,
+  :class:`LinearGaussianSampler`) :func:`beta_vae_score`, :func:`factor_vae_score`; closed-form
+  Gaussian MIG :func:`gaussian_mig` (and its plug-in :func:`gaussian_mig_from_samples`);
+  discretisation helpers :func:`histogram_discretize`, :func:`discrete_mutual_info`,
+  :func:`discrete_entropy`. Classifier-based scores import scikit-learn lazily (``metrics`` extra).
 """
 
+from .discrete import (discrete_entropy, discrete_mutual_info, histogram_discretize,
+                       histogram_edges)
+from .factor_samplers import FactorSampler, IndependentDiscreteSampler, LinearGaussianSampler
 from .im import MAX_FACTORS, im_score, im_score_from_samples, im_scores_all, im_tables
 from .partitions import count_assignments, count_set_partitions, set_partitions, stirling2
+from .mig_gaussian import GaussianMIGResult, gaussian_mig, gaussian_mig_from_samples
 from .results import IMLandscape, IMResult
 from .samples import joint_covariance_from_samples, ledoit_wolf_shrinkage, sap_score_from_samples
 from .sap import SAPResult, sap_score
+from .standard_dci import DCIResult, dci_completeness, dci_disentanglement, standard_dci
+from .standard_mig import MIGResult, standard_mig
+from .standard_modularity import ModularityResult, modularity_score, standard_modularity
+from .standard_sampling import BetaVAEResult, FactorVAEResult, beta_vae_score, factor_vae_score
+from .standard_sap import StandardSAPResult, standard_sap
 from .success import (OUTCOMES, RECONSTRUCTION_TOLERANCE, Success, im_success, reconstruction_ok,
                       sap_success)
 
@@ -23,4 +40,10 @@ __all__ = [
     "im_scores_all", "im_success", "im_tables", "joint_covariance_from_samples",
     "ledoit_wolf_shrinkage", "reconstruction_ok", "sap_score", "sap_score_from_samples",
     "sap_success", "set_partitions", "stirling2",
+    "BetaVAEResult", "DCIResult", "FactorSampler", "FactorVAEResult", "GaussianMIGResult",
+    "IndependentDiscreteSampler", "LinearGaussianSampler", "MIGResult", "ModularityResult",
+    "StandardSAPResult", "beta_vae_score", "dci_completeness", "dci_disentanglement",
+    "discrete_entropy", "discrete_mutual_info", "factor_vae_score", "gaussian_mig",
+    "gaussian_mig_from_samples", "histogram_discretize", "histogram_edges", "modularity_score",
+    "standard_dci", "standard_mig", "standard_modularity", "standard_sap",
 ]
