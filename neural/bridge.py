@@ -1,0 +1,202 @@
+r"""The latent → metric bridge: any model's representation through the same :mod:`lingauss` metrics.
+
+:func:`evaluate_latents` encodes (a random subset of) a dataset, estimates the joint covariance of
+[latents; factors] (latents first, DESIGN.md) with :func:`lingauss.joint_covariance_from_samples`,
+and calls the same functions a linear Gaussian solution goes through: :func:`lingauss.im_score`,
+:func:`lingauss.sap_score` — plus, on request, the sample-based standard suite (MIG, Gaussian
+MIG, SAP with classifiers, DCI, modularity/explicitness).
+
+How factors enter the covariance (documented reading):
+
+* a continuous factor enters as its value;
+* a discrete factor enters as its class index 0..K−1 (an ordinal code). That is exact for ordered
+  factors (scale, position, orientation bins) and arbitrary for categorical ones (shape): their
+  linear correlations — hence I_m and SAP — depend on the class order. Pass ``factors=`` to leave
+  such a factor out, or one-hot it yourself before calling;
+* a factor that is constant on the evaluated samples carries no information and would make the
+  covariance singular: it is dropped and listed in ``dropped_factors``.
+
+The encoder can be a model with ``encode(x)`` (a torch module gets a float32 tensor on its device,
+under ``torch.no_grad``), a torch module's ``forward``, or any callable mapping a numpy batch
+(B, C, H, W) to (B, m) latents — users plug in their own models.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+import lingauss as lg
+from lingauss._validation import as_rng
+
+__all__ = ["BridgeResult", "encode_dataset", "evaluate_latents", "METRICS"]
+
+#: Metric names accepted by :func:`evaluate_latents`.
+METRICS = ("im", "sap", "mig", "gaussian_mig", "standard_sap", "dci", "modularity")
+
+
+@dataclass(frozen=True, eq=False)
+class BridgeResult:
+    """What :func:`evaluate_latents` computed.
+
+    ``im``/``sap``: the :class:`lingauss.IMResult` / :class:`lingauss.SAPResult` (or ``None`` when
+    not requested); ``standard``: the other requested metrics by name; ``joint_cov``: the
+    (m+s')×(m+s') covariance used (latents first, kept factors only); ``latents`` (N, m) and
+    ``factors`` (N, s') the samples; ``factor_names`` the kept factors, ``dropped_factors`` those
+    left out for being constant; ``index`` the dataset rows used.
+    """
+
+    im: object
+    sap: object
+    standard: dict
+    joint_cov: np.ndarray
+    latents: np.ndarray
+    factors: np.ndarray
+    factor_names: tuple[str, ...]
+    dropped_factors: tuple[str, ...]
+    index: np.ndarray
+    success: dict = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """One line per metric."""
+        lines = []
+        if self.im is not None:
+            lines.append(f"I_m = {self.im.score:.4f} nats, grouping {self._names(self.im.grouping)}")
+        if self.sap is not None:
+            lines.append(f"SAP = {self.sap.score:.4f}, grouping {self._names(self.sap.grouping)}")
+        for name, res in self.standard.items():
+            lines.append(f"{name} = {getattr(res, 'score', res)}")
+        for name, s in self.success.items():
+            lines.append(f"{name} success: {s.outcome}")
+        return "\n".join(lines)
+
+    def _names(self, grouping) -> str:
+        return " ".join("{" + ", ".join(self.factor_names[j] for j in g) + "}" for g in grouping)
+
+
+def _is_torch_module(obj) -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return isinstance(obj, torch.nn.Module)
+
+
+def encode_dataset(model_or_encode_fn, images: np.ndarray, *, batch_size: int = 256) -> np.ndarray:
+    """Latents (N, m) float64 of ``images`` (N, C, H, W) in batches (see module doc for callables)."""
+    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    fn = getattr(model_or_encode_fn, "encode", model_or_encode_fn)
+    if not callable(fn):
+        raise ValueError("model_or_encode_fn must have an encode method or be callable")
+    torch_model = _is_torch_module(model_or_encode_fn)
+    out = []
+    if torch_model:
+        import torch
+
+        params = list(model_or_encode_fn.parameters())
+        device = params[0].device if params else torch.device("cpu")
+        was_training = model_or_encode_fn.training
+        model_or_encode_fn.eval()
+        try:
+            with torch.no_grad():
+                for start in range(0, len(images), batch_size):
+                    x = torch.as_tensor(np.ascontiguousarray(images[start:start + batch_size]),
+                                        dtype=torch.float32, device=device)
+                    out.append(fn(x).detach().cpu().numpy())
+        finally:
+            model_or_encode_fn.train(was_training)
+    else:
+        for start in range(0, len(images), batch_size):
+            z = fn(images[start:start + batch_size])
+            out.append(z.detach().cpu().numpy() if hasattr(z, "detach") else np.asarray(z))
+    latents = np.concatenate(out).astype(np.float64)
+    if latents.ndim == 1:
+        latents = latents[:, None]
+    if latents.ndim != 2 or latents.shape[0] != len(images):
+        raise ValueError(f"the encoder must map N images to an (N, m) array, got shape {latents.shape}")
+    if not np.all(np.isfinite(latents)):
+        raise ValueError("the encoder produced NaN or inf latents")
+    return latents
+
+
+def evaluate_latents(model_or_encode_fn, dataset, *, n_samples: int | None = 5000,
+                     metrics=("im", "sap"), rng=None, factors=None, shrinkage=None,
+                     batch_size: int = 256, true_grouping=None) -> BridgeResult:
+    """Encode ``dataset`` and score the latents against its factors with the lingauss metrics.
+
+    Parameters
+    ----------
+    model_or_encode_fn : a model with ``encode``, a torch module, or a callable (module doc)
+    dataset : a :class:`neural.data.FactorDataset` (a ``SequenceDataset`` is evaluated frame by
+        frame via its ``frames()``) or any object with ``images`` and ``factors`` arrays
+    n_samples : rows drawn without replacement (seeded by ``rng``); ``None`` = all
+    metrics : names from :data:`METRICS`
+    factors : indices or names of the factors to use (default all)
+    shrinkage : passed to :func:`lingauss.joint_covariance_from_samples` (e.g. ``"ledoit_wolf"``)
+    true_grouping : optional partition of the kept factors; adds I_m/SAP successes
+
+    Returns
+    -------
+    BridgeResult
+    """
+    if hasattr(dataset, "frames") and not hasattr(dataset, "images"):
+        dataset = dataset.frames()
+    images, all_factors = np.asarray(dataset.images), np.asarray(dataset.factors, dtype=np.float64)
+    names = tuple(getattr(dataset, "factor_names", [f"v{j + 1}" for j in range(all_factors.shape[1])]))
+    metrics = tuple(metrics)
+    bad = [m for m in metrics if m not in METRICS]
+    if bad or not metrics:
+        raise ValueError(f"metrics must be a non-empty selection of {METRICS}, got {metrics}")
+    N = len(images)
+    if n_samples is None or n_samples >= N:
+        index = np.arange(N)
+    else:
+        if not isinstance(n_samples, (int, np.integer)) or n_samples < 2:
+            raise ValueError(f"n_samples must be an integer ≥ 2 or None, got {n_samples!r}")
+        index = np.sort(as_rng(rng).choice(N, size=int(n_samples), replace=False))
+    cols = list(range(all_factors.shape[1]))
+    if factors is not None:
+        try:
+            cols = [names.index(f) if isinstance(f, str) else int(f) for f in factors]
+        except ValueError:
+            raise ValueError(f"factors must be indices or names among {names}, got {factors!r}") from None
+        if not cols or any(not 0 <= c < len(names) for c in cols):
+            raise ValueError(f"factors must be indices or names among {names}, got {factors!r}")
+    V = all_factors[index][:, cols]
+    constant = np.ptp(V, axis=0) == 0
+    dropped = tuple(names[c] for c, k in zip(cols, constant) if k)
+    kept = [c for c, k in zip(cols, constant) if not k]
+    if not kept:
+        raise ValueError("every selected factor is constant on the evaluated samples")
+    V = all_factors[index][:, kept]
+    Z = encode_dataset(model_or_encode_fn, images[index], batch_size=batch_size)
+    dead = np.nonzero(np.ptp(Z, axis=0) == 0)[0]
+    if dead.size and shrinkage is None:
+        raise ValueError(f"latent(s) {dead.tolist()} are constant on the evaluated samples: the joint "
+                         "covariance is singular; pass shrinkage='ledoit_wolf' or drop those latents")
+    m = Z.shape[1]
+    cov = lg.joint_covariance_from_samples(Z, V, shrinkage=shrinkage)
+    im = lg.im_score(cov, m) if "im" in metrics else None
+    sap = lg.sap_score(cov, m) if "sap" in metrics else None
+    standard = {}
+    if "mig" in metrics:
+        standard["mig"] = lg.standard_mig(Z, V)
+    if "gaussian_mig" in metrics:
+        standard["gaussian_mig"] = lg.gaussian_mig(cov, m)
+    if "standard_sap" in metrics:
+        standard["standard_sap"] = lg.standard_sap(Z, V, rng=rng)
+    if "dci" in metrics:
+        standard["dci"] = lg.standard_dci(Z, V, rng=rng)
+    if "modularity" in metrics:
+        standard["modularity"] = lg.standard_modularity(Z, V, rng=rng)
+    success = {}
+    if true_grouping is not None:
+        if im is not None:
+            success["im"] = lg.im_success(im, true_grouping)
+        if sap is not None:
+            success["sap"] = lg.sap_success(sap, true_grouping)
+    return BridgeResult(im=im, sap=sap, standard=standard, joint_cov=cov, latents=Z, factors=V,
+                        factor_names=tuple(names[c] for c in kept), dropped_factors=dropped,
+                        index=index, success=success)
