@@ -4,6 +4,7 @@
                     protocol, null baselines, a sensitivity table and figures (the README's main job).
 ``lingauss sweep``  a (γ, λ) sweep of chosen scenarios: a tidy CSV/JSON-lines table, resumable.
 ``lingauss metric`` I_m and SAP of a joint covariance (.npy) or of latent/factor samples.
+``lingauss compare`` I_m and SAP next to the standard metric suite (rank correlations, a plot).
 ``lingauss solve``  run Blahut–Arimoto on the talk's six scenarios and print status, loss terms,
                     reconstruction error and the well-posedness verdict.
 ``lingauss bench core``  batched grid BA vs a per-point loop (a printed table).
@@ -248,6 +249,25 @@ def _add_protocol_options(p) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
+def cmd_compare(args) -> int:
+    from .compare import compare
+
+    for name in ("samples", "random"):
+        if getattr(args, name) < (10 if name == "samples" else 0):
+            raise UserError(f"--{name} must be {'>= 10' if name == 'samples' else '>= 0'}")
+    result = compare(n_samples=args.samples, n_random=args.random, dci=not args.no_dci, rng=args.seed,
+                     progress=not args.quiet)
+    print("Rank agreement of I_m and SAP with the standard metrics over linear Gaussian encoders "
+          "(BA solutions, baselines, random encoders); see analysis/compare.py for each column.\n")
+    print(result.markdown())
+    try:
+        files = result.write(args.out)
+    except OSError as exc:
+        raise UserError(f"cannot write to {args.out}: {exc.strerror or exc}") from None
+    print(f"wrote {len(files)} files to {args.out}/ (metrics.csv, rank_correlations.md/.png/.pdf)")
+    return 0
+
+
 def cmd_bench(args) -> int:
     from .bench import bench_core, bench_im, format_core, format_im
 
@@ -323,6 +343,19 @@ def build_parser() -> argparse.ArgumentParser:
                     help="I_m search (default auto)")
     mt.add_argument("--truth", help="true grouping, 1-based, blocks separated by | (e.g. '1,2|3')")
     mt.set_defaults(func=cmd_metric)
+
+    c = sub.add_parser("compare", help="I_m and SAP vs the standard metric suite: rank correlations",
+                       description="Score a population of linear Gaussian encoders (BA solutions over "
+                                   "the talk's grid, null baselines, random encoders) with I_m, SAP, "
+                                   "MIG, DCI, modularity/explicitness and print/plot their Spearman "
+                                   "rank correlations.")
+    c.add_argument("--out", default="lingauss-compare", help="output folder (default ./%(default)s)")
+    c.add_argument("--samples", type=int, default=1500, help="samples per encoder for the sample metrics (default %(default)s)")
+    c.add_argument("--random", type=int, default=20, help="random encoders per scenario (default %(default)s)")
+    c.add_argument("--no-dci", action="store_true", help="skip DCI (its tree ensembles are the slow part)")
+    c.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    c.add_argument("--quiet", action="store_true", help="no progress bar")
+    c.set_defaults(func=cmd_compare)
 
     s = sub.add_parser("solve", help="run Blahut-Arimoto on the talk's scenarios and print the results",
                        description="Run Blahut–Arimoto on the talk's scenarios (seed 002) at one "
