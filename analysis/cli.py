@@ -116,7 +116,8 @@ def cmd_reproduce(args) -> int:
         rep = reproduce(protocol, seeds=args.seeds, sizes=args.size, sensitivity=args.sensitivity,
                         baselines=not args.no_baselines, executor=_executor(args),
                         n_workers=args.workers, out=out, figures=not args.no_figures,
-                        progress=not args.quiet, show=args.show)
+                        progress=not args.quiet, show=args.show,
+                        landscape_point=tuple(args.landscape_point))
     except OSError as exc:
         raise UserError(f"cannot write to {out}: {exc.strerror or exc}") from None
     print(rep.text)
@@ -311,6 +312,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-baselines", action="store_true", help="skip the null baselines")
     r.add_argument("--no-figures", action="store_true", help="skip the figures")
     r.add_argument("--show", action="store_true", help="also show each figure interactively")
+    r.add_argument("--landscape-point", type=float, nargs=2, default=[1.0, 0.0], metavar=("GAMMA", "LAMBDA"),
+                   help="grid point (nearest) whose I_m landscape is plotted (default 1 0)")
     r.set_defaults(func=cmd_reproduce)
 
     w = sub.add_parser("sweep", help="a (gamma, lambda) sweep: tidy table, resumable, parallel",

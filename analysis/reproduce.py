@@ -185,7 +185,8 @@ def _baseline_summary(scenarios, n_draws: int) -> list[dict]:
 def reproduce(protocol: Protocol | None = None, *, seeds=(0,), sizes=((3, 4, 3), (5, 5, 4)),
               gammas=TALK_GAMMAS, lams=TALK_LAMBDAS, baselines: bool = True,
               sensitivity: str = "quick", executor="processes", n_workers: int | None = None,
-              out=None, figures: bool = True, progress: bool = True, show: bool = False) -> Reproduction:
+              out=None, figures: bool = True, progress: bool = True, show: bool = False,
+              landscape_point: tuple[float, float] = (1.0, 0.0)) -> Reproduction:
     """Run the talk's protocol, the null baselines and the sensitivity table; optionally write them.
 
     ``sensitivity``: ``"none"``, ``"quick"`` (default) or ``"full"`` (see :func:`sensitivity_protocols`).
@@ -193,7 +194,8 @@ def reproduce(protocol: Protocol | None = None, *, seeds=(0,), sizes=((3, 4, 3),
     ``out`` (a folder) receives ``report.md`` (everything printed), ``comparison.csv``,
     ``baselines.csv``, ``sensitivity.csv``, ``protocol.json``, the sweep rows (``sweep.jsonl`` — also
     the resume store, so a rerun reuses every solved point — and ``sweep.csv``) and, with
-    ``figures``, PNG + PDF figures in ``out/figures``. ``executor``/``n_workers`` as in
+    ``figures``, PNG + PDF figures in ``out/figures``: the success bars, the (γ, λ) heatmaps of each
+    scenario and its I_m landscape at the grid point nearest ``landscape_point`` = (γ, λ). ``executor``/``n_workers`` as in
     :func:`analysis.sweep`.
     """
     protocol = protocol or Protocol()
@@ -236,7 +238,8 @@ def reproduce(protocol: Protocol | None = None, *, seeds=(0,), sizes=((3, 4, 3),
     rep = Reproduction(protocol=protocol, table=table, comparison=comparison, baselines=base,
                        sensitivity=sens, out=out)
     if out is not None:
-        rep.files = _write(rep, scenarios_of(protocol), figures=figures, show=show)
+        rep.files = _write(rep, scenarios_of(protocol), figures=figures, show=show,
+                           landscape_point=landscape_point)
     return rep
 
 
@@ -252,7 +255,8 @@ def _csv(path: Path, rows: list[dict]) -> Path:
     return write_text_atomic(path, buf.getvalue())
 
 
-def _write(rep: Reproduction, scenarios, *, figures: bool, show: bool) -> list[Path]:
+def _write(rep: Reproduction, scenarios, *, figures: bool, show: bool,
+           landscape_point: tuple[float, float]) -> list[Path]:
     out = rep.out
     files = [write_text_atomic(out / "report.md", rep.text),
              _csv(out / "comparison.csv", [{**r, "size": "x".join(map(str, r["size"]))} for r in rep.comparison]),
@@ -272,10 +276,11 @@ def _write(rep: Reproduction, scenarios, *, figures: bool, show: bool) -> list[P
             files += plot_grid_heatmaps(rep.table, sc.name, fig_dir / f"grid_{slug}",
                                         decoder_noise=rep.protocol.decoder_noise,
                                         seed=rep.table.rows[0]["seed"], show=show)
-            # the landscape at the grid point nearest (γ, λ) = (1, 0), the talk's β-VAE point
+            # the landscape at the grid point nearest landscape_point (default (1, 0): the VAE)
+            g0, l0 = landscape_point
             rows = [r for r in rep.table.rows if r["scenario"] == sc.name and r["B"] is not None]
             if rows:
-                r = min(rows, key=lambda r: (abs(r["gamma"] - 1.0) + abs(r["lam"]), r["seed"]))
+                r = min(rows, key=lambda r: (abs(r["gamma"] - g0) + abs(r["lam"] - l0), r["seed"]))
                 files += plot_im_landscape(
                     sc, np.array(r["B"]), np.array(r["sigma_w"]), fig_dir / f"landscape_{slug}",
                     title=f"I_m landscape — {sc.name}, γ = {r['gamma']:g}, λ = {r['lam']:g} ({r['status']})",
