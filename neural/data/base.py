@@ -5,7 +5,10 @@ its ground-truth factors:
 
 * :class:`FactorDataset` — single images ``images`` (N, C, H, W) with ``factors`` (N, s).
 * :class:`SequenceDataset` — sequences ``sequences`` (N, T, C, H, W) with ``factors`` (N, T, s);
-  ``factor_static[j]`` says whether factor j is constant along each sequence.
+  ``factor_static[j]`` says whether factor j is *static content* (shape, colour, scale, digit:
+  constant along every sequence) or *dynamic* (motion, transformation parameters) — the SKD/MSD
+  convention. A dynamic factor may still happen to be constant within a sequence (a velocity
+  under wrap-around, a Sprites action label).
 
 Factor metadata (``factor_names``, ``factor_kinds`` ∈ {"discrete", "continuous"},
 ``cardinalities`` — the number of classes of a discrete factor, ``0`` for a continuous one) is
