@@ -1,7 +1,15 @@
 """neural: PyTorch backends whose latents go through the :mod:`lingauss` metric engine.
 
 Requires the ``neural`` extra (``pip install -e ".[neural]"``, torch 2.13.0 CPU build).
-Datasets, the trainer, the β-VAE family, Koopman and flow models arrive with their issues.
+
+* :mod:`neural.data` — datasets with ground-truth factors (``FactorDataset``, ``SequenceDataset``).
+* :mod:`neural.train` — ``Trainer``: one seeded, resumable (bit-for-bit), logged trainer with a
+  NaN/inf guard for every model implementing ``loss(batch) -> {"loss": ..., terms...}``.
+* :mod:`neural.models` — ``LinearGaussianVAE`` (lingauss's A, B, Σ_W, Σ_Z, trained by SGD, with
+  ``to_lingauss()``/``exact_loss()``) and the conv β-VAE family ``BetaVAE``, ``BetaTCVAE``,
+  ``FactorVAE``, ``DIPVAE`` (``encode(x)`` → posterior means).
+
+Koopman and flow models arrive with their issues.
 """
 
 __all__: list[str] = []
