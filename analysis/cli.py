@@ -5,6 +5,7 @@
 ``lingauss sweep``  a (γ, λ) sweep of chosen scenarios: a tidy CSV/JSON-lines table, resumable.
 ``lingauss metric`` I_m and SAP of a joint covariance (.npy) or of latent/factor samples.
 ``lingauss compare`` I_m and SAP next to the standard metric suite (rank correlations, a plot).
+``lingauss train vae`` train a β-VAE-family model on dSprites-like data; checkpoints, log, report.
 ``lingauss solve``  run Blahut–Arimoto on the talk's six scenarios and print status, loss terms,
                     reconstruction error and the well-posedness verdict.
 ``lingauss bench core``  batched grid BA vs a per-point loop (a printed table).
@@ -256,10 +257,19 @@ def cmd_compare(args) -> int:
     for name in ("samples", "random"):
         if getattr(args, name) < (10 if name == "samples" else 0):
             raise UserError(f"--{name} must be {'>= 10' if name == 'samples' else '>= 0'}")
+    extra = []
+    if args.neural_steps:
+        try:
+            from .compare import neural_rows
+            extra = neural_rows(steps=args.neural_steps, seeds=tuple(range(args.neural_seeds)),
+                                progress=not args.quiet)
+        except ImportError as exc:
+            raise UserError(f"--neural-steps needs the neural extra: {exc}") from None
     result = compare(n_samples=args.samples, n_random=args.random, dci=not args.no_dci, rng=args.seed,
-                     progress=not args.quiet)
+                     progress=not args.quiet, extra_rows=extra)
     print("Rank agreement of I_m and SAP with the standard metrics over linear Gaussian encoders "
-          "(BA solutions, baselines, random encoders); see analysis/compare.py for each column.\n")
+          "(BA solutions, baselines, random encoders)" + (" and trained beta-VAEs" if extra else "")
+          + "; see analysis/compare.py for each column.\n")
     print(result.markdown())
     try:
         files = result.write(args.out)
@@ -267,6 +277,22 @@ def cmd_compare(args) -> int:
         raise UserError(f"cannot write to {args.out}: {exc.strerror or exc}") from None
     print(f"wrote {len(files)} files to {args.out}/ (metrics.csv, rank_correlations.md/.png/.pdf)")
     return 0
+
+
+def cmd_train(args) -> int:
+    try:
+        from neural.experiment import train_vae
+    except ImportError as exc:
+        raise UserError(f"training needs the neural extra (pip install -e \".[neural]\"): {exc}") from None
+    report = train_vae(model=args.model, weight=args.weight if args.weight is not None else args.beta,
+                       dataset=args.dataset, data_file=args.data_file, n_images=args.n_images,
+                       latent_dim=args.latent_dim, steps=args.steps, batch_size=args.batch_size,
+                       lr=args.lr, seed=args.seed, out=args.out, eval_samples=args.eval_samples,
+                       resume=args.resume, progress=not args.quiet)
+    print((Path(args.out) / "report.md").read_text())
+    print(f"wrote {args.out}/ (checkpoints/, log.jsonl, report.json, report.md); "
+          f"training {report['training']['status']}")
+    return 0 if report["training"]["status"] == "completed" else 1
 
 
 def cmd_bench(args) -> int:
@@ -357,8 +383,39 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--random", type=int, default=20, help="random encoders per scenario (default %(default)s)")
     c.add_argument("--no-dci", action="store_true", help="skip DCI (its tree ensembles are the slow part)")
     c.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    c.add_argument("--neural-steps", type=int, default=0,
+                   help="also train beta-VAEs (beta 1, 4, 16) on dSprites-like images for this many "
+                        "steps and add them as a group (default 0: off; ~1500 is a useful CPU run)")
+    c.add_argument("--neural-seeds", type=int, default=2, help="seeds per beta with --neural-steps (default 2)")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
     c.set_defaults(func=cmd_compare)
+
+    from neural.experiment import DATASETS, MODELS
+
+    t = sub.add_parser("train", help="train a beta-VAE-family model and score it with I_m, SAP, MIG...",
+                       description="Train one model of the beta-VAE family on dSprites-like images "
+                                   "(generated here) or a real dSprites .npz / 3D Shapes .h5 file; "
+                                   "writes checkpoints, a JSON-lines log and a metrics report "
+                                   "(needs the neural extra).")
+    t.add_argument("kind", choices=["vae"], help="what to train (vae: the beta-VAE family)")
+    t.add_argument("--model", choices=MODELS, default="betavae", help="model (default %(default)s)")
+    t.add_argument("--beta", type=float, default=4.0, help="beta of betavae/betatcvae (default %(default)g)")
+    t.add_argument("--weight", type=float, default=None,
+                   help="regularisation weight of any model (overrides --beta: gamma of factorvae, "
+                        "lambda_od of dipvae)")
+    t.add_argument("--dataset", choices=DATASETS, default="dsprites", help="generated data (default %(default)s)")
+    t.add_argument("--data-file", help="a real dSprites .npz or 3D Shapes .h5 instead")
+    t.add_argument("--n-images", type=int, default=20_000, help="images (default %(default)s)")
+    t.add_argument("--latent-dim", type=int, default=10, help="latent size (default %(default)s)")
+    t.add_argument("--steps", type=int, default=2000, help="training steps (default %(default)s)")
+    t.add_argument("--batch-size", type=int, default=64, help="batch size (default %(default)s)")
+    t.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate (default %(default)g)")
+    t.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    t.add_argument("--eval-samples", type=int, default=5000, help="held-out images scored (default %(default)s)")
+    t.add_argument("--out", default="lingauss-train", help="output folder (default ./%(default)s)")
+    t.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.set_defaults(func=cmd_train)
 
     s = sub.add_parser("solve", help="run Blahut-Arimoto on the talk's scenarios and print the results",
                        description="Run Blahut–Arimoto on the talk's scenarios (seed 002) at one "

@@ -66,7 +66,13 @@ class BridgeResult:
         if self.sap is not None:
             lines.append(f"SAP = {self.sap.score:.4f}, grouping {self._names(self.sap.grouping)}")
         for name, res in self.standard.items():
-            lines.append(f"{name} = {getattr(res, 'score', res)}")
+            if hasattr(res, "modularity"):
+                lines.append(f"modularity = {res.modularity:.4f}, explicitness = {res.explicitness_test:.4f}")
+            elif hasattr(res, "disentanglement"):
+                lines.append(f"DCI: D = {res.disentanglement:.4f}, C = {res.completeness:.4f}, "
+                             f"I = {res.informativeness_test:.4f}")
+            else:
+                lines.append(f"{name} = {float(res.score):.4f}")
         for name, s in self.success.items():
             lines.append(f"{name} success: {s.outcome}")
         return "\n".join(lines)

@@ -1,0 +1,46 @@
+"""A β-VAE on dSprites-like images (generated here), scored with I_m and SAP from lingauss.
+
+    python examples/beta_vae_dsprites.py            # ~2-4 minutes on a laptop CPU
+    python examples/beta_vae_dsprites.py --steps 50 # a smoke run
+
+It trains with the one trainer (checkpoints + log in ./example-beta-vae/), then encodes held-out
+images and evaluates the posterior means against the factors with the same metric engine that
+scores the closed-form linear Gaussian solutions.
+"""
+
+import argparse
+
+import torch
+
+from neural.bridge import evaluate_latents
+from neural.data import make_dsprites
+from neural.models import BetaVAE
+from neural.train import Trainer
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--steps", type=int, default=3000)
+    p.add_argument("--beta", type=float, default=4.0)
+    p.add_argument("--images", type=int, default=20_000)
+    p.add_argument("--out", default="example-beta-vae")
+    args = p.parse_args()
+
+    data = make_dsprites(args.images, rng=0)                       # factors: shape, scale, orientation, x, y
+    train, held_out = data.subset(slice(2000, None)), data.subset(slice(0, 2000))
+    torch.manual_seed(0)
+    model = BetaVAE(beta=args.beta, latent_dim=6)
+    trainer = Trainer(model, optimizer="adam", lr=5e-4, grad_clip=10.0, seed=0,
+                      log_path=f"{args.out}/log.jsonl", checkpoint_dir=f"{args.out}/checkpoints")
+    result = trainer.fit(train.images, args.steps, batch_size=64)
+    print(f"training {result.status} after {result.step} steps in {result.seconds:.0f} s: {result.last}")
+
+    # position, scale and orientation are ordered factors; shape is categorical, so leave it out
+    scores = evaluate_latents(model, held_out, n_samples=None, factors=["scale", "orientation", "pos_x", "pos_y"],
+                              metrics=("im", "sap", "mig", "gaussian_mig"), shrinkage="ledoit_wolf")
+    print(scores.summary())
+    print("I_m assignment (factor -> latent):", dict(zip(scores.factor_names, scores.im.assignment)))
+
+
+if __name__ == "__main__":
+    main()
