@@ -225,7 +225,7 @@ def reproduce(protocol: Protocol | None = None, *, seeds=(0,), sizes=((3, 4, 3),
         sens = []
         variations = sensitivity_protocols(protocol, sensitivity)
         if variations:
-            sens.append(_sensitivity_row(f"default ({protocol.label})", comparison))
+            sens.append(_sensitivity_row("this run's protocol", comparison))
             for p in variations:
                 solver_same = (p.solver_fingerprint == protocol.solver_fingerprint
                                and p.scenario_params == protocol.scenario_params)

@@ -38,7 +38,7 @@ def test_report_prints_protocol_tables_and_published_numbers(rep):
     assert "| (3, 4, 3) | I_m | 3 |" in text and "| 100 |" in text           # published I_3 = 100 %
     assert "Null baselines" in text and "Sensitivity" in text
     labels = [s["variation"] for s in rep.sensitivity]
-    assert labels[0].startswith("default") and "no reconstruction tolerance" in labels
+    assert labels[0] == "this run's protocol" and "no reconstruction tolerance" in labels
 
 
 def test_sensitivity_rows_equal_an_independent_rerun(rep):
