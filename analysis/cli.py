@@ -329,8 +329,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "choices, and figures. Solved points are stored in "
                                    "OUT/sweep.jsonl, so a rerun reuses them.")
     r.add_argument("--out", default=DEFAULT_OUT, help="output folder (default ./%(default)s)")
-    r.add_argument("--decoder-noise", choices=["full", "diagonal", "isotropic"], default="full",
-                   help="decoder-noise family of Sigma_Z (default %(default)s: the seed's update)")
+    r.add_argument("--decoder-noise", choices=["full", "diagonal", "isotropic", "true"], default="full",
+                   help="decoder-noise family of Sigma_Z, or 'true' (fixed at sigma^2 I, not learned) "
+                        "(default %(default)s: the seed's update)")
     _add_protocol_options(r)
     r.add_argument("--sensitivity", choices=SENSITIVITY_LEVELS, default="quick",
                    help="sensitivity table: none, quick (re-readings + cheap re-runs) or full "
@@ -352,7 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="start:stop:count or a comma list (default -0.02:0.02:5)")
     w.add_argument("--scenario", type=int, nargs="+", choices=[1, 2, 3], default=[1, 2, 3],
                    help="scenario numbers (default all three)")
-    w.add_argument("--decoder-noise", choices=["full", "diagonal", "isotropic", "all"], default="full",
+    w.add_argument("--decoder-noise", choices=["full", "diagonal", "isotropic", "true", "all"], default="full",
                    help="decoder-noise family (default %(default)s)")
     _add_protocol_options(w)
     w.add_argument("--store", help="JSON-lines store: finished points are appended; a rerun resumes")

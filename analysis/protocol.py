@@ -6,7 +6,9 @@ stops, what "reconstruction error" measures, which Σ_Z family is learned, or th
 Each of those is a field here, with our documented default:
 
 =======================  ==========================================================================
-``decoder_noise``        ``"full"``: the seed's Σ_Z update (eq. 10); ``"diagonal"`` / ``"isotropic"``
+``decoder_noise``        ``"full"``: the seed's Σ_Z update (eq. 10); ``"diagonal"`` / ``"isotropic"``;
+                         ``"true"``: Σ_Z fixed at the data's own noise σ²I (not learned: the
+                         objective is then bounded for every γ > 0 with γ/σ² + 2λ > 0)
 ``init``                 ``"random"`` decoder (seeded per ``seed``) or ``"pca"``
 ``max_iter``, ``tol``    stop when |ΔL| ≤ tol·max(1, |L|) or after ``max_iter`` iterations
 ``accept``               BA statuses whose solution counts as "the optimum" (default: converged and
@@ -31,9 +33,14 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field, replace
 
+import numpy as np
+
 import lingauss as lg
 
-__all__ = ["Protocol", "ERROR_READINGS", "TALK_GAMMAS", "TALK_LAMBDAS"]
+__all__ = ["Protocol", "ERROR_READINGS", "NOISE_CHOICES", "TALK_GAMMAS", "TALK_LAMBDAS"]
+
+#: Decoder-noise choices of a protocol: the learned families, or ``"true"`` (fixed at σ²I).
+NOISE_CHOICES = (*lg.DECODER_FAMILIES, "true")
 
 ERROR_READINGS = ("sampled", "mean", "none")
 
@@ -60,8 +67,8 @@ class Protocol:
     label: str = field(default="default", compare=False)
 
     def __post_init__(self) -> None:
-        if self.decoder_noise not in lg.DECODER_FAMILIES:
-            raise ValueError(f"decoder_noise must be one of {lg.DECODER_FAMILIES}, got {self.decoder_noise!r}")
+        if self.decoder_noise not in NOISE_CHOICES:
+            raise ValueError(f"decoder_noise must be one of {NOISE_CHOICES}, got {self.decoder_noise!r}")
         if self.init not in ("random", "pca"):
             raise ValueError(f"init must be 'random' or 'pca', got {self.init!r}")
         if not isinstance(self.max_iter, int) or self.max_iter < 1:
@@ -93,6 +100,12 @@ class Protocol:
         return {"noise_var": self.noise_var, "root_std": self.root_std, "coupling": self.coupling,
                 "dependent_noise_std": self.dependent_noise_std}
 
+    def decoder_noise_for(self, scenario):
+        """What :func:`lingauss.blahut_arimoto_grid` gets as ``decoder_noise`` for ``scenario``."""
+        if self.decoder_noise == "true":
+            return scenario.model.noise_var * np.eye(scenario.model.n)
+        return self.decoder_noise
+
     def scenarios(self) -> list:
         """The talk's six scenarios built with this protocol's constants."""
         return lg.talk_scenarios(**self.scenario_params)
@@ -116,7 +129,8 @@ class Protocol:
         tol_txt = "" if self.error_reading == "none" else f" <= {self.tolerance:.0%}"
         return "\n".join([
             f"  decoder noise family : {self.decoder_noise}"
-            + ("  (the seed's Sigma_Z update, eq. 10)" if self.decoder_noise == "full" else ""),
+            + {"full": "  (the seed's Sigma_Z update, eq. 10)",
+               "true": "  (Sigma_Z fixed at sigma^2 I, not learned)"}.get(self.decoder_noise, ""),
             f"  initialisation       : {self.init} decoder"
             + (" (A ~ N(0, tr Sigma_Y/(n m)), seeded; Sigma_Z = diag Sigma_Y)" if self.init == "random" else ""),
             f"  stopping rule        : |dL| <= {self.tol:g} * max(1, |L|) or {self.max_iter} iterations",

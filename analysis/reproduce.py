@@ -55,7 +55,8 @@ def sensitivity_protocols(base: Protocol, level: str = "quick") -> list[Protocol
     ``"quick"`` holds the variations that cost (almost) no new BA runs: the other error reading, no
     tolerance, the accepted statuses (these re-read the same solutions), the isotropic family and a
     fixed 100-iteration budget. ``"full"`` adds the diagonal/full family, the other initialisation
-    and a ten times smaller observation noise (each a full re-run of the grid).
+    Σ_Z fixed at the true noise σ²I (a well-posed objective), and a ten times smaller observation
+    noise (each a full re-run of the grid).
     """
     if level not in SENSITIVITY_LEVELS:
         raise ValueError(f"level must be one of {SENSITIVITY_LEVELS}, got {level!r}")
@@ -77,6 +78,8 @@ def sensitivity_protocols(base: Protocol, level: str = "quick") -> list[Protocol
     return quick + [
         *[base.but(f"decoder noise: {f}", decoder_noise=f) for f in ("full", "diagonal")
           if f != base.decoder_noise],
+        *([base.but("decoder noise fixed at the true sigma^2 I", decoder_noise="true")]
+          if base.decoder_noise != "true" else []),
         base.but(f"init: {other_init}", init=other_init),
         base.but(f"noise variance sigma^2 = {base.noise_var / 10:g}", noise_var=base.noise_var / 10),
     ]

@@ -60,7 +60,7 @@ def _solve_task(task: dict) -> list[dict]:
             "decoder_noise": protocol.decoder_noise, "init": protocol.init, "seed": seed}
     try:
         res = lg.blahut_arimoto_grid(sc.model, sc.n_latents, gammas, lams,
-                                     decoder_noise=protocol.decoder_noise, init=protocol.init,
+                                     decoder_noise=protocol.decoder_noise_for(sc), init=protocol.init,
                                      rng=seed, max_iter=protocol.max_iter, tol=protocol.tol)
     except Exception as exc:                               # a failed point never stops a sweep
         return [{**base, "key": point_key(task["fp"], protocol, seed, g, l), "gamma": float(g),

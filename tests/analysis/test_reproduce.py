@@ -79,7 +79,7 @@ def test_sensitivity_levels():
     quick, full = sensitivity_protocols(base, "quick"), sensitivity_protocols(base, "full")
     assert sensitivity_protocols(base, "none") == []
     assert len(full) > len(quick) and all(p.label for p in full)
-    assert {p.decoder_noise for p in full} == {"full", "diagonal", "isotropic"}
+    assert {p.decoder_noise for p in full} == {"full", "diagonal", "isotropic", "true"}
     with pytest.raises(ValueError, match="level"):
         sensitivity_protocols(base, "thorough")
     with pytest.raises(ValueError, match="sizes"):

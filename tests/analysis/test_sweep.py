@@ -232,3 +232,13 @@ def test_protocol_validates_each_field(field, value):
 def test_store_refuses_a_folder(tmp_path):
     with pytest.raises(ValueError, match="store"):
         sweep(lg.talk_scenario((3, 4, 3), 1), [1.0], [0.0], store=tmp_path, progress=False)
+
+
+def test_true_decoder_noise_is_fixed_at_the_model_noise():
+    sc = lg.talk_scenario((3, 4, 3), 2)
+    p = Protocol(decoder_noise="true")
+    table = sweep(sc, [1.02], [0.0], protocol=p, progress=False)
+    ref = lg.blahut_arimoto(sc.model, 3, 1.02, 0.0, decoder_noise=0.1 * np.eye(4), rng=0)
+    row = table.rows[0]
+    assert row["decoder_noise"] == "true" and row["status"] == ref.status != "diverged"
+    assert row["loss_total"] == pytest.approx(ref.loss.total, rel=1e-10)
