@@ -35,7 +35,7 @@ import numpy as np
 import torch
 
 __all__ = ["KoopmanBenchRow", "run_koopman_benchmark", "format_koopman_benchmark", "SEED_TABLE",
-           "FULL_CONFIG", "REDUCED_CONFIG", "JUDGED_FACTORS"]
+           "FULL_CONFIG", "REDUCED_CONFIG", "JUDGED_FACTORS", "SEED_DYNAMIC_SWAP", "rows_as_dicts"]
 
 #: The seed's reported scores (SSM-SKD unless noted).
 SEED_TABLE = {

@@ -1,0 +1,120 @@
+r"""What SKD and SSM-SKD share: the sequence autoencoder, the Koopman layer and the four losses.
+
+``loss(batch)`` (the :mod:`neural.train` protocol) computes, for frames X (b, T, C, H, W) in [0, 1]:
+
+* Z = encoder(X) (b, T, k); the Koopman fit (:func:`neural.koopman.operator.fit_koopman`, float64)
+  gives Ŷ = Z[:, :-1] C and Z_pred = [Z_0, Ŷ];
+* L_rec = MSE(decode(Z), X), L_predX = MSE(decode(Z_pred), X), L_predZ = MSE(Ŷ, Z[:, 1:]) (the seed's
+  three MSEs, means over all entries), and L_eig (the subclass's spectral loss, float64);
+* loss = w_rec L_rec + w_predX L_predX + w_predZ L_predZ + w_eig L_eig. Public defaults: w_rec = 15,
+  w_pred (both) = 1, w_eig = 1, k = 40 on Sprites.
+
+Gradient clipping (the seed's NaN fix) is the trainer's ``grad_clip``; the learning-rate decay on
+plateau is its ``plateau`` option.
+
+Swaps for evaluation go through one method, :meth:`KoopmanAutoencoder.recombine` ``(x, y,
+static_from_y, dynamic_from_y)``: the latents of x with the chosen static *channels* (SKD: static
+modes, SSM-SKD: coordinates of the static representation) and optionally all dynamics taken from y,
+decoded. The seed's sample swaps are special cases (:mod:`neural.koopman.metrics`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from neural.models.base import batch_images
+
+from .networks import KOOPMAN_CHANNELS, SequenceDecoder, SequenceEncoder
+from .operator import METHODS, KoopmanFit, fit_koopman
+from .spectral import DYNAMIC_PENALTIES
+
+__all__ = ["KoopmanAutoencoder"]
+
+
+class KoopmanAutoencoder(nn.Module):
+    """Base class (module doc); subclasses define ``per_instance``, :meth:`eigen_loss`,
+    :meth:`recombine_latents`, :meth:`static_codes` and ``n_static_channels``."""
+
+    per_instance: bool = False
+
+    def __init__(self, *, in_channels: int = 3, k: int = 40, image_size: int = 64,
+                 channels: Sequence[int] = KOOPMAN_CHANNELS, hidden: int = 256, w_rec: float = 15.0,
+                 w_pred_x: float = 1.0, w_pred_z: float = 1.0, w_eig: float = 1.0,
+                 alpha: float = 0.5, dynamic_penalty: str = "real", method: str = "ridge",
+                 ridge: float = 1e-6):
+        super().__init__()
+        if int(k) < 2:
+            raise ValueError(f"k must be >= 2, got {k!r}")
+        if dynamic_penalty not in DYNAMIC_PENALTIES:
+            raise ValueError(f"dynamic_penalty must be one of {DYNAMIC_PENALTIES}, got {dynamic_penalty!r}")
+        if method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+        for name, w in (("w_rec", w_rec), ("w_pred_x", w_pred_x), ("w_pred_z", w_pred_z), ("w_eig", w_eig)):
+            if not float(w) >= 0:
+                raise ValueError(f"{name} must be >= 0, got {w!r}")
+        self.k, self.in_channels, self.image_size = int(k), int(in_channels), int(image_size)
+        self.w_rec, self.w_pred_x, self.w_pred_z, self.w_eig = map(float, (w_rec, w_pred_x, w_pred_z, w_eig))
+        self.alpha, self.dynamic_penalty = float(alpha), dynamic_penalty
+        self.method, self.ridge = method, float(ridge)
+        self.encoder = SequenceEncoder(in_channels, self.k, image_size=image_size, channels=channels,
+                                       hidden=hidden)
+        self.decoder = SequenceDecoder(in_channels, self.k, image_size=image_size, channels=channels,
+                                       hidden=hidden)
+
+    # ------------------------------------------------------------------ the autoencoder
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Latents Z (b, T, k) of sequences x (b, T, C, H, W)."""
+        return self.encoder(x)
+
+    def decode(self, Z: torch.Tensor) -> torch.Tensor:
+        """Pixel means (b, T, C, H, W) of latents Z (b, T, k) (any float dtype)."""
+        return self.decoder(Z)
+
+    def koopman(self, Z: torch.Tensor) -> KoopmanFit:
+        """The float64 Koopman fit of latents Z (batch operator or instance-wise)."""
+        return fit_koopman(Z, per_instance=self.per_instance, method=self.method, ridge=self.ridge)
+
+    def eigen_loss(self, fit: KoopmanFit) -> dict:
+        """{"eig", "eig_static", "eig_dynamic"} float64 scalars (subclass)."""
+        raise NotImplementedError
+
+    def loss(self, batch) -> dict:
+        x = batch_images(batch).to(self.decoder.lstm.weight_ih_l0.dtype)
+        b = x.shape[0]
+        Z = self.encode(x)
+        fit = self.koopman(Z)
+        frames = self.decode(torch.cat([Z, fit.Z_pred.to(Z.dtype)], dim=0))
+        rec = F.mse_loss(frames[:b], x)
+        pred_x = F.mse_loss(frames[b:], x)
+        pred_z = F.mse_loss(fit.Z_pred_next, fit.Y)
+        eig = self.eigen_loss(fit)
+        total = (self.w_rec * rec + self.w_pred_x * pred_x).to(torch.float64) \
+            + self.w_pred_z * pred_z + self.w_eig * eig["eig"]
+        return {"loss": total, "rec": rec, "pred_x": pred_x, "pred_z": pred_z, **eig}
+
+    # ------------------------------------------------------------------ swaps
+    @property
+    def n_static_channels(self) -> int:
+        raise NotImplementedError
+
+    def prepare_evaluation(self, x: torch.Tensor) -> None:
+        """Hook called once with reference sequences before swap evaluations (SKD fixes a basis)."""
+
+    def recombine_latents(self, Z_x: torch.Tensor, Z_y: torch.Tensor, static_from_y=None,
+                          dynamic_from_y: bool = False) -> torch.Tensor:
+        raise NotImplementedError
+
+    def recombine(self, x: torch.Tensor, y: torch.Tensor, static_from_y=None,
+                  dynamic_from_y: bool = False) -> torch.Tensor:
+        """Decode x's latents with static channels ``static_from_y`` (mask/indices/``"all"``/None)
+        and, if ``dynamic_from_y``, all dynamics from y. x, y: (b, T, C, H, W)."""
+        Z = self.recombine_latents(self.encode(x), self.encode(y), static_from_y, dynamic_from_y)
+        return self.decode(Z)
+
+    def static_codes(self, x: torch.Tensor) -> torch.Tensor:
+        """(b, m) real static representation per sequence, for the lingauss metrics (subclass)."""
+        raise NotImplementedError

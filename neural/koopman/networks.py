@@ -1,0 +1,119 @@
+r"""Encoder and decoder of the Koopman autoencoders: per-frame convolutions plus an LSTM over time.
+
+* :class:`SequenceEncoder`: each frame (C, H, H) goes through ``len(channels)`` 4×4 stride-2
+  convolutions, each followed by batch norm and LeakyReLU(0.2) (the DCGAN-style encoder of the
+  sequential-disentanglement literature; 64×64 → 4×4 with the default four layers), a dense
+  ``hidden`` layer and a dense layer to a k-dim code; an LSTM with input and hidden size k then
+  runs over the T codes and its outputs are the latents Z (b, T, k).
+* :class:`SequenceDecoder` mirrors it: an LSTM with input and hidden size k over the (possibly
+  predicted or swapped) latents, then per frame a dense ``hidden`` layer, a dense layer to the
+  4×4 feature map and 4×4 stride-2 transposed convolutions (batch norm + LeakyReLU between them)
+  back to 64×64; a sigmoid gives pixel means in [0, 1].
+
+Batch norm matters here: sprites cover a few percent of a black frame, and without it the
+default initialisation shrinks the between-sample variation of the codes to ~1e-4, the encoder's
+gradients fall below Adam's ε and the model learns only the mean frame (observed).
+
+There is **one latent width k** everywhere (the conv code, both LSTMs and the Koopman operator):
+the public SKD code let an LSTM hidden size differ from the Koopman size (the seed's "dimension
+mismatch"); here there is no second width to get wrong.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+__all__ = ["FrameEncoder", "FrameDecoder", "SequenceEncoder", "SequenceDecoder", "KOOPMAN_CHANNELS"]
+
+#: Conv widths of the full-size model (the SKD paper's encoder: 64 → 4×4 in four stride-2 convs).
+KOOPMAN_CHANNELS = (32, 64, 128, 256)
+
+
+def _side(image_size: int, depth: int) -> int:
+    if depth < 1 or image_size % (2 ** depth) or image_size < 2 ** depth:
+        raise ValueError(f"image_size must be a positive multiple of 2**{depth}, got {image_size}")
+    return image_size // 2 ** depth
+
+
+class FrameEncoder(nn.Module):
+    """Frames (N, C, H, H) → codes (N, k): stride-2 convs to H/2^depth, dense ``hidden``, dense k."""
+
+    def __init__(self, in_channels: int, k: int, *, image_size: int = 64,
+                 channels: Sequence[int] = KOOPMAN_CHANNELS, hidden: int = 256):
+        super().__init__()
+        side = _side(int(image_size), len(channels))
+        layers, prev = [], int(in_channels)
+        for ch in channels:
+            layers += [nn.Conv2d(prev, int(ch), 4, stride=2, padding=1), nn.BatchNorm2d(int(ch)),
+                       nn.LeakyReLU(0.2)]
+            prev = int(ch)
+        self.conv = nn.Sequential(*layers)
+        self.fc = nn.Sequential(nn.Flatten(), nn.Linear(prev * side * side, int(hidden)), nn.LeakyReLU(0.2),
+                                nn.Linear(int(hidden), int(k)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.conv(x))
+
+
+class FrameDecoder(nn.Module):
+    """Codes (N, k) → logits (N, C, H, H): the mirror of :class:`FrameEncoder`."""
+
+    def __init__(self, out_channels: int, k: int, *, image_size: int = 64,
+                 channels: Sequence[int] = KOOPMAN_CHANNELS, hidden: int = 256):
+        super().__init__()
+        self.side = _side(int(image_size), len(channels))
+        rev = [int(c) for c in channels][::-1]
+        self.first = rev[0]
+        self.fc = nn.Sequential(nn.Linear(int(k), int(hidden)), nn.LeakyReLU(0.2),
+                                nn.Linear(int(hidden), rev[0] * self.side * self.side), nn.LeakyReLU(0.2))
+        layers = []
+        outs = rev[1:] + [int(out_channels)]
+        for i, (cin, cout) in enumerate(zip(rev, outs)):
+            layers.append(nn.ConvTranspose2d(cin, cout, 4, stride=2, padding=1))
+            if i < len(outs) - 1:
+                layers += [nn.BatchNorm2d(cout), nn.LeakyReLU(0.2)]
+        self.deconv = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.deconv(self.fc(z).view(z.shape[0], self.first, self.side, self.side))
+
+
+class SequenceEncoder(nn.Module):
+    """Sequences (b, T, C, H, H) → latents Z (b, T, k) (module doc)."""
+
+    def __init__(self, in_channels: int, k: int, *, image_size: int = 64,
+                 channels: Sequence[int] = KOOPMAN_CHANNELS, hidden: int = 256):
+        super().__init__()
+        self.in_channels, self.image_size, self.k = int(in_channels), int(image_size), int(k)
+        self.frame = FrameEncoder(in_channels, k, image_size=image_size, channels=channels, hidden=hidden)
+        self.lstm = nn.LSTM(self.k, self.k, batch_first=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 5 or x.shape[2:] != (self.in_channels, self.image_size, self.image_size):
+            raise ValueError(f"expected sequences (b, T, {self.in_channels}, {self.image_size}, "
+                             f"{self.image_size}), got {tuple(x.shape)}")
+        b, T = x.shape[:2]
+        codes = self.frame(x.reshape(b * T, *x.shape[2:])).reshape(b, T, self.k)
+        return self.lstm(codes)[0]
+
+
+class SequenceDecoder(nn.Module):
+    """Latents (b, T, k) → pixel means (b, T, C, H, H) in [0, 1] (module doc)."""
+
+    def __init__(self, out_channels: int, k: int, *, image_size: int = 64,
+                 channels: Sequence[int] = KOOPMAN_CHANNELS, hidden: int = 256):
+        super().__init__()
+        self.out_channels, self.image_size, self.k = int(out_channels), int(image_size), int(k)
+        self.lstm = nn.LSTM(self.k, self.k, batch_first=True)
+        self.frame = FrameDecoder(out_channels, k, image_size=image_size, channels=channels, hidden=hidden)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        if z.dim() != 3 or z.shape[-1] != self.k:
+            raise ValueError(f"expected latents (b, T, {self.k}), got {tuple(z.shape)}")
+        b, T = z.shape[:2]
+        h = self.lstm(z.to(self.lstm.weight_ih_l0.dtype))[0]
+        logits = self.frame(h.reshape(b * T, self.k))
+        return torch.sigmoid(logits).reshape(b, T, self.out_channels, self.image_size, self.image_size)
