@@ -71,7 +71,7 @@ def _train(model, data, steps, batch_size, lr, seed, progress):
 def run_flow_benchmark(*, n_train: int = 512, n_steps: int = 9, latent_dim: int = 8,
                        train_steps: int = 300, batch_size: int = 16, lr: float = 1e-3,
                        n_eval: int = 64, n_importance: int = 16, supervision=("supervised",),
-                       vp: bool = True, vp_steps: int = 200, seed: int = 0, threads: int | None = 2,
+                       vp: bool = True, vp_steps: int = 200, seed: int = 0, threads: int | None = 1,
                        progress: bool = False) -> FlowBenchResult:
     """Train a plain VAE and the flow model(s) on ``n_train`` MNIST sequences and evaluate them.
 
