@@ -10,6 +10,7 @@
                     reconstruction error and the well-posedness verdict.
 ``lingauss bench core``  batched grid BA vs a per-point loop (a printed table).
 ``lingauss bench im``    naive vs exhaustive vs exact I_m (a printed table).
+``lingauss bench koopman | flow``  SKD/SSM-SKD and the flow model vs their seeds' tables.
 
 User mistakes (bad numbers, unwritable paths) end with a one-line ``error:`` message and exit code 2,
 never a traceback.
@@ -298,6 +299,26 @@ def cmd_train(args) -> int:
 def cmd_bench(args) -> int:
     from .bench import bench_core, bench_im, format_core, format_im
 
+    if args.which in ("koopman", "flow"):
+        if args.steps is not None and args.steps < 1:
+            raise UserError("--steps must be a positive integer")
+        try:
+            if args.which == "koopman":
+                from .bench_koopman import format_koopman_benchmark, run_koopman_benchmark
+                kw = {"steps": args.steps} if args.steps else {}
+                if args.seeds:
+                    kw["seeds"] = tuple(args.seeds)
+                print(format_koopman_benchmark(run_koopman_benchmark(progress=not args.quiet, **kw)))
+            else:
+                from .bench_flow import format_flow_benchmark, run_flow_benchmark
+                kw = {"train_steps": args.steps} if args.steps else {}
+                if args.seeds:
+                    kw["seed"] = args.seeds[0]
+                print(format_flow_benchmark(run_flow_benchmark(progress=not args.quiet,
+                                                               supervision=("supervised", "weak"), **kw)))
+        except ImportError as exc:
+            raise UserError(f"bench {args.which} needs the neural extra (torch): {exc}") from None
+        return 0
     if args.which == "im":
         if args.naive_budget <= 0:
             raise UserError("--naive-budget must be positive")
@@ -435,8 +456,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_solve)
     b = sub.add_parser("bench", help="timed comparisons (prints a table)",
                        description="Benchmarks. 'core': batched grid Blahut–Arimoto vs a per-point loop.")
-    b.add_argument("which", choices=["core", "im"],
-                   help="core: batched grid BA vs per-point loop; im: naive vs exhaustive vs exact I_m")
+    b.add_argument("which", choices=["core", "im", "koopman", "flow"],
+                   help="core: batched grid BA vs per-point loop; im: naive vs exhaustive vs exact I_m; "
+                        "koopman: SKD and SSM-SKD D_sd/D_mf on Moving dSprites vs seed 000; flow: "
+                        "equivariance error and log-likelihood, VAE vs flow model, vs seed 001 "
+                        "(reduced CPU configurations; minutes)")
     b.add_argument("--grid", type=int, default=101, help="grid points per axis (default 101)")
     b.add_argument("--iterations", type=int, default=100, help="iterations per point (default 100)")
     b.add_argument("--loop-points", type=int, default=1000,
@@ -444,6 +468,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--full-loop", action="store_true", help="time the loop on every grid point")
     b.add_argument("--naive-budget", type=float, default=60.0,
                    help="im: seconds the naive loop may run before it is extrapolated (default 60)")
+    b.add_argument("--steps", type=int, default=None, help="koopman/flow: training steps (default: the reduced config)")
+    b.add_argument("--seeds", type=int, nargs="+", default=None, help="koopman: model seeds; flow: the seed")
     b.add_argument("--quiet", action="store_true", help="no progress bars")
     b.set_defaults(func=cmd_bench)
     return p

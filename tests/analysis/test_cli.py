@@ -141,6 +141,8 @@ def test_metric_cli_prints_the_library_values(metric_files, capsys):
     (["metric", "{cov}", "--latents", "3", "--truth", "a|b"], "--truth"),
     (["reproduce", "--tolerance", "0"], "tolerance must be > 0"),
     (["sweep", "--accept", "fine", "--quiet"], "accept must hold BA statuses"),
+    (["bench", "koopman", "--steps", "0"], "--steps must be a positive integer"),
+    (["bench", "flow", "--steps", "-3"], "--steps must be a positive integer"),
 ])
 def test_analysis_cli_user_errors_are_one_line(argv, text, metric_files, capsys):
     files, _ = metric_files
