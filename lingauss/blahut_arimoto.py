@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 
 from ._validation import as_finite_scalar, as_matrix, as_rng, as_spd
 from .loss import LossTerms, _loss_terms
-from .updates import (_decoder, _encoder_from_matrix, _encoder_matrix, _sym, parse_decoder_noise,
+from .updates import (_decoder, _encoder_from_matrix, _encoder_matrix, parse_decoder_noise,
                       project_noise)
 from .well_posedness import well_posedness
 

@@ -10,7 +10,6 @@ from neural.data import (SHAPES3D_FACTORS, SPRITES_ACTIONS, FactorDataset, Seque
                          sample_dsprites_factors)
 
 
-
 @pytest.fixture
 def dsprites_file(tmp_path):
     classes = sample_dsprites_factors(40, rng=0)

@@ -10,14 +10,6 @@ from analysis.cli import main
 from neural.experiment import MODELS, build_model, load_dataset, train_vae
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_train_vae_writes_a_report_that_matches_the_saved_model(tmp_path):
     r = train_vae(n_images=240, steps=6, batch_size=16, latent_dim=3, out=tmp_path, eval_samples=60,
                   progress=False, metrics=("im", "sap"))

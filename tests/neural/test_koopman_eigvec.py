@@ -6,14 +6,6 @@ import torch
 from neural.koopman import nearest_real_eigenvalue, static_eigenpair, static_projector
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _operator(seed=0):
     """A real 5×5 operator with eigenvalues 1.05, 0.5, 0.3 ± 0.4i, −0.2 (real one nearest 1: 1.05)."""
     gen = torch.Generator().manual_seed(seed)

@@ -5,19 +5,10 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-import torch
 
 from neural.data import SequenceDataset
 from neural.koopman import (as_mask, brute_force_exploration, d_mf, d_sd, derangement, evaluate_swaps,
                             factorial_scorer, greedy_exploration, static_channel_metrics)
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 # A hand-built world: a "frame" is three pixels (a, b, d): static factors a (2 classes) and

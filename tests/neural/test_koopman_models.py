@@ -12,14 +12,6 @@ from neural.train import Trainer
 TINY = dict(channels=(4, 4, 8, 8), hidden=16, in_channels=1)
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def seqs():
     """Four 6-frame sequences of a moving bright square (64×64, one channel)."""

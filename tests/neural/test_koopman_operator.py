@@ -7,14 +7,6 @@ import torch
 from neural.koopman import fit_koopman, koopman_eigvals, ridge_lstsq, select_static, spectral_loss
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _rollout(C, z0, T):
     Z = [z0]
     for _ in range(T - 1):

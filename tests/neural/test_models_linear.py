@@ -11,15 +11,6 @@ from neural.models import LinearGaussianVAE, rotate_to_principal_axes
 from neural.train import Trainer
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny models: intra-op threads only add contention (much slower on a busy 2-core machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _random_point(n, m, family, rng):
     A = rng.standard_normal((n, m))
     B = rng.standard_normal((m, n)) * 0.5

@@ -14,14 +14,6 @@ from neural.models import (BetaTCVAE, BetaVAE, ConvDecoder, ConvEncoder, DIPVAE,
 from neural.train import Trainer
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 SMALL = dict(channels=(8, 8, 16, 16), hidden=32)
 
 

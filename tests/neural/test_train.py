@@ -13,15 +13,6 @@ from neural.models import FactorVAE, LinearGaussianVAE
 from neural.train import FitResult, Trainer, TrainingDiverged, latest_checkpoint
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny models: intra-op threads only add contention (much slower on a busy 2-core machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 class ToyModel(nn.Module):
     """A loss that draws from torch, numpy and Python RNGs, so resuming must restore all three."""
 
