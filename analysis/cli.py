@@ -128,6 +128,16 @@ def cmd_reproduce(args) -> int:
     return 0
 
 
+def _size_pair(text: str) -> tuple[int, int]:
+    try:
+        s, m = (int(x) for x in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected S,M (two integers), got {text!r}") from None
+    if not (1 <= m and 1 <= s <= 20):
+        raise argparse.ArgumentTypeError(f"need 1 <= s <= 20 and m >= 1, got {text!r}")
+    return s, m
+
+
 def _axis_arg(text: str) -> np.ndarray:
     """``start:stop:count`` (inclusive, like numpy.linspace) or a comma list."""
     try:
@@ -323,7 +333,8 @@ def cmd_bench(args) -> int:
         if args.naive_budget <= 0:
             raise UserError("--naive-budget must be positive")
         print("I_m benchmark: one core; naive = Python loop over m^s assignments calling gaussian_mi")
-        print(format_im(bench_im(naive_budget_s=args.naive_budget, progress=not args.quiet)))
+        kw = {"sizes": args.sizes} if args.sizes else {}
+        print(format_im(bench_im(naive_budget_s=args.naive_budget, progress=not args.quiet, **kw)))
         return 0
     if args.iterations < 1 or args.grid < 1:
         raise UserError("--grid and --iterations must be positive")
@@ -468,6 +479,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--full-loop", action="store_true", help="time the loop on every grid point")
     b.add_argument("--naive-budget", type=float, default=60.0,
                    help="im: seconds the naive loop may run before it is extrapolated (default 60)")
+    b.add_argument("--sizes", type=_size_pair, nargs="+", default=None, metavar="S,M",
+                   help="im: (s, m) pairs to time (default 3,3 5,4 8,4 10,6 12,8 14,8; 16,8 is slow "
+                        "on dense random inputs)")
     b.add_argument("--steps", type=int, default=None, help="koopman/flow: training steps (default: the reduced config)")
     b.add_argument("--seeds", type=int, nargs="+", default=None, help="koopman: model seeds; flow: the seed")
     b.add_argument("--quiet", action="store_true", help="no progress bars")
