@@ -9,6 +9,9 @@ r"""What SKD and SSM-SKD share: the sequence autoencoder, the Koopman layer and 
 * loss = w_rec L_rec + w_predX L_predX + w_predZ L_predZ + w_eig L_eig. Public defaults: w_rec = 15,
   w_pred (both) = 1, w_eig = 1, k = 40 on Sprites.
 
+``residual`` (default True): residual connections around the encoder and decoder LSTMs
+(:mod:`neural.koopman.networks`; without them the reduced CPU models barely learn).
+
 Gradient clipping (the seed's NaN fix) is the trainer's ``grad_clip``; the learning-rate decay on
 plateau is its ``plateau`` option.
 
@@ -45,7 +48,7 @@ class KoopmanAutoencoder(nn.Module):
                  channels: Sequence[int] = KOOPMAN_CHANNELS, hidden: int = 256, w_rec: float = 15.0,
                  w_pred_x: float = 1.0, w_pred_z: float = 1.0, w_eig: float = 1.0,
                  alpha: float = 0.5, dynamic_penalty: str = "real", method: str = "ridge",
-                 ridge: float = 1e-6):
+                 ridge: float = 1e-6, residual: bool = True):
         super().__init__()
         if int(k) < 2:
             raise ValueError(f"k must be >= 2, got {k!r}")
@@ -61,9 +64,9 @@ class KoopmanAutoencoder(nn.Module):
         self.alpha, self.dynamic_penalty = float(alpha), dynamic_penalty
         self.method, self.ridge = method, float(ridge)
         self.encoder = SequenceEncoder(in_channels, self.k, image_size=image_size, channels=channels,
-                                       hidden=hidden)
+                                       hidden=hidden, residual=residual)
         self.decoder = SequenceDecoder(in_channels, self.k, image_size=image_size, channels=channels,
-                                       hidden=hidden)
+                                       hidden=hidden, residual=residual)
 
     # ------------------------------------------------------------------ the autoencoder
     def encode(self, x: torch.Tensor) -> torch.Tensor:

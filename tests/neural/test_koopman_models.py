@@ -100,3 +100,22 @@ def test_static_codes_shapes(seqs):
     assert static_codes(SSMSKD(k=5, **TINY), seqs.numpy()).shape == (4, 5)
     codes = static_codes(SKD(k=6, n_static=2, **TINY), seqs.numpy())
     assert codes.shape == (4, 4) and np.all(np.isfinite(codes))
+
+
+def test_residual_lstms_and_output_bias(seqs):
+    """Residual LSTMs (default) pass the frame code through; init_output_bias starts at the mean."""
+    torch.manual_seed(0)
+    m = SKD(k=6, n_static=2, **TINY)
+    assert m.encoder.residual and m.decoder.residual
+    assert not SKD(k=6, n_static=2, residual=False, **TINY).encoder.residual
+    b, T = seqs.shape[:2]
+    codes = m.encoder.frame(seqs.flatten(0, 1)).reshape(b, T, 6)
+    torch.testing.assert_close(m.encode(seqs), codes + m.encoder.lstm(codes)[0])
+    mean = float(seqs.mean())
+    m.decoder.init_output_bias(mean)
+    torch.testing.assert_close(torch.sigmoid(m.decoder.frame.deconv[-1].bias), torch.tensor([mean]))
+    from analysis.bench_koopman import reconstruction_errors
+    m.eval()
+    e = reconstruction_errors(m, seqs, seqs.mean((0, 1)))
+    assert set(e) == {"test_rec_mse", "mean_frame_mse", "fg_rec_mse", "fg_mean_frame_mse"}
+    assert all(math.isfinite(v) and v >= 0 for v in e.values())
