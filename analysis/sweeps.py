@@ -86,7 +86,8 @@ def _solve_task(task: dict) -> list[dict]:
 
 
 def _as_list(value, name):
-    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) and not isinstance(value, np.ndarray):
+    """A single item (a string counts as one) becomes ``[value]``; a sequence or array a list."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray)):
         return [value]
     out = list(value)
     if not out:

@@ -30,26 +30,27 @@ def check_optional_count(value, name: str, *, minimum: int = 1) -> int | None:
     return None if value is None else check_count(value, name, minimum=minimum)
 
 
-def check_positive(value, name: str, *, strict: bool = True) -> float:
-    """``value`` as a finite float > 0 (``strict``) or ≥ 0, else ``ValueError`` naming ``name``."""
+def _as_real(value, name: str) -> float:
+    """``value`` as a float (not a bool or a string), else ``ValueError`` naming ``name``."""
     try:
         if isinstance(value, (bool, np.bool_, str, bytes)):
             raise TypeError
-        out = float(value)
+        return float(value)
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be a real number, got {value!r}") from None
+
+
+def check_positive(value, name: str, *, strict: bool = True) -> float:
+    """``value`` as a finite float > 0 (``strict``) or ≥ 0, else ``ValueError`` naming ``name``."""
+    out = _as_real(value, name)
     if not np.isfinite(out) or (out <= 0 if strict else out < 0):
         raise ValueError(f"{name} must be a finite number {'>' if strict else '>='} 0, got {value!r}")
     return out
 
 
 def check_finite(value, name: str) -> float:
-    try:
-        if isinstance(value, (bool, np.bool_, str, bytes)):
-            raise TypeError
-        out = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a real number, got {value!r}") from None
+    """``value`` as a finite float, else ``ValueError`` naming ``name``."""
+    out = _as_real(value, name)
     if not np.isfinite(out):
         raise ValueError(f"{name} must be finite, got {value!r}")
     return out
