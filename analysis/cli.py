@@ -306,36 +306,24 @@ def cmd_train(args) -> int:
     return 0 if report["training"]["status"] == "completed" else 1
 
 
-def cmd_bench(args) -> int:
-    from .bench import bench_core, bench_im, format_core, format_im
+def _neural_bench(which: str):
+    """Import a neural benchmark module, or a one-line error when torch is missing."""
+    import importlib
 
-    if args.which in ("koopman", "flow"):
-        if args.steps is not None and args.steps < 1:
-            raise UserError("--steps must be a positive integer")
-        try:
-            if args.which == "koopman":
-                from .bench_koopman import format_koopman_benchmark, run_koopman_benchmark
-                kw = {"steps": args.steps} if args.steps else {}
-                if args.seeds:
-                    kw["seeds"] = tuple(args.seeds)
-                print(format_koopman_benchmark(run_koopman_benchmark(progress=not args.quiet, **kw)))
-            else:
-                from .bench_flow import format_flow_benchmark, run_flow_benchmark
-                kw = {"train_steps": args.steps} if args.steps else {}
-                if args.seeds:
-                    kw["seed"] = args.seeds[0]
-                print(format_flow_benchmark(run_flow_benchmark(progress=not args.quiet,
-                                                               supervision=("supervised", "weak"), **kw)))
-        except ImportError as exc:
-            raise UserError(f"bench {args.which} needs the neural extra (torch): {exc}") from None
-        return 0
-    if args.which == "im":
-        if args.naive_budget <= 0:
-            raise UserError("--naive-budget must be positive")
-        print("I_m benchmark: one core; naive = Python loop over m^s assignments calling gaussian_mi")
-        kw = {"sizes": args.sizes} if args.sizes else {}
-        print(format_im(bench_im(naive_budget_s=args.naive_budget, progress=not args.quiet, **kw)))
-        return 0
+    try:
+        return importlib.import_module(f"analysis.bench_{which}")
+    except ImportError as exc:
+        raise UserError(f"bench {which} needs the neural extra (torch): {exc}") from None
+
+
+def _positive_steps(args) -> None:
+    if args.steps is not None and args.steps < 1:
+        raise UserError("--steps must be a positive integer")
+
+
+def cmd_bench_core(args) -> int:
+    from .bench import bench_core, format_core
+
     if args.iterations < 1 or args.grid < 1:
         raise UserError("--grid and --iterations must be positive")
     loop_points = None if args.full_loop else args.loop_points
@@ -345,6 +333,85 @@ def cmd_bench(args) -> int:
           f"full Sigma_Z, fixed {args.iterations} iterations per point (tol=0), one core")
     print(format_core(b))
     return 0
+
+
+def cmd_bench_im(args) -> int:
+    from .bench import bench_im, format_im
+
+    if args.naive_budget <= 0:
+        raise UserError("--naive-budget must be positive")
+    print("I_m benchmark: one core; naive = Python loop over m^s assignments calling gaussian_mi")
+    kw = {"sizes": args.sizes} if args.sizes else {}
+    print(format_im(bench_im(naive_budget_s=args.naive_budget, progress=not args.quiet, **kw)))
+    return 0
+
+
+def cmd_bench_koopman(args) -> int:
+    _positive_steps(args)
+    mod = _neural_bench("koopman")
+    kw = {"steps": args.steps} if args.steps else {}
+    if args.seeds:
+        kw["seeds"] = tuple(args.seeds)
+    print(mod.format_koopman_benchmark(mod.run_koopman_benchmark(progress=not args.quiet, **kw)))
+    return 0
+
+
+def cmd_bench_flow(args) -> int:
+    _positive_steps(args)
+    mod = _neural_bench("flow")
+    kw = {"train_steps": args.steps} if args.steps else {}
+    if args.seeds:
+        kw["seed"] = args.seeds[0]
+    print(mod.format_flow_benchmark(mod.run_flow_benchmark(progress=not args.quiet,
+                                                           supervision=("supervised", "weak"), **kw)))
+    return 0
+
+
+def _add_bench_parsers(sub) -> None:
+    """``lingauss bench NAME``: one sub-command per benchmark, each with its own options."""
+    b = sub.add_parser("bench", help="timed and scored comparisons, ours vs a baseline (prints a table)",
+                       description="Benchmarks, each printing ours next to the alternative on the "
+                                   "same inputs in the same run. 'lingauss bench NAME --help' lists "
+                                   "a benchmark's options.")
+    bsub = b.add_subparsers(dest="which", metavar="NAME", required=True)
+
+    c = bsub.add_parser("core", help="batched grid Blahut-Arimoto vs a per-point loop",
+                        description="Batched grid Blahut-Arimoto vs a loop of per-point calls on a "
+                                    "(gamma, lambda) grid (scenario 2, (s,n,m) = (5,5,4), full Sigma_Z).")
+    c.add_argument("--grid", type=int, default=101, help="grid points per axis (default %(default)s)")
+    c.add_argument("--iterations", type=int, default=100, help="iterations per point (default %(default)s)")
+    c.add_argument("--loop-points", type=int, default=1000,
+                   help="grid points the per-point loop times; its full time is extrapolated (default %(default)s)")
+    c.add_argument("--full-loop", action="store_true", help="time the loop on every grid point")
+    c.add_argument("--quiet", action="store_true", help="no progress bars")
+    c.set_defaults(func=cmd_bench_core)
+
+    i = bsub.add_parser("im", help="naive vs exhaustive vs exact I_m",
+                        description="I_m: a naive Python loop vs the exhaustive Numba kernel vs the "
+                                    "exact partition search, on the same covariances.")
+    i.add_argument("--naive-budget", type=float, default=60.0,
+                   help="seconds the naive loop may run before it is extrapolated (default %(default)s)")
+    i.add_argument("--sizes", type=_size_pair, nargs="+", default=None, metavar="S,M",
+                   help="(s, m) pairs to time (default 3,3 5,4 8,4 10,6 12,8 14,8)")
+    i.add_argument("--quiet", action="store_true", help="no progress bars")
+    i.set_defaults(func=cmd_bench_im)
+
+    k = bsub.add_parser("koopman", help="SKD and SSM-SKD: D_sd / D_mf vs the source's table (minutes)",
+                        description="Train SKD and SSM-SKD (reduced CPU configuration by default) and "
+                                    "print D_sd / D_mf next to the published table.")
+    k.add_argument("--steps", type=int, default=None, help="training steps (default: the configuration's)")
+    k.add_argument("--seeds", type=int, nargs="+", default=None, help="model seeds (default: the configuration's)")
+    k.add_argument("--quiet", action="store_true", help="no progress bars")
+    k.set_defaults(func=cmd_bench_koopman)
+
+    f = bsub.add_parser("flow", help="flow model vs VAE baselines: equivariance error, likelihood (minutes)",
+                        description="Train the VAE baselines and Flow Factorized Representation "
+                                    "Learning (reduced CPU configuration by default) and print "
+                                    "equivariance errors and log-likelihoods next to the published table.")
+    f.add_argument("--steps", type=int, default=None, help="training steps (default: the configuration's)")
+    f.add_argument("--seeds", type=int, nargs="+", default=None, help="the seed (first value)")
+    f.add_argument("--quiet", action="store_true", help="no progress bars")
+    f.set_defaults(func=cmd_bench_flow)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -465,27 +532,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--tol", type=float, default=1e-12, help="relative loss-change tolerance (default 1e-12)")
     s.add_argument("--out", help="folder to write solve.json into (optional)")
     s.set_defaults(func=cmd_solve)
-    b = sub.add_parser("bench", help="timed comparisons (prints a table)",
-                       description="Benchmarks. 'core': batched grid Blahut–Arimoto vs a per-point loop.")
-    b.add_argument("which", choices=["core", "im", "koopman", "flow"],
-                   help="core: batched grid BA vs per-point loop; im: naive vs exhaustive vs exact I_m; "
-                        "koopman: SKD and SSM-SKD D_sd/D_mf on Moving dSprites vs seed 000; flow: "
-                        "equivariance error and log-likelihood, VAE vs flow model, vs seed 001 "
-                        "(reduced CPU configurations; minutes)")
-    b.add_argument("--grid", type=int, default=101, help="grid points per axis (default 101)")
-    b.add_argument("--iterations", type=int, default=100, help="iterations per point (default 100)")
-    b.add_argument("--loop-points", type=int, default=1000,
-                   help="grid points the per-point loop times; its full time is extrapolated (default 1000)")
-    b.add_argument("--full-loop", action="store_true", help="time the loop on every grid point")
-    b.add_argument("--naive-budget", type=float, default=60.0,
-                   help="im: seconds the naive loop may run before it is extrapolated (default 60)")
-    b.add_argument("--sizes", type=_size_pair, nargs="+", default=None, metavar="S,M",
-                   help="im: (s, m) pairs to time (default 3,3 5,4 8,4 10,6 12,8 14,8; 16,8 is slow "
-                        "on dense random inputs)")
-    b.add_argument("--steps", type=int, default=None, help="koopman/flow: training steps (default: the reduced config)")
-    b.add_argument("--seeds", type=int, nargs="+", default=None, help="koopman: model seeds; flow: the seed")
-    b.add_argument("--quiet", action="store_true", help="no progress bars")
-    b.set_defaults(func=cmd_bench)
+    _add_bench_parsers(sub)
     return p
 
 
