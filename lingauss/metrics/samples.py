@@ -10,13 +10,21 @@ Given N paired samples of m latents (an N×m array) and s factors (N×s), the da
 :mod:`lingauss.metrics`: they depend on the covariance only through correlations, which a global
 factor does not change. Units: products of the input units.
 
-Optional shrinkage towards the scaled identity :math:`\mu I`, :math:`\mu = \operatorname{tr}S/p`:
+Optional shrinkage acts on the **correlation** matrix, never on raw covariances. With
+:math:`D = \operatorname{diag}(S)^{1/2}` (a constant column gets :math:`D_{jj} = 1`) and the sample
+correlation :math:`R = D^{-1} S D^{-1}`,
 
-.. math:: \hat\Sigma = (1 - \alpha) S + \alpha\,\mu I, \qquad \alpha \in [0, 1],
+.. math:: \hat\Sigma = D\,\big[(1 - \alpha) R + \alpha\,\mu I\big]\,D, \qquad
+          \mu = \operatorname{tr}R/p, \quad \alpha \in [0, 1],
 
-with a fixed :math:`\alpha` or the Ledoit–Wolf (2004) estimate of the optimal one (see
-:func:`ledoit_wolf_shrinkage`). Shrinkage towards :math:`\mu I` depends on the units of the columns
-(as in scikit-learn); standardise them first if their scales differ by orders of magnitude.
+with a fixed :math:`\alpha` or the Ledoit–Wolf (2004) estimate of the optimal one computed on the
+standardised columns (see :func:`ledoit_wolf_shrinkage`); :math:`\mu = 1` unless a column is
+constant. Shrinking :math:`S` itself towards :math:`\operatorname{tr}S/p\cdot I` (scikit-learn's
+``ledoit_wolf`` on raw columns) would depend on the units: multiplying one factor by 1000 would
+make the target dominated by that factor and all but erase the others' correlations. Here the
+variances are kept and only the correlations are shrunk, so every metric computed from
+:math:`\hat\Sigma` (all of them depend on the covariance through correlations alone) is invariant
+to rescaling or shifting any column, for every shrinkage setting.
 """
 
 from __future__ import annotations
@@ -70,6 +78,9 @@ def _shrinkage_arg(shrinkage) -> float | str | None:
 def ledoit_wolf_shrinkage(centred: np.ndarray) -> float:
     r"""Ledoit–Wolf (2004) shrinkage intensity :math:`\alpha \in [0, 1]` of centred N×p data.
 
+    :func:`joint_covariance_from_samples` calls it on standardised columns (unit variance), so
+    that the intensity, like the metrics, does not depend on the units.
+
     With :math:`S = Z^\top Z/N`, :math:`\mu = \operatorname{tr}S/p` and the normalised Frobenius norm
     :math:`\lVert A\rVert^2 = \operatorname{tr}(AA^\top)/p`:
 
@@ -117,7 +128,11 @@ def joint_covariance_from_samples(latents, factors, *, shrinkage=None) -> np.nda
     .. math::
 
         S = \tfrac1N Z_c^\top Z_c,\quad Z_c = [X\;V] - \overline{[X\;V]};\qquad
-        \hat\Sigma = (1-\alpha)S + \alpha\,\tfrac{\operatorname{tr}S}{m+s} I
+        \hat\Sigma = D\big[(1-\alpha)D^{-1}SD^{-1} + \alpha\,\mu I\big]D,\quad D = \operatorname{diag}(S)^{1/2}
+
+    Shrinkage acts on the correlation matrix (the module docstring gives the reason): the
+    variances are those of the samples and only the correlations are pulled towards 0, so the
+    result's correlations — and every metric — are unchanged by rescaling or shifting a column.
 
     Parameters
     ----------
@@ -127,16 +142,36 @@ def joint_covariance_from_samples(latents, factors, *, shrinkage=None) -> np.nda
         Samples of the s factors, paired row by row with ``latents``.
     shrinkage : None, "ledoit_wolf" or float in [0, 1]
         None: the plain sample covariance (α = 0). ``"ledoit_wolf"``: α from
-        :func:`ledoit_wolf_shrinkage` (equal to ``sklearn.covariance.ledoit_wolf``, implemented here
-        in numpy). A float: that fixed α.
+        :func:`ledoit_wolf_shrinkage` on the standardised columns (equal to
+        ``sklearn.covariance.ledoit_wolf`` of the standardised data, implemented here in numpy).
+        A float: that fixed α.
 
-    Returns a float64 symmetric positive-definite matrix, in the units of the inputs' products
-    (the 1/N normalisation is the maximum-likelihood one; the metrics are invariant to it).
+    Returns
+    -------
+    numpy.ndarray
+        A float64 symmetric positive-definite matrix, in the units of the inputs' products (the
+        1/N normalisation is the maximum-likelihood one; the metrics are invariant to it). A
+        constant column (allowed with shrinkage) gets variance α·μ and zero covariances.
 
-    Raises ``ValueError`` naming ``latents``/``factors`` (not 1-D/2-D, no column, NaN/inf, fewer
-    than 2 samples, different numbers of rows), ``shrinkage``, or — when the result is not
-    positive definite — the cause: a constant column, fewer samples than variables, or a column
-    that is a linear combination of others, with a hint to use shrinkage.
+    Raises
+    ------
+    ValueError
+        Naming ``latents``/``factors`` (not 1-D/2-D, no column, NaN/inf, fewer than 2 samples,
+        different numbers of rows), ``shrinkage``, or — when the result is not positive definite —
+        the cause: a constant column, fewer samples than variables, or a column that is a linear
+        combination of others, with a hint to use shrinkage.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> v = rng.standard_normal((500, 2))
+    >>> x = v @ [[1.0, 0.3], [0.0, 1.0]] + 0.1 * rng.standard_normal((500, 2))
+    >>> a = joint_covariance_from_samples(x, v, shrinkage="ledoit_wolf")
+    >>> b = joint_covariance_from_samples(x, 1000.0 * v + 7.0, shrinkage="ledoit_wolf")
+    >>> corr = lambda c: c / np.sqrt(np.outer(np.diag(c), np.diag(c)))
+    >>> bool(np.allclose(corr(a), corr(b)))
+    True
     """
     x = _as_samples(latents, "latents")
     v = _as_samples(factors, "factors")
@@ -153,20 +188,25 @@ def joint_covariance_from_samples(latents, factors, *, shrinkage=None) -> np.nda
     centred = z - z.mean(axis=0)
     constant = np.ptp(z, axis=0) == 0.0
     centred[:, constant] = 0.0  # exact zeros, not round-off of the mean
+    with np.errstate(over="ignore", invalid="ignore"):
+        sample = centred.T @ centred / n
+    if not np.all(np.isfinite(sample)):
+        raise ValueError("latents and factors are too large: their covariance overflows float64")
+    std = np.sqrt(np.diagonal(sample)).copy()
+    std[constant | (std == 0.0)] = 1.0
+    corr_sample = sample / std[:, None] / std[None, :]
     if mode is None:
         alpha = 0.0
     elif mode == "ledoit_wolf":
-        alpha = ledoit_wolf_shrinkage(centred)
+        alpha = ledoit_wolf_shrinkage(centred / std)
     else:
         alpha = float(mode)
-    sample = centred.T @ centred / n
-    mu = np.trace(sample) / p
-    cov = (1.0 - alpha) * sample
-    cov[np.diag_indices(p)] += alpha * mu
+    mu = np.trace(corr_sample) / p
+    shrunk = (1.0 - alpha) * corr_sample
+    shrunk[np.diag_indices(p)] += alpha * mu
+    cov = shrunk * std[:, None] * std[None, :]
     cov = 0.5 * (cov + cov.T)
 
-    if not np.all(np.isfinite(cov)):
-        raise ValueError("latents and factors are too large: their covariance overflows float64")
     var = np.diagonal(cov)
     if np.any(var <= 0.0):
         k = int(np.flatnonzero(var <= 0.0)[0])

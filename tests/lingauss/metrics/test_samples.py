@@ -75,15 +75,28 @@ def test_one_dimensional_inputs_are_single_columns():
     assert joint_covariance_from_samples(x[:, 0], v2[:, 0]).shape == (2, 2)
 
 
+def _standardise(z):
+    """Centred columns divided by their 1/N standard deviation (sklearn's StandardScaler), and D."""
+    zc = z - z.mean(axis=0)
+    sd = zc.std(axis=0)
+    return zc / sd, sd
+
+
 @pytest.mark.parametrize("n, m, s, seed", [(500, 2, 3, 0), (40, 3, 4, 1), (6, 3, 4, 2), (3, 1, 1, 3),
                                            (25, 5, 5, 4)])
-def test_ledoit_wolf_equals_sklearn(n, m, s, seed):
+def test_ledoit_wolf_equals_sklearn_on_standardised_columns(n, m, s, seed):
+    """Σ̂ = D · sklearn.ledoit_wolf(standardised data) · D (shrinkage on the correlation matrix)."""
     x, v = _data(n, m, s, seed=seed, scales=np.geomspace(0.1, 10.0, m + s))
-    ref, ref_alpha = sklearn_covariance.ledoit_wolf(np.hstack([x, v]))
+    zs, sd = _standardise(np.hstack([x, v]))
+    ref_corr, ref_alpha = sklearn_covariance.ledoit_wolf(zs, assume_centered=True)
     est = joint_covariance_from_samples(x, v, shrinkage="ledoit_wolf")
+    ref = ref_corr * np.outer(sd, sd)
     np.testing.assert_allclose(est, ref, rtol=1e-10, atol=1e-12 * np.abs(ref).max())
-    z = np.hstack([x, v])
-    assert ledoit_wolf_shrinkage(z - z.mean(axis=0)) == pytest.approx(ref_alpha, rel=1e-10, abs=1e-14)
+    assert ledoit_wolf_shrinkage(zs) == pytest.approx(ref_alpha, rel=1e-10, abs=1e-14)
+    # sklearn on the raw columns shrinks towards tr S / p · I, which depends on the units: not ours.
+    raw, _ = sklearn_covariance.ledoit_wolf(np.hstack([x, v]))
+    if n > m + s:
+        assert not np.allclose(est, raw, rtol=1e-3)
 
 
 def test_ledoit_wolf_intensity_is_clipped_at_one_like_sklearn():
@@ -91,18 +104,17 @@ def test_ledoit_wolf_intensity_is_clipped_at_one_like_sklearn():
     x, v = _data(30, 2, 2, seed=6)
     x[0] *= 1e3
     v[0] *= 1e3
-    z = np.hstack([x, v])
-    zc = z - z.mean(axis=0)
-    n, p = zc.shape
-    sample = zc.T @ zc / n
+    zs, sd = _standardise(np.hstack([x, v]))
+    n, p = zs.shape
+    sample = zs.T @ zs / n
     mu = np.trace(sample) / p
     d2 = np.sum((sample - mu * np.eye(p)) ** 2) / p
-    b2_bar = sum(np.sum((np.outer(r, r) - sample) ** 2) / p for r in zc) / n ** 2
+    b2_bar = sum(np.sum((np.outer(r, r) - sample) ** 2) / p for r in zs) / n ** 2
     assert b2_bar > d2  # the clipping case, computed from the definition
-    ref, ref_alpha = sklearn_covariance.ledoit_wolf(z)
-    assert ref_alpha == 1.0 and ledoit_wolf_shrinkage(zc) == 1.0
-    np.testing.assert_allclose(joint_covariance_from_samples(x, v, shrinkage="ledoit_wolf"), ref,
-                               rtol=1e-10)
+    ref, ref_alpha = sklearn_covariance.ledoit_wolf(zs, assume_centered=True)
+    assert ref_alpha == 1.0 and ledoit_wolf_shrinkage(zs) == 1.0
+    np.testing.assert_allclose(joint_covariance_from_samples(x, v, shrinkage="ledoit_wolf"),
+                               ref * np.outer(sd, sd), rtol=1e-10)
 
 
 def test_ledoit_wolf_makes_few_samples_usable():
@@ -116,17 +128,19 @@ def test_ledoit_wolf_makes_few_samples_usable():
 
 @pytest.mark.parametrize("alpha", [0.0, 0.1, 0.5, 1.0])
 def test_fixed_shrinkage_by_hand(alpha):
+    """Σ̂ = D[(1 − α)R + αI]D with R the sample correlation: variances kept, correlations × (1 − α)."""
     x, v = _data(50, 2, 3, seed=7)
     z = np.hstack([x, v])
     zc = z - z.mean(axis=0)
     sample = zc.T @ zc / 50
-    mu = np.trace(sample) / 5
-    expected = (1 - alpha) * sample + alpha * mu * np.eye(5)
-    np.testing.assert_allclose(joint_covariance_from_samples(x, v, shrinkage=alpha), expected,
-                               rtol=1e-12, atol=1e-12)
-    # The trace is preserved: tr Σ̂ = (1 − α) tr S + α p μ = tr S.
-    assert np.trace(joint_covariance_from_samples(x, v, shrinkage=alpha)) == pytest.approx(
-        np.trace(sample), rel=1e-12)
+    sd = np.sqrt(np.diag(sample))
+    expected = (1 - alpha) * sample + alpha * np.diag(sd ** 2)
+    est = joint_covariance_from_samples(x, v, shrinkage=alpha)
+    np.testing.assert_allclose(est, expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(np.diag(est), np.diag(sample), rtol=1e-12)
+    corr = est / np.outer(sd, sd)
+    off = ~np.eye(5, dtype=bool)
+    np.testing.assert_allclose(corr[off], (1 - alpha) * (sample / np.outer(sd, sd))[off], atol=1e-12)
 
 
 def test_full_shrinkage_decorrelates():
