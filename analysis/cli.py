@@ -27,7 +27,12 @@ from pathlib import Path
 
 import numpy as np
 
+from lingauss.noise_families import NAMED_FAMILIES, decoder_noise_families, resolve_decoder_noise
+
 __all__ = ["main", "build_parser"]
+
+#: The decoder-noise choices as help text, read from their declarations.
+_FAMILY_HELP = "; ".join(f"{name}: {decoder_noise_families()[name].description}" for name in NAMED_FAMILIES)
 
 
 class UserError(Exception):
@@ -55,7 +60,7 @@ def cmd_solve(args) -> int:
     lg.well_posedness(args.gamma, args.lam)          # validates gamma and lam before any output
     if args.max_iter < 1:
         raise UserError(f"--max-iter must be a positive integer, got {args.max_iter}")
-    families = ["full", "diagonal", "isotropic"] if args.decoder_noise == "all" else [args.decoder_noise]
+    families = list(NAMED_FAMILIES) if args.decoder_noise == "all" else [args.decoder_noise]
     header = (f"Blahut–Arimoto at gamma={args.gamma:g}, lambda={args.lam:g}, seed={args.seed}, "
               f"max_iter={args.max_iter}, tol={args.tol:g}; loss in nats per sample; "
               f"rel.err = E||Y-AX||^2 / tr Sigma_Y")
@@ -69,7 +74,8 @@ def cmd_solve(args) -> int:
             for fam in families:
                 r = lg.blahut_arimoto(sc.model, sc.n_latents, args.gamma, args.lam, decoder_noise=fam,
                                       rng=args.seed, max_iter=args.max_iter, tol=args.tol)
-                wp = lg.well_posedness(args.gamma, args.lam, fam, n_latents=sc.n_latents,
+                wp = lg.well_posedness(args.gamma, args.lam, resolve_decoder_noise(fam, sc.model),
+                                       n_latents=sc.n_latents,
                                        n_features=sc.model.n)
                 print(f"{sc.name:<22}{fam:<11}{r.status:<11}{r.n_iter:>7}{r.loss.total:>11.5f}"
                       f"{r.loss.kl:>10.4f}{r.loss.nll:>10.4f}{r.loss.mse:>9.4f}"
@@ -160,7 +166,7 @@ def cmd_sweep(args) -> int:
     protocol = _protocol_from(args)
     scenarios = [lg.talk_scenario(size, k, **protocol.scenario_params)
                  for size in args.size for k in args.scenario]
-    families = ["full", "diagonal", "isotropic"] if args.decoder_noise == "all" else [args.decoder_noise]
+    families = list(NAMED_FAMILIES) if args.decoder_noise == "all" else [args.decoder_noise]
     try:
         table = sweep(scenarios, np.round(args.gammas, 12), np.round(args.lams, 12),
                       decoder_noise=families, seeds=args.seeds, protocol=protocol,
@@ -200,33 +206,58 @@ def _truth_arg(text: str):
 
 def cmd_metric(args) -> int:
     import lingauss as lg
+    from lingauss.metrics import evaluate_metrics, metric_names, registry, result_record
 
     truth = _truth_arg(args.truth) if args.truth else None
+    options = {"im": {"method": args.method}}
     if args.samples:
         latents, factors = (_load_npy(f, w) for f, w in zip(args.samples, ("latents", "factors")))
         shrink = None if args.shrinkage == "none" else (
             "ledoit_wolf" if args.shrinkage == "ledoit_wolf" else float(args.shrinkage))
-        cov = lg.joint_covariance_from_samples(latents, factors, shrinkage=shrink)
+        wanted = metric_names("covariance", "samples")
         m = latents.shape[1] if latents.ndim == 2 else 1
-        source = f"samples: {latents.shape[0]} rows, {m} latents, {cov.shape[0] - m} factors"
+        source = {"input": "samples", "rows": int(latents.shape[0]) if latents.ndim else 0,
+                  "latents": m, "factors": int(factors.shape[1]) if factors.ndim == 2 else 1,
+                  "shrinkage": args.shrinkage}
+        kwargs = {"latents": latents, "factors": factors, "shrinkage": shrink, "rng": args.seed}
     else:
         if args.cov is None or args.latents is None:
             raise UserError("give a covariance file with --latents M, or --samples LATENTS FACTORS")
         cov, m = _load_npy(args.cov, "covariance"), args.latents
-        source = f"joint covariance {args.cov} ({cov.shape[0] if cov.ndim else 0} variables, latents first)"
-    im = lg.im_score(cov, m, method=args.method)
-    sap = lg.sap_score(cov, m)
+        wanted = metric_names("covariance")
+        source = {"input": "covariance", "file": args.cov,
+                  "variables": int(cov.shape[0]) if cov.ndim else 0, "latents": m}
+        kwargs = {"joint_cov": cov, "n_latents": m}
+    names = tuple(n for n in wanted if registry()[n].available)
+    skipped = [n for n in wanted if n not in names]
+    results = evaluate_metrics(names=names, options=options, **kwargs)
+    success = {}
+    if truth is not None:
+        success = {"im": lg.im_success(results["im"], truth).outcome,
+                   "sap": lg.sap_success(results["sap"], truth).outcome}
+    if args.json:
+        print(json.dumps({"source": source, "metrics": {n: result_record(n, r) for n, r in results.items()},
+                          "success": success, "skipped": skipped}, indent=2))
+        return 0
     from .evaluate import grouping_text
 
-    print(source)
-    print(f"I_m  = {im.score:.6g} nats   best grouping {grouping_text(im.grouping)}   "
-          f"assignment (factor -> latent, 0-based) {list(im.assignment)}   ties {im.ties}"
-          f"{'  AMBIGUOUS' if im.ambiguous else ''}   method {im.method}")
-    print(f"SAP  = {sap.score:.6g}   grouping by top latent {grouping_text(sap.grouping)}   "
-          f"top latent per factor {list(sap.top_latent)}")
+    print(", ".join(f"{k} {v}" for k, v in source.items()))
+    print(f"{'metric':<22}{'score':>12}  {'units':<24}details")
+    for name, res in results.items():
+        spec = registry()[name]
+        details = []
+        for f in spec.extras:
+            value = getattr(res, f)
+            details.append(f"{f} {grouping_text(value)}" if f == "grouping" else f"{f} {value:.6g}")
+        if name == "im":
+            details.append(f"assignment (factor -> latent, 0-based) {list(res.assignment)}, ties {res.ties}"
+                           f"{', AMBIGUOUS' if res.ambiguous else ''}, method {res.method}")
+        print(f"{spec.label:<22}{res.score:>12.6g}  {spec.units:<24}{'; '.join(details)}")
+    if skipped:
+        print(f"not computed (needs scikit-learn, the 'metrics' extra): {', '.join(skipped)}")
     if truth is not None:
         print(f"success against {grouping_text(lg.canonical_grouping(truth))}: "
-              f"I_m {lg.im_success(im, truth).outcome}, SAP {lg.sap_success(sap, truth).outcome}")
+              f"I_m {success['im']}, SAP {success['sap']}")
     return 0
 
 
@@ -428,9 +459,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "choices, and figures. Solved points are stored in "
                                    "OUT/sweep.jsonl, so a rerun reuses them.")
     r.add_argument("--out", default=DEFAULT_OUT, help="output folder (default ./%(default)s)")
-    r.add_argument("--decoder-noise", choices=["full", "diagonal", "isotropic", "true"], default="full",
-                   help="decoder-noise family of Sigma_Z, or 'true' (fixed at sigma^2 I, not learned) "
-                        "(default %(default)s: the seed's update)")
+    r.add_argument("--decoder-noise", choices=NAMED_FAMILIES, default="full",
+                   help=f"decoder-noise family of Sigma_Z: {_FAMILY_HELP} (default %(default)s)")
     _add_protocol_options(r)
     r.add_argument("--sensitivity", choices=SENSITIVITY_LEVELS, default="quick",
                    help="sensitivity table: none, quick (re-readings + cheap re-runs) or full "
@@ -452,25 +482,31 @@ def build_parser() -> argparse.ArgumentParser:
                    help="start:stop:count or a comma list (default -0.02:0.02:5)")
     w.add_argument("--scenario", type=int, nargs="+", choices=[1, 2, 3], default=[1, 2, 3],
                    help="scenario numbers (default all three)")
-    w.add_argument("--decoder-noise", choices=["full", "diagonal", "isotropic", "true", "all"], default="full",
+    w.add_argument("--decoder-noise", choices=[*NAMED_FAMILIES, "all"], default="full",
                    help="decoder-noise family (default %(default)s)")
     _add_protocol_options(w)
     w.add_argument("--store", help="JSON-lines store: finished points are appended; a rerun resumes")
     w.add_argument("--out", help="write the table here (.csv, or .jsonl for every field)")
     w.set_defaults(func=cmd_sweep)
 
-    mt = sub.add_parser("metric", help="I_m and SAP of a joint covariance or of samples",
-                        description="Print I_m and SAP. Either COV.npy (the latents-first joint "
-                                    "covariance of [latents; factors]) with --latents M, or "
-                                    "--samples LATENTS.npy FACTORS.npy (N x m and N x s arrays).")
+    mt = sub.add_parser("metric", help="every metric of a joint covariance or of samples",
+                        description="Print every registered metric the input allows, as a table or "
+                                    "JSON. Either COV.npy (the latents-first joint covariance of "
+                                    "[latents; factors]) with --latents M: I_m, SAP, Gaussian MIG; "
+                                    "or --samples LATENTS.npy FACTORS.npy (N x m and N x s arrays): "
+                                    "those on the sample covariance plus MIG, classifier SAP, DCI "
+                                    "and modularity/explicitness (the last three need scikit-learn).")
     mt.add_argument("cov", nargs="?", help="joint covariance .npy file, latents first")
     mt.add_argument("--latents", type=int, help="number of latents m (with a covariance file)")
     mt.add_argument("--samples", nargs=2, metavar=("LATENTS", "FACTORS"), help="sample arrays (.npy)")
     mt.add_argument("--shrinkage", default="none",
-                    help="with --samples: none, ledoit_wolf or a number in (0, 1] (default none)")
-    mt.add_argument("--method", choices=["auto", "exhaustive", "exact"], default="auto",
+                    help="with --samples: none, ledoit_wolf or a number in (0, 1], applied to the "
+                         "correlation matrix (default none)")
+    mt.add_argument("--method", choices=["auto", "exhaustive", "exact", "partition", "dp"], default="auto",
                     help="I_m search (default auto)")
+    mt.add_argument("--seed", type=int, default=0, help="seed of the classifier-based metrics (default 0)")
     mt.add_argument("--truth", help="true grouping, 1-based, blocks separated by | (e.g. '1,2|3')")
+    mt.add_argument("--json", action="store_true", help="print JSON instead of a table")
     mt.set_defaults(func=cmd_metric)
 
     c = sub.add_parser("compare", help="I_m and SAP vs the standard metric suite: rank correlations",
@@ -523,8 +559,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "loss terms and the well-posedness regime.")
     s.add_argument("--gamma", type=float, default=1.0, help="weight of the reconstruction log-likelihood (default 1)")
     s.add_argument("--lam", type=float, default=0.0, help="weight of the squared error (default 0)")
-    s.add_argument("--decoder-noise", choices=["full", "diagonal", "isotropic", "all"], default="all",
-                   help="decoder-noise family of Sigma_Z (default: all three)")
+    s.add_argument("--decoder-noise", choices=[*NAMED_FAMILIES, "all"], default="all",
+                   help=f"decoder-noise family of Sigma_Z: {_FAMILY_HELP} (default: all)")
     s.add_argument("--size", type=_sizes, default=_sizes("all"), help="343, 554 or all (default all)")
     s.add_argument("--noise-var", type=float, default=0.1, help="observation noise variance sigma^2 (default 0.1)")
     s.add_argument("--seed", type=int, default=0, help="seed of the random initial decoder (default 0)")

@@ -12,11 +12,12 @@ compared by Spearman rank correlation (ρ = 1: they order the encoders identical
   :func:`neural.bridge.evaluate_latents` for trained neural models); I_m and SAP then come from the
   sample covariance.
 
-Metrics (columns): ``I_m`` (nats), ``SAP`` (corr² gap), ``gaussian_MIG`` (nats, unnormalised),
-``MIG`` (20-bin histogram, entropy-normalised), ``SAP_sample`` (disentanglement_lib's SAP),
-``DCI_D``, ``DCI_C``, ``DCI_I`` (gradient-boosted trees — here with 10 trees of depth 3 and 5 bins
-per continuous factor, to keep a population of encoders affordable; the reference's defaults are
-in :func:`lingauss.standard_dci`), ``modularity``, ``explicitness``.
+Metrics (columns): every covariance and sample metric of the registry
+(:func:`lingauss.metrics.registry`), one column per metric named after it (its ``score``) plus one
+per numeric diagnostic the registry lists (``dci.completeness``, ``modularity.explicitness_test``,
+…): see :data:`METRIC_COLUMNS`. DCI uses gradient-boosted trees — here 10 trees of depth 3 and 5
+bins per continuous factor (:data:`METRIC_OPTIONS`), to keep a population of encoders affordable;
+the reference's defaults are in :func:`lingauss.standard_dci`.
 """
 
 from __future__ import annotations
@@ -35,31 +36,30 @@ from .table import write_text_atomic
 __all__ = ["METRIC_COLUMNS", "Comparison", "compare", "linear_encoders", "neural_rows", "score_samples",
            "rank_correlations", "plot_rank_correlations"]
 
-METRIC_COLUMNS = ("I_m", "SAP", "gaussian_MIG", "MIG", "SAP_sample", "DCI_D", "DCI_C", "DCI_I",
-                  "modularity", "explicitness")
-DCI_SETTINGS = {"gbt_kwargs": {"n_estimators": 10, "max_depth": 3}, "factor_bins": 5}
+#: The registry's metrics scored here (covariance and sample metrics, in registry order).
+METRICS = lg.metrics.metric_names("covariance", "samples")
+#: Column names: each metric's ``score``, then ``name.field`` for its registered diagnostics.
+METRIC_COLUMNS = tuple(col for name in METRICS for col in
+                       (name, *(f"{name}.{f}" for f in lg.metrics.registry()[name].extras if f != "grouping")))
+#: Per-metric options (cheaper DCI trees than the reference's defaults).
+METRIC_OPTIONS = {"dci": {"gbt_kwargs": {"n_estimators": 10, "max_depth": 3}, "factor_bins": 5}}
 
 
 def score_samples(latents, factors, *, joint_cov=None, rng=None, dci: bool = True) -> dict:
-    """Every metric of :data:`METRIC_COLUMNS` for one encoder's samples.
+    """Every column of :data:`METRIC_COLUMNS` for one encoder's samples (floats).
 
-    ``joint_cov`` (latents first), when given, is used for I_m, SAP and Gaussian MIG (exact);
-    otherwise they use the sample covariance. DCI is skipped (NaN) with ``dci=False``.
+    ``joint_cov`` (latents first), when given, is used for the covariance metrics (exact);
+    otherwise they use the sample covariance. With ``dci=False`` the DCI columns are NaN.
     """
-    latents, factors = np.asarray(latents, float), np.asarray(factors, float)
-    m = latents.shape[1]
-    cov = joint_cov if joint_cov is not None else lg.joint_covariance_from_samples(latents, factors)
-    out = {"I_m": lg.im_score(cov, m).score, "SAP": lg.sap_score(cov, m).score,
-           "gaussian_MIG": lg.gaussian_mig(cov, m).score,
-           "MIG": lg.standard_mig(latents, factors).score,
-           "SAP_sample": lg.standard_sap(latents, factors, rng=rng).score}
-    if dci:
-        d = lg.standard_dci(latents, factors, rng=rng, **DCI_SETTINGS)
-        out.update(DCI_D=d.disentanglement, DCI_C=d.completeness, DCI_I=d.informativeness_test)
-    else:
-        out.update(DCI_D=np.nan, DCI_C=np.nan, DCI_I=np.nan)
-    mod = lg.standard_modularity(latents, factors, rng=rng)
-    out.update(modularity=mod.modularity, explicitness=mod.explicitness_test)
+    names = tuple(n for n in METRICS if dci or n != "dci")
+    results = lg.metrics.evaluate_metrics(latents, factors, joint_cov=joint_cov, names=names, rng=rng,
+                                          options={k: v for k, v in METRIC_OPTIONS.items() if k in names})
+    out = dict.fromkeys(METRIC_COLUMNS, np.nan)
+    for name, res in results.items():
+        out[name] = res.score
+        for f in lg.metrics.registry()[name].extras:
+            if f != "grouping":
+                out[f"{name}.{f}"] = getattr(res, f)
     return {k: float(v) for k, v in out.items()}
 
 
@@ -212,7 +212,7 @@ def neural_rows(*, betas=(1.0, 4.0, 16.0), seeds=(0,), steps: int = 1500, n_imag
 
 
 def plot_rank_correlations(comparison: Comparison, path, *, show: bool = False) -> list[Path]:
-    """One ρ heatmap per group (PNG + PDF), I_m and SAP first."""
+    """One ρ heatmap per group (PNG + PDF), I_m and SAP first (registry order)."""
     from .plots import _pyplot, _save
 
     plt = _pyplot()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 import lingauss as lg
+from lingauss.scenarios import grouping_text  # re-exported: reports print groupings this way
 
 __all__ = ["relative_errors", "score_encoder", "failed_scores", "apply_reading", "grouping_text"]
 
@@ -28,13 +29,6 @@ def relative_errors(sigma_y, A, B, sigma_w) -> tuple[float, float]:
     noise_part = float(np.trace(A @ sigma_w @ A.T))
     scale = float(np.trace(sigma_y))
     return (mean_part + noise_part) / scale, mean_part / scale
-
-
-def grouping_text(grouping) -> str:
-    """A grouping as text, 1-based like the talk: ((0, 1), (2,)) → ``"{v1,v2}{v3}"``."""
-    if grouping is None:
-        return ""
-    return "".join("{" + ",".join(f"v{j + 1}" for j in g) + "}" for g in grouping)
 
 
 def score_encoder(scenario, B, sigma_w) -> dict:

@@ -36,11 +36,12 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 
 import lingauss as lg
+from lingauss.noise_families import NAMED_FAMILIES, resolve_decoder_noise
 
 __all__ = ["Protocol", "ERROR_READINGS", "NOISE_CHOICES", "TALK_GAMMAS", "TALK_LAMBDAS"]
 
 #: Decoder-noise choices of a protocol: the learned families, or ``"true"`` (fixed at σ²I).
-NOISE_CHOICES = (*lg.DECODER_FAMILIES, "true")
+NOISE_CHOICES = NAMED_FAMILIES
 
 ERROR_READINGS = ("sampled", "mean", "none")
 
@@ -102,9 +103,7 @@ class Protocol:
 
     def decoder_noise_for(self, scenario):
         """What :func:`lingauss.blahut_arimoto_grid` gets as ``decoder_noise`` for ``scenario``."""
-        if self.decoder_noise == "true":
-            return scenario.model.noise_var * np.eye(scenario.model.n)
-        return self.decoder_noise
+        return resolve_decoder_noise(self.decoder_noise, scenario.model)
 
     def scenarios(self) -> list:
         """The talk's six scenarios built with this protocol's constants."""

@@ -18,8 +18,9 @@ from .metrics import (BetaVAEResult, DCIResult, FactorSampler, FactorVAEResult, 
                       dci_disentanglement, factor_vae_score, gaussian_mig,
                       gaussian_mig_from_samples, modularity_score, standard_dci, standard_mig,
                       standard_modularity, standard_sap)
+from .metrics import evaluate_metrics
 from .model import LinearGaussianModel
-from .scenarios import (Scenario, canonical_grouping, dependent_factor_covariance,
+from .scenarios import (Scenario, canonical_grouping, dependent_factor_covariance, grouping_text,
                         scenario_from_groups, talk_scenario, talk_scenarios)
 from .updates import DECODER_FAMILIES, decoder_update, encoder_update
 from .well_posedness import WellPosedness, well_posedness
@@ -34,7 +35,8 @@ __all__ = [
     "IndependentDiscreteSampler", "LinearGaussianSampler", "MIGResult", "ModularityResult",
     "StandardSAPResult", "beta_vae_score", "dci_completeness", "dci_disentanglement",
     "factor_vae_score", "gaussian_mig", "gaussian_mig_from_samples", "modularity_score",
-    "standard_dci", "standard_mig", "standard_modularity", "standard_sap",
+    "standard_dci", "standard_mig", "standard_modularity", "standard_sap", "evaluate_metrics",
+    "grouping_text",
     "BAGridResult", "BAResult", "DECODER_FAMILIES", "LinearGaussianModel", "LossTerms", "STATUSES",
     "Scenario", "WellPosedness", "blahut_arimoto", "blahut_arimoto_grid", "canonical_grouping",
     "decoder_update", "dependent_factor_covariance", "encoder_update", "gamma_lambda_loss",

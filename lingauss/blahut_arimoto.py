@@ -291,13 +291,14 @@ def _message(code: int, reason: str, n_iter: int, kl: float, diagnosis) -> str:
 
 
 def _check_common(sigma_y, n_latents, decoder_noise, max_iter, tol):
-    if hasattr(sigma_y, "sigma_y"):
-        sigma_y = sigma_y.sigma_y
+    model = sigma_y if hasattr(sigma_y, "sigma_y") else None
+    if model is not None:
+        sigma_y = model.sigma_y
     sigma_y = as_spd(sigma_y, "sigma_y")
     n = sigma_y.shape[0]
     if not isinstance(n_latents, (int, np.integer)) or isinstance(n_latents, bool) or not 1 <= n_latents:
         raise ValueError(f"n_latents must be a positive integer, got {n_latents!r}")
-    family, fixed = parse_decoder_noise(decoder_noise, n)
+    family, fixed = parse_decoder_noise(decoder_noise, n, model)
     if not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
         raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
     as_finite_scalar(tol, "tol", minimum=0.0)
@@ -317,7 +318,9 @@ def blahut_arimoto(sigma_y, n_latents: int, gamma: float, lam: float, *, decoder
         :class:`~lingauss.model.LinearGaussianModel`)
     n_latents : m ≥ 1
     gamma, lam : the weights of nll and mse; γ ≥ 0
-    decoder_noise : ``"full"`` (seed), ``"diagonal"``, ``"isotropic"`` or a fixed SPD matrix
+    decoder_noise : ``"full"`` (seed), ``"diagonal"``, ``"isotropic"``, ``"true"`` (Σ_Z fixed at the
+        model's σ²I; needs a model as first argument) or a fixed SPD matrix
+        (:mod:`lingauss.noise_families`)
     init, rng : starting decoder, see :func:`initial_decoder`; seeded by ``rng``
     max_iter, tol : stop when |ΔL| ≤ tol·max(1, |L|)
     collapse_tol : kl (nats) at or below which a stopped run is reported ``"collapsed"``

@@ -49,6 +49,7 @@ __all__ = [
     "talk_scenario",
     "talk_scenarios",
     "canonical_grouping",
+    "grouping_text",
 ]
 
 #: (s, n, m) → scenario number → groups of factor indices.
@@ -70,6 +71,24 @@ def canonical_grouping(groups) -> tuple[tuple[int, ...], ...]:
     if any(isinstance(i, (bool, np.bool_)) for g in groups for i in g):
         raise ValueError(f"groups must hold integer factor indices, not booleans: {groups!r}")
     return tuple(sorted((b for b in blocks if b), key=lambda b: b[0]))
+
+
+def grouping_text(grouping, names=None) -> str:
+    """A grouping as text, 1-based: ``((0, 1), (2,))`` → ``"{v1,v2}{v3}"``; ``""`` for ``None``.
+
+    ``names`` (a sequence of factor names) replaces ``v1, v2, …`` with the names.
+
+    Examples
+    --------
+    >>> grouping_text(((0, 1), (2,)))
+    '{v1,v2}{v3}'
+    >>> grouping_text(((0,), (1, 2)), names=["shape", "x", "y"])
+    '{shape}{x,y}'
+    """
+    if grouping is None:
+        return ""
+    label = (lambda j: str(names[j])) if names is not None else (lambda j: f"v{j + 1}")
+    return "".join("{" + ",".join(label(j) for j in g) + "}" for g in grouping)
 
 
 def _check_partition(groups, s: int | None = None) -> tuple[tuple[int, ...], ...]:

@@ -41,6 +41,8 @@ from typing import Any, Sequence
 
 import sympy as sp
 
+from .noise_families import LEARNED_FAMILIES, decoder_noise_family
+
 __all__ = [
     "SymbolicLoss",
     "StationarityResult",
@@ -53,7 +55,6 @@ __all__ = [
     "seed_decoder_identity",
 ]
 
-_FAMILIES = ("full", "diagonal", "isotropic")
 _HALF = sp.Rational(1, 2)
 
 
@@ -459,8 +460,9 @@ def decoder_stationarity(sigma_y, B, sigma_w, gamma, lam, family: str = "full") 
     Raises ``ValueError`` for bad shapes, inexact entries, an unknown family, or a Σ_Z update that
     is not positive definite.
     """
-    if family not in _FAMILIES:
-        raise ValueError(f"family must be one of {_FAMILIES}, got {family!r}")
+    if family not in LEARNED_FAMILIES:
+        raise ValueError(f"family must be one of {LEARNED_FAMILIES}, got {family!r}")
+    decl = decoder_noise_family(family)
     sigma_y = _as_cov(sigma_y, "sigma_y")
     n = sigma_y.rows
     B = _as_matrix(B, "B", (None, n))
@@ -472,13 +474,8 @@ def decoder_stationarity(sigma_y, B, sigma_w, gamma, lam, family: str = "full") 
         _require_exact(M, name)
 
     A_sym = symbolic_matrix("A", n, m, positive=False)
-    if family == "full":
-        Z_sym = symbolic_matrix("Z", n, n, symmetric=True)
-    elif family == "diagonal":
-        Z_sym = symbolic_matrix("Z", n, n, diagonal=True)
-    else:
-        Z_sym = sp.Symbol("z", positive=True) * sp.eye(n)
-    z_syms = _cov_symbols(Z_sym) if family != "isotropic" else [Z_sym[0, 0]]
+    Z_sym = decl.symbolic(n)
+    z_syms = sorted(Z_sym.free_symbols, key=str) if decl.n_parameters(n) == 1 else _cov_symbols(Z_sym)
     symbols = tuple(A_sym) + tuple(z_syms)
     total = closed_form_loss(sigma_y, A_sym, B, sigma_w, Z_sym, gamma, lam).total
     grad = _gradient(total, symbols)
@@ -489,17 +486,12 @@ def decoder_stationarity(sigma_y, B, sigma_w, gamma, lam, family: str = "full") 
     sigma_x = B * sigma_y * B.T + sigma_w
     A_upd = sigma_yx * sigma_x.inv()
     E = _residual_cov(sigma_y, A_upd, B, sigma_w)
-    if family == "full":
-        Z_upd = E
-    elif family == "diagonal":
-        Z_upd = sp.diag(*[E[i, i] for i in range(n)])
-    else:
-        Z_upd = E.trace() / n * sp.eye(n)
+    Z_upd = decl.symbolic_update(E)
     if not Z_upd.is_positive_definite:
         raise ValueError("the decoder's Σ_Z update (residual covariance) is not positive definite")
 
     subs = {s: v for s, v in zip(A_sym, A_upd)}
-    if family == "isotropic":
+    if decl.n_parameters(n) == 1:
         subs[z_syms[0]] = Z_upd[0, 0]
     else:
         subs.update({Z_sym[i, j]: Z_upd[i, j] for i in range(n) for j in range(i, n)

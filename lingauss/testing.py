@@ -15,6 +15,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from .model import LinearGaussianModel
+from .noise_families import LEARNED_FAMILIES, decoder_noise_family
 from .scenarios import canonical_grouping
 
 __all__ = [
@@ -95,13 +96,10 @@ def ba_states(draw, n: int, m: int, *, decoder_noise: str = "full") -> dict[str,
     """A full BA state ``{"A", "B", "sigma_w", "sigma_z"}``; Σ_Z respects ``decoder_noise``."""
     rng = np.random.default_rng(draw(_seeds))
     B, sigma_w = draw(encoders(m, n))
-    sigma_z = draw(spd_matrices(n, max_condition=10.0, scale=0.5))
-    if decoder_noise == "diagonal":
-        sigma_z = np.diag(np.diag(sigma_z))
-    elif decoder_noise == "isotropic":
-        sigma_z = np.trace(sigma_z) / n * np.eye(n)
-    elif decoder_noise != "full":
-        raise ValueError(f"decoder_noise must be 'full', 'diagonal' or 'isotropic', got {decoder_noise!r}")
+    family = decoder_noise_family(decoder_noise)
+    if not family.learned:
+        raise ValueError(f"decoder_noise must be a learned family {LEARNED_FAMILIES}, got {decoder_noise!r}")
+    sigma_z = family.project(draw(spd_matrices(n, max_condition=10.0, scale=0.5)))
     return {"A": rng.standard_normal((n, m)), "B": B, "sigma_w": sigma_w, "sigma_z": sigma_z}
 
 

@@ -20,7 +20,9 @@ B^\top\Sigma_W^{-1}` is the same matrix. Then :math:`\Sigma_Z` minimises
 - ``"full"``: :math:`\Sigma_Z = E` (the seed's update);
 - ``"diagonal"``: :math:`\Sigma_Z = \operatorname{diag}(E)`;
 - ``"isotropic"``: :math:`\Sigma_Z = (\operatorname{tr}E/n)\,I_n`;
-- a fixed SPD matrix: :math:`\Sigma_Z` is not learned.
+- ``"true"`` (needs the model's σ²) or a fixed SPD matrix: :math:`\Sigma_Z` is not learned.
+
+The families are declared once in :mod:`lingauss.noise_families`.
 
 When λ < 0 and :math:`P` is indefinite the decoder step is a stationary point, not a minimiser:
 :func:`lingauss.well_posedness` explains when that happens.
@@ -31,11 +33,13 @@ from __future__ import annotations
 import numpy as np
 
 from ._validation import as_finite_scalar, as_matrix, as_spd
+from .noise_families import LEARNED_FAMILIES, decoder_noise_family, resolve_decoder_noise
 
 __all__ = ["DECODER_FAMILIES", "encoder_update", "decoder_update", "project_noise"]
 
-#: Learned decoder-noise families; a fixed SPD matrix is the fourth option.
-DECODER_FAMILIES = ("full", "diagonal", "isotropic")
+#: Learned decoder-noise families (declared in :mod:`lingauss.noise_families`); a fixed SPD
+#: matrix, or ``"true"`` with a model, is the other option.
+DECODER_FAMILIES = LEARNED_FAMILIES
 
 
 def _mT(x):
@@ -46,28 +50,18 @@ def _sym(x):
     return 0.5 * (x + _mT(x))
 
 
-def parse_decoder_noise(decoder_noise, n: int) -> tuple[str, np.ndarray | None]:
-    """``(family, fixed_matrix)`` from a family name or a fixed SPD (n, n) matrix."""
-    if isinstance(decoder_noise, str):
-        if decoder_noise not in DECODER_FAMILIES:
-            raise ValueError(f"decoder_noise must be one of {DECODER_FAMILIES} or a fixed SPD matrix,"
-                             f" got {decoder_noise!r}")
+def parse_decoder_noise(decoder_noise, n: int, model=None) -> tuple[str, np.ndarray | None]:
+    """``(family, fixed_matrix)`` from a learned family's name, ``"true"`` (with ``model``: σ²I),
+    or a fixed SPD (n, n) matrix; family ``"fixed"`` for the last two."""
+    if isinstance(decoder_noise, str) and decoder_noise_family(decoder_noise).learned:
         return decoder_noise, None
-    return "fixed", as_spd(decoder_noise, "decoder_noise", size=n)
+    return "fixed", as_spd(resolve_decoder_noise(decoder_noise, model), "decoder_noise", size=n)
 
 
 def project_noise(E: np.ndarray, family: str, fixed: np.ndarray | None = None) -> np.ndarray:
-    """Minimiser of ``log|Σ_Z| + tr(Σ_Z⁻¹E)`` over the family (batched over leading axes)."""
-    if family == "full":
-        return _sym(E)
-    n = E.shape[-1]
-    if family == "diagonal":
-        return np.diagonal(E, axis1=-2, axis2=-1)[..., :, None] * np.eye(n)
-    if family == "isotropic":
-        return (np.trace(E, axis1=-2, axis2=-1) / n)[..., None, None] * np.eye(n)
-    if family == "fixed":
-        return np.broadcast_to(fixed, E.shape).copy()
-    raise ValueError(f"unknown decoder-noise family {family!r}")
+    """Minimiser of ``log|Σ_Z| + tr(Σ_Z⁻¹E)`` over the family (batched over leading axes), as
+    declared in :mod:`lingauss.noise_families`."""
+    return decoder_noise_family(family).project(E, fixed)
 
 
 def _encoder_matrix(A, sigma_z, gamma, lam):

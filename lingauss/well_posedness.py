@@ -40,6 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._validation import as_finite_scalar
+from .noise_families import decoder_noise_family
 from .updates import parse_decoder_noise
 
 __all__ = ["WellPosedness", "well_posedness"]
@@ -92,7 +93,8 @@ def well_posedness(gamma: float, lam: float, decoder_noise="full", *,
     ----------
     gamma : float ≥ 0
     lam : float
-    decoder_noise : ``"full"``, ``"diagonal"``, ``"isotropic"`` or a fixed SPD (n, n) matrix
+    decoder_noise : ``"full"``, ``"diagonal"``, ``"isotropic"`` or a fixed SPD (n, n) matrix (for
+        ``"true"``, pass the model's σ²I: :func:`lingauss.noise_families.resolve_decoder_noise`)
     n_latents, n_features : m and n; only needed for the isotropic family with γ > 1
     atol : tolerance for the comparisons γ = 1 and λ = 0
 
@@ -102,6 +104,7 @@ def well_posedness(gamma: float, lam: float, decoder_noise="full", *,
     lam = as_finite_scalar(lam, "lam")
     n_guess = np.shape(decoder_noise)[0] if not isinstance(decoder_noise, str) else 1
     family, fixed = parse_decoder_noise(decoder_noise, n_guess)
+    decl = decoder_noise_family(family)
     at_one = abs(gamma - 1.0) <= atol
     lam_zero = abs(lam) <= atol
 
@@ -130,7 +133,7 @@ def well_posedness(gamma: float, lam: float, decoder_noise="full", *,
         return verdict(True, True, "collapse", "B → 0, Σ_W → I",
                        "with γ = λ = 0 the loss is the KL term alone, minimised at B = 0")
     if gamma > 1.0 + atol:
-        if family in ("full", "diagonal"):
+        if decl.gamma_above_one == "unbounded":
             return verdict(False, False, "unbounded_encoder_noise", "Σ_W → singular, Σ_Z → singular",
                            f"γ > 1 with learned {family} Σ_Z: shrinking the encoder noise of a latent "
                            "that copies a coordinate changes the loss by (γ−1)/2·log ε → −∞")
@@ -145,28 +148,25 @@ def well_posedness(gamma: float, lam: float, decoder_noise="full", *,
         return verdict(False, False, "unbounded_encoder_noise", "Σ_W → 0, Σ_Z → 0",
                        f"γ·n = {gamma * n_features:g} > m = {n_latents} with isotropic Σ_Z and m ≥ n: "
                        "the loss falls like (γn − m)/2·log ε as Σ_W = εI → 0")
-    if family == "full":
-        if lam_zero and not at_one:
-            return verdict(True, True, "collapse", "B → 0, Σ_W → I, Σ_Z → Σ_Y (kl → 0, mse → tr Σ_Y)",
-                           "γ < 1, λ = 0, full Σ_Z: L = γ(kl + nll) + (1−γ)kl ≥ γ·NLL*, with "
-                           "equality only at the collapsed encoder")
-        if lam_zero and at_one:
-            return verdict(True, True, "continuum", "a point of the continuum set by the initialisation",
-                           "γ = 1, λ = 0, full Σ_Z: every factorisation AAᵀ + Σ_Z = Σ_Y with the "
-                           "exact posterior attains the maximum likelihood")
-        if at_one:
-            return _boundary(verdict, family)
+    if decl.collapse_below_one and lam_zero and not at_one:
+        return verdict(True, True, "collapse", "B → 0, Σ_W → I, Σ_Z → Σ_Y (kl → 0, mse → tr Σ_Y)",
+                       f"γ < 1, λ = 0, {family} Σ_Z: L = γ(kl + nll) + (1−γ)kl ≥ γ·NLL*, with "
+                       "equality only at the collapsed encoder")
+    if decl.classical_model is None and lam_zero and at_one:
+        return verdict(True, True, "continuum", "a point of the continuum set by the initialisation",
+                       f"γ = 1, λ = 0, {family} Σ_Z: every factorisation AAᵀ + Σ_Z = Σ_Y with the "
+                       "exact posterior attains the maximum likelihood")
+    if decl.boundary_at_one and at_one and not lam_zero:
+        return _boundary(verdict, family)
+    if decl.classical_model is None:
         return verdict(True, True, "well_posed", "the minimiser",
                        "γ < 1, λ > 0: L ≥ γ·NLL* + (1−γ)kl, coercive in Σ_W; λ·mse keeps B away "
                        "from collapse")
-    if family == "diagonal" and at_one and not lam_zero:
-        return _boundary(verdict, family)
-    name = "probabilistic PCA" if family == "isotropic" else "factor analysis"
     if lam_zero and at_one:
+        caveat = f"; {decl.classical_caveat}" if decl.classical_caveat else ""
         return verdict(True, True, "well_posed", "the maximum-likelihood fit",
-                       f"γ = 1, λ = 0 with {family} Σ_Z is {name} (the ELBO optimum is its maximum "
-                       "likelihood" + ("; Heywood cases, Ψ_ii → 0, are possible" if family == "diagonal"
-                                       else "") + ")")
+                       f"γ = 1, λ = 0 with {family} Σ_Z is {decl.classical_model} (the ELBO optimum "
+                       f"is its maximum likelihood{caveat})")
     return verdict(True, True, "well_posed", "the minimiser",
                    f"γ ≤ 1 with {family} Σ_Z is a linear β-VAE (β = 1/γ ≥ 1) plus λ·mse ≥ 0: "
                    "bounded below, minimum attained")

@@ -32,24 +32,23 @@ from lingauss._validation import as_rng
 
 __all__ = ["BridgeResult", "encode_dataset", "evaluate_latents", "METRICS"]
 
-#: Metric names accepted by :func:`evaluate_latents`.
-METRICS = ("im", "sap", "mig", "gaussian_mig", "standard_sap", "dci", "modularity")
+#: Metric names accepted by :func:`evaluate_latents`: the registry's covariance and sample metrics
+#: (:func:`lingauss.metrics.registry`).
+METRICS = lg.metrics.metric_names("covariance", "samples")
 
 
 @dataclass(frozen=True, eq=False)
 class BridgeResult:
     """What :func:`evaluate_latents` computed.
 
-    ``im``/``sap``: the :class:`lingauss.IMResult` / :class:`lingauss.SAPResult` (or ``None`` when
-    not requested); ``standard``: the other requested metrics by name; ``joint_cov``: the
-    (m+s')×(m+s') covariance used (latents first, kept factors only); ``latents`` (N, m) and
-    ``factors`` (N, s') the samples; ``factor_names`` the kept factors, ``dropped_factors`` those
-    left out for being constant; ``index`` the dataset rows used.
+    ``metrics``: requested metric name → result (:func:`lingauss.metrics.evaluate_metrics`; every
+    result has ``score``); ``joint_cov``: the (m+s')×(m+s') covariance used (latents first, kept
+    factors only); ``latents`` (N, m) and ``factors`` (N, s') the samples; ``factor_names`` the kept
+    factors, ``dropped_factors`` those left out for being constant; ``index`` the dataset rows
+    used; ``success``: I_m/SAP success against ``true_grouping`` when one was given.
     """
 
-    im: object
-    sap: object
-    standard: dict
+    metrics: dict
     joint_cov: np.ndarray
     latents: np.ndarray
     factors: np.ndarray
@@ -58,27 +57,25 @@ class BridgeResult:
     index: np.ndarray
     success: dict = field(default_factory=dict)
 
-    def summary(self) -> str:
-        """One line per metric."""
-        lines = []
-        if self.im is not None:
-            lines.append(f"I_m = {self.im.score:.4f} nats, grouping {self._names(self.im.grouping)}")
-        if self.sap is not None:
-            lines.append(f"SAP = {self.sap.score:.4f}, grouping {self._names(self.sap.grouping)}")
-        for name, res in self.standard.items():
-            if hasattr(res, "modularity"):
-                lines.append(f"modularity = {res.modularity:.4f}, explicitness = {res.explicitness_test:.4f}")
-            elif hasattr(res, "disentanglement"):
-                lines.append(f"DCI: D = {res.disentanglement:.4f}, C = {res.completeness:.4f}, "
-                             f"I = {res.informativeness_test:.4f}")
-            else:
-                lines.append(f"{name} = {float(res.score):.4f}")
-        for name, s in self.success.items():
-            lines.append(f"{name} success: {s.outcome}")
-        return "\n".join(lines)
+    @property
+    def im(self):
+        """The :class:`lingauss.IMResult`, or ``None`` when I_m was not requested."""
+        return self.metrics.get("im")
 
-    def _names(self, grouping) -> str:
-        return " ".join("{" + ", ".join(self.factor_names[j] for j in g) + "}" for g in grouping)
+    @property
+    def sap(self):
+        """The :class:`lingauss.SAPResult`, or ``None`` when SAP was not requested."""
+        return self.metrics.get("sap")
+
+    def scores(self) -> dict:
+        """Metric name → ``score`` (a float)."""
+        return {name: float(res.score) for name, res in self.metrics.items()}
+
+    def summary(self) -> str:
+        """One line per metric (label, score, units, diagnostics), then the successes."""
+        lines = lg.metrics.summary_lines(self.metrics, self.factor_names)
+        lines += [f"{name} success: {s.outcome}" for name, s in self.success.items()]
+        return "\n".join(lines)
 
 
 def _is_torch_module(obj) -> bool:
@@ -129,7 +126,7 @@ def encode_dataset(model_or_encode_fn, images: np.ndarray, *, batch_size: int = 
 
 def evaluate_latents(model_or_encode_fn, dataset, *, n_samples: int | None = 5000,
                      metrics=("im", "sap"), rng=None, factors=None, shrinkage=None,
-                     batch_size: int = 256, true_grouping=None) -> BridgeResult:
+                     batch_size: int = 256, true_grouping=None, metric_options=None) -> BridgeResult:
     """Encode ``dataset`` and score the latents against its factors with the lingauss metrics.
 
     Parameters
@@ -138,10 +135,11 @@ def evaluate_latents(model_or_encode_fn, dataset, *, n_samples: int | None = 500
     dataset : a :class:`neural.data.FactorDataset` (a ``SequenceDataset`` is evaluated frame by
         frame via its ``frames()``) or any object with ``images`` and ``factors`` arrays
     n_samples : rows drawn without replacement (seeded by ``rng``); ``None`` = all
-    metrics : names from :data:`METRICS`
+    metrics : names from :data:`METRICS` (the metric registry's covariance and sample metrics)
     factors : indices or names of the factors to use (default all)
     shrinkage : passed to :func:`lingauss.joint_covariance_from_samples` (e.g. ``"ledoit_wolf"``)
     true_grouping : optional partition of the kept factors; adds I_m/SAP successes
+    metric_options : optional mapping metric name → keyword arguments (e.g. ``{"dci": {...}}``)
 
     Returns
     -------
@@ -182,27 +180,15 @@ def evaluate_latents(model_or_encode_fn, dataset, *, n_samples: int | None = 500
     if dead.size and shrinkage is None:
         raise ValueError(f"latent(s) {dead.tolist()} are constant on the evaluated samples: the joint "
                          "covariance is singular; pass shrinkage='ledoit_wolf' or drop those latents")
-    m = Z.shape[1]
     cov = lg.joint_covariance_from_samples(Z, V, shrinkage=shrinkage)
-    im = lg.im_score(cov, m) if "im" in metrics else None
-    sap = lg.sap_score(cov, m) if "sap" in metrics else None
-    standard = {}
-    if "mig" in metrics:
-        standard["mig"] = lg.standard_mig(Z, V)
-    if "gaussian_mig" in metrics:
-        standard["gaussian_mig"] = lg.gaussian_mig(cov, m)
-    if "standard_sap" in metrics:
-        standard["standard_sap"] = lg.standard_sap(Z, V, rng=rng)
-    if "dci" in metrics:
-        standard["dci"] = lg.standard_dci(Z, V, rng=rng)
-    if "modularity" in metrics:
-        standard["modularity"] = lg.standard_modularity(Z, V, rng=rng)
+    results = lg.metrics.evaluate_metrics(Z, V, joint_cov=cov, names=metrics, rng=rng,
+                                          options=metric_options)
     success = {}
     if true_grouping is not None:
-        if im is not None:
-            success["im"] = lg.im_success(im, true_grouping)
-        if sap is not None:
-            success["sap"] = lg.sap_success(sap, true_grouping)
-    return BridgeResult(im=im, sap=sap, standard=standard, joint_cov=cov, latents=Z, factors=V,
+        if "im" in results:
+            success["im"] = lg.im_success(results["im"], true_grouping)
+        if "sap" in results:
+            success["sap"] = lg.sap_success(results["sap"], true_grouping)
+    return BridgeResult(metrics=results, joint_cov=cov, latents=Z, factors=V,
                         factor_names=tuple(names[c] for c in kept), dropped_factors=dropped,
                         index=index, success=success)

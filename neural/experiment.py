@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+import lingauss as lg
+
 __all__ = ["MODELS", "DATASETS", "build_model", "load_dataset", "train_vae"]
 
 MODELS = ("betavae", "betatcvae", "factorvae", "dipvae-i", "dipvae-ii")
@@ -67,11 +69,13 @@ def train_vae(*, model: str = "betavae", weight: float = 4.0, dataset: str = "ds
               data_file=None, n_images: int = 20_000, latent_dim: int = 10, steps: int = 2000,
               batch_size: int = 64, lr: float = 1e-4, seed: int = 0, out="lingauss-train",
               eval_samples: int = 5000, resume: bool = False, progress: bool = True,
-              metrics=("im", "sap", "mig", "gaussian_mig", "modularity")) -> dict:
+              metrics=None) -> dict:
     """Train one model and write checkpoints, ``log.jsonl``, ``report.json`` and ``report.md`` to ``out``.
 
     A held-out tenth of the images (at most ``eval_samples``) is scored; the rest trains. Returns the
-    report dict (config, training outcome, metric values and groupings).
+    report dict (config, training outcome, metric values and groupings). ``metrics``: names from
+    the metric registry (default: every covariance and sample metric whose dependencies are
+    installed, :func:`lingauss.metrics.metric_names`).
     """
     import torch
 
@@ -99,6 +103,8 @@ def train_vae(*, model: str = "betavae", weight: float = 4.0, dataset: str = "ds
                       log_path=out / "log.jsonl", checkpoint_dir=out / "checkpoints",
                       checkpoint_every=max(1, steps // 4), progress=progress, on_divergence="stop")
     fit = trainer.fit(training.images, steps, batch_size=batch_size, resume="latest" if resume else None)
+    if metrics is None:
+        metrics = lg.metrics.metric_names("covariance", "samples", available_only=True)
     bridge = evaluate_latents(net, evaluation, n_samples=None, metrics=metrics, rng=seed,
                               shrinkage="ledoit_wolf")
     report = {
@@ -120,17 +126,8 @@ def train_vae(*, model: str = "betavae", weight: float = 4.0, dataset: str = "ds
 
 
 def _metric_values(bridge) -> dict:
-    values = {}
-    if bridge.im is not None:
-        values["I_m"] = {"score": bridge.im.score, "grouping": [list(g) for g in bridge.im.grouping]}
-    if bridge.sap is not None:
-        values["SAP"] = {"score": bridge.sap.score, "grouping": [list(g) for g in bridge.sap.grouping]}
-    for name, res in bridge.standard.items():
-        if hasattr(res, "modularity"):
-            values[name] = {"modularity": res.modularity, "explicitness": res.explicitness_test}
-        else:
-            values[name] = {"score": float(res.score)}
-    return values
+    """Metric name → its record (:func:`lingauss.metrics.result_record`)."""
+    return {name: lg.metrics.result_record(name, res) for name, res in bridge.metrics.items()}
 
 
 def _markdown(report: dict, summary: str) -> str:

@@ -6,6 +6,9 @@
   :func:`reconstruction_ok`.
 * From samples: :func:`joint_covariance_from_samples`, :func:`im_score_from_samples`,
   :func:`sap_score_from_samples`.
+* The registry: :func:`registry` (name → :class:`MetricSpec`: input kind, function, units,
+  direction), :func:`evaluate_metrics` (every metric an input allows, in one call),
+  :func:`summary_lines`. Every result has a float ``score``.
 * Counting: :func:`count_set_partitions`, :func:`count_assignments`, :func:`set_partitions`.
 * The standard suite of Locatello et al. (disentanglement_lib) on samples: :func:`standard_mig`,
   :func:`standard_sap`, :func:`standard_dci` (:func:`dci_disentanglement`,
@@ -23,6 +26,8 @@ from .factor_samplers import FactorSampler, IndependentDiscreteSampler, LinearGa
 from .im import MAX_FACTORS, im_score, im_score_from_samples, im_scores_all, im_tables
 from .partitions import count_assignments, count_set_partitions, set_partitions, stirling2
 from .mig_gaussian import GaussianMIGResult, gaussian_mig, gaussian_mig_from_samples
+from .registry import (INPUTS, MetricSpec, evaluate_metrics, metric_names, registry, result_record,
+                       summary_lines)
 from .results import IMLandscape, IMResult
 from .samples import joint_covariance_from_samples, ledoit_wolf_shrinkage, sap_score_from_samples
 from .sap import SAPResult, sap_score
@@ -46,4 +51,6 @@ __all__ = [
     "discrete_entropy", "discrete_mutual_info", "factor_vae_score", "gaussian_mig",
     "gaussian_mig_from_samples", "histogram_discretize", "histogram_edges", "modularity_score",
     "standard_dci", "standard_mig", "standard_modularity", "standard_sap",
+    "INPUTS", "MetricSpec", "evaluate_metrics", "metric_names", "registry", "result_record",
+    "summary_lines",
 ]

@@ -19,7 +19,7 @@ from .samples import _as_samples
 
 __all__ = [
     "DEFAULT_TEST_FRACTION", "check_bins", "check_pair", "check_test", "discrete_mask",
-    "factor_labels", "freeze", "require_sklearn", "sklearn_seed", "split_train_test",
+    "factor_labels", "freeze", "require_sklearn", "sklearn_seed", "split_train_test", "standardise",
 ]
 
 #: Default held-out fraction when no test set is given: 5000 / (10000 + 5000), the sizes of the
@@ -63,16 +63,29 @@ def check_pair(latents, factors, *, min_samples: int = 2,
     return x, v
 
 
-def discrete_mask(v: np.ndarray, discrete_factors, *extra: np.ndarray) -> np.ndarray:
-    """Boolean (s,) mask: which factors are discrete.
+def _evenly_spaced(values: np.ndarray) -> bool:
+    """True when the distinct values are u_0 + k·δ for integers k, δ the smallest gap (to 1e-6)."""
+    u = np.unique(values)
+    if u.size <= 2:
+        return True
+    steps = (u - u[0]) / np.min(np.diff(u))
+    return bool(np.all(np.abs(steps - np.round(steps)) <= 1e-6))
 
-    ``None`` (auto): factor j is discrete iff every value (of ``v`` and of the ``extra`` arrays, e.g.
-    a test set) is an integer. ``True``/``False``: all factors. A sequence of s booleans: per factor.
+
+def discrete_mask(v: np.ndarray, discrete_factors, *extra: np.ndarray) -> np.ndarray:
+    r"""Boolean (s,) mask: which factors are discrete.
+
+    ``None`` (auto): factor j is discrete iff its distinct values (over ``v`` and the ``extra``
+    arrays, e.g. a test set) are evenly spaced: :math:`(u_k - u_0)/\delta` is an integer for every
+    distinct value :math:`u_k`, :math:`\delta` the smallest gap between them (to 1e-6). Class
+    indices 0..K−1 qualify, and so does any positive rescaling or shift of them — unlike an
+    "integer-valued" test, this decision does not depend on the factor's units. ``True``/``False``:
+    all factors. A sequence of s booleans: per factor.
     """
     s = v.shape[1]
     if discrete_factors is None:
-        cols = [v] + list(extra)
-        return np.array([all(np.all(c[:, j] == np.round(c[:, j])) for c in cols) for j in range(s)])
+        return np.array([_evenly_spaced(np.concatenate([c[:, j] for c in (v, *extra)]))
+                         for j in range(s)])
     if isinstance(discrete_factors, (bool, np.bool_)):
         return np.full(s, bool(discrete_factors))
     if isinstance(discrete_factors, (str, bytes)) or not isinstance(discrete_factors, Sequence) \
@@ -160,3 +173,18 @@ def split_train_test(x: np.ndarray, v: np.ndarray, test, test_fraction, gen: np.
 def sklearn_seed(gen: np.random.Generator) -> int:
     """One ``random_state`` integer for every scikit-learn estimator of a metric call."""
     return int(gen.integers(0, 2**31 - 1))
+
+
+def standardise(x_train: np.ndarray, *others: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Latents z-scored with the training samples' mean and (1/N) standard deviation (a constant
+    column is only centred), applied to ``x_train`` and each of ``others``.
+
+    Every classifier of the suite sees standardised latents, so that no score depends on the units
+    of a latent: a regularised linear classifier (SAP's ``LinearSVC``, explicitness's logistic
+    regression) does otherwise, and gradient-boosted trees see float32 copies whose rounding
+    depends on the scale and offset.
+    """
+    mean = x_train.mean(axis=0)
+    std = x_train.std(axis=0)
+    std[std == 0.0] = 1.0
+    return tuple((a - mean) / std for a in (x_train, *others))

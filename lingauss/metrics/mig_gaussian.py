@@ -15,14 +15,14 @@ latents; second largest = 0 when m = 1).
 for a continuous factor is a differential entropy: scale dependent, possibly negative, and the
 discrete entropy of a binned Gaussian depends on the bins and diverges as they shrink. So:
 
-* ``score`` = :math:`\frac1s\sum_j g_j` is the *unnormalised* MIG in nats. It is what a consistent
+* ``unnormalized_score`` = :math:`\frac1s\sum_j g_j` is the *unnormalised* MIG in nats. It is what a consistent
   estimator converges to: :func:`gaussian_mig_from_samples` (Gaussian plug-in on the sample joint
   covariance, error :math:`O(N^{-1/2})`) does; the histogram estimator of
   :func:`~lingauss.metrics.standard_mig.standard_mig` (``unnormalized_score``) only does when the
   number of bins grows with N — with the reference's fixed 20 bins it stays biased low for strongly
   informative latents (binning loses information) and high by :math:`\approx (K-1)^2/(2N)` nats
   for weakly informative ones.
-* ``normalized_score`` = :math:`\frac1s\sum_j g_j / I(v_j; X)`, each gap divided by what *all*
+* ``score`` = :math:`\frac1s\sum_j g_j / I(v_j; X)`, each gap divided by what *all*
   latents together know about the factor (:math:`I(v_j; X) \ge M_{(1)j} \ge g_j`, so it lies in
   [0, 1] and is invariant to rescaling any variable); a factor with :math:`I(v_j; X) \le 10^{-12}`
   nats (no latent carries it) contributes 0.
@@ -48,18 +48,22 @@ _INFO_FLOOR = 1e-12
 class GaussianMIGResult:
     r"""Closed-form MIG of a Gaussian joint covariance.
 
-    ``score``: :math:`\frac1s\sum_j (M_{(1)j} - M_{(2)j})` in nats (unnormalised).
-    ``normalized_score``: :math:`\frac1s\sum_j (M_{(1)j} - M_{(2)j}) / I(v_j; X)`, in [0, 1].
+    ``score``: :math:`\frac1s\sum_j (M_{(1)j} - M_{(2)j}) / I(v_j; X)`, in [0, 1] (dimensionless,
+    like :attr:`MIGResult.score <lingauss.metrics.standard_mig.MIGResult.score>`).
+    ``unnormalized_score``: :math:`\frac1s\sum_j (M_{(1)j} - M_{(2)j})` in nats.
     ``mi_matrix``: read-only (m, s) :math:`I(x_i; v_j)` in nats.
-    ``gaps[j]``: :math:`M_{(1)j} - M_{(2)j}` in nats.
+    ``gaps[j]``: factor j's normalised gap :math:`(M_{(1)j} - M_{(2)j}) / I(v_j; X)` (``score`` is
+    their mean, as for every result with ``gaps``).
+    ``unnormalized_gaps[j]``: :math:`M_{(1)j} - M_{(2)j}` in nats.
     ``factor_information[j]``: :math:`I(v_j; X)` in nats, all latents together.
     ``top_latent[j]``: :math:`\arg\max_i M_{ij}` (lowest index on a tie).
     """
 
     score: float
-    normalized_score: float
+    unnormalized_score: float
     mi_matrix: np.ndarray
     gaps: tuple[float, ...]
+    unnormalized_gaps: tuple[float, ...]
     factor_information: tuple[float, ...]
     top_latent: tuple[int, ...]
 
@@ -69,8 +73,8 @@ def gaussian_mig(joint_cov, n_latents) -> GaussianMIGResult:
 
     .. math::
 
-        \mathrm{score} = \frac1s\sum_j \big(M_{(1)j} - M_{(2)j}\big)\ \text{nats},\quad
-        \mathrm{normalized\_score} = \frac1s\sum_j \frac{M_{(1)j} - M_{(2)j}}{I(v_j; X)},\quad
+        \mathrm{score} = \frac1s\sum_j \frac{M_{(1)j} - M_{(2)j}}{I(v_j; X)},\quad
+        \mathrm{unnormalized\_score} = \frac1s\sum_j \big(M_{(1)j} - M_{(2)j}\big)\ \text{nats},\quad
         M_{ij} = -\tfrac12\log(1-\rho_{ij}^2).
 
     Invariant to rescaling, sign flips and permutations of the latents. Raises ``ValueError`` naming
@@ -85,8 +89,9 @@ def gaussian_mig(joint_cov, n_latents) -> GaussianMIGResult:
     info = np.array([gaussian_mi(cov, range(m), m + j) for j in range(s)])
     ratio = np.where(info > _INFO_FLOOR, gaps / np.maximum(info, _INFO_FLOOR), 0.0)
     ratio = np.clip(ratio, 0.0, 1.0)  # round-off only: g_j <= I(v_j; X) exactly
-    return GaussianMIGResult(score=float(np.mean(gaps)), normalized_score=float(np.mean(ratio)),
-                             mi_matrix=freeze(mi), gaps=tuple(float(g) for g in gaps),
+    return GaussianMIGResult(score=float(np.mean(ratio)), unnormalized_score=float(np.mean(gaps)),
+                             mi_matrix=freeze(mi), gaps=tuple(float(g) for g in ratio),
+                             unnormalized_gaps=tuple(float(g) for g in gaps),
                              factor_information=tuple(float(i) for i in info),
                              top_latent=tuple(int(i) for i in np.argmax(mi, axis=0)))
 

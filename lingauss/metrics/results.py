@@ -19,8 +19,9 @@ class IMResult:
     ``grouping``: the unlabelled set partition (canonical: sorted non-empty blocks).
     ``ties``: labelled assignments whose score is within ``tol`` of the maximum (≥ 1).
     ``tied_groupings``: distinct groupings among them (> 1 means the best grouping is ambiguous).
-    ``n_evaluated``: assignments (exhaustive) or complete set partitions (exact) scored.
-    ``method``: ``"exhaustive"`` or ``"exact"``.
+    ``n_evaluated``: assignments (exhaustive, dp) or complete set partitions (partition) scored.
+    ``method``: the search that produced the result: ``"exhaustive"``, ``"partition"`` or ``"dp"``
+    (``"auto"`` and ``"exact"`` are requests that resolve to one of these).
     """
 
     score: float

@@ -48,7 +48,7 @@ class SAPResult:
     on an exact tie; see ``tied_top``).
     ``grouping``: the factors grouped by their top latent, as a canonical unlabelled set partition
     (:func:`lingauss.scenarios.canonical_grouping`).
-    ``margins[j]``: largest − second-largest entry of column j (second largest = 0 when m = 1);
+    ``gaps[j]``: largest − second-largest entry of column j (second largest = 0 when m = 1);
     ``score`` is their mean.
     ``tied_top[j]``: the largest entry of column j ties the second
     (gap ≤ ``TIE_ATOL`` + ``TIE_RTOL`` · largest), so factor j's top latent is not determined.
@@ -61,7 +61,7 @@ class SAPResult:
     matrix: np.ndarray
     top_latent: tuple[int, ...]
     grouping: tuple[tuple[int, ...], ...]
-    margins: tuple[float, ...]
+    gaps: tuple[float, ...]
     tied_top: tuple[bool, ...]
 
     @property
@@ -111,11 +111,11 @@ def sap_score(joint_cov, n_latents) -> SAPResult:
     else:
         second = np.zeros(s)
         tied = np.zeros(s, dtype=bool)
-    margins = largest - second
+    gaps = largest - second
     grouping = canonical_grouping([[j for j in range(s) if top[j] == i] for i in range(m)])
     matrix = np.ascontiguousarray(matrix, dtype=np.float64)
     matrix.setflags(write=False)
-    return SAPResult(score=float(np.mean(margins)), matrix=matrix,
+    return SAPResult(score=float(np.mean(gaps)), matrix=matrix,
                      top_latent=tuple(int(i) for i in top), grouping=grouping,
-                     margins=tuple(float(x) for x in margins),
+                     gaps=tuple(float(x) for x in gaps),
                      tied_top=tuple(bool(t) for t in tied))

@@ -31,7 +31,7 @@ import numpy as np
 
 from .._validation import as_matrix, as_rng
 from ._standard import (DEFAULT_TEST_FRACTION, check_bins, check_pair, discrete_mask,
-                        factor_labels, freeze, require_sklearn, sklearn_seed, split_train_test)
+                        factor_labels, freeze, require_sklearn, sklearn_seed, split_train_test, standardise)
 from .discrete import discrete_mutual_info, histogram_discretize
 
 __all__ = ["ModularityResult", "modularity_score", "standard_modularity"]
@@ -57,6 +57,11 @@ class ModularityResult:
     mi_matrix: np.ndarray
     constant_factors: tuple[bool, ...]
     discrete_factors: tuple[bool, ...]
+
+    @property
+    def score(self) -> float:
+        """The headline score, ``modularity``."""
+        return self.modularity
 
 
 def _per_latent(mi: np.ndarray) -> np.ndarray:
@@ -153,10 +158,7 @@ def standard_modularity(latents, factors, *, test=None,
 
     linear_model = require_sklearn("linear_model", "standard_modularity (explicitness)")
     seed = sklearn_seed(gen)
-    mean = x_tr.mean(axis=0)
-    std = x_tr.std(axis=0)
-    std[std == 0.0] = 1.0
-    z_tr, z_te = (x_tr - mean) / std, (x_te - mean) / std
+    z_tr, z_te = standardise(x_tr, x_te)
     exp_train, exp_test = [], []
     for j in np.flatnonzero(~constant):
         clf = linear_model.LogisticRegression(random_state=seed).fit(z_tr, lab_tr[:, j])

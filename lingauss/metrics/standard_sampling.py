@@ -70,6 +70,11 @@ class BetaVAEResult:
     eval_accuracy: float
     n_latents: int
 
+    @property
+    def score(self) -> float:
+        """The headline score, ``eval_accuracy``."""
+        return self.eval_accuracy
+
 
 @dataclass(frozen=True, eq=False)
 class FactorVAEResult:
@@ -91,6 +96,11 @@ class FactorVAEResult:
     train_votes: np.ndarray
     eval_votes: np.ndarray
     latent_factor: tuple[int, ...]
+
+    @property
+    def score(self) -> float:
+        """The headline score, ``eval_accuracy``."""
+        return self.eval_accuracy
 
 
 def _frozen_counts(votes) -> np.ndarray:

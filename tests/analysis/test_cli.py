@@ -124,11 +124,25 @@ def test_metric_cli_prints_the_library_values(metric_files, capsys):
     files, cov = metric_files
     assert main(["metric", files["cov"], "--latents", "3", "--truth", "1,2|3"]) == 0
     out = capsys.readouterr().out
-    assert f"I_m  = {lg.im_score(cov, 3).score:.6g} nats" in out
-    assert f"SAP  = {lg.sap_score(cov, 3).score:.6g}" in out
+    assert f"{lg.im_score(cov, 3).score:.6g}  nats" in out
+    assert f"{lg.sap_score(cov, 3).score:.6g}  corr² gap" in out
+    assert f"{lg.gaussian_mig(cov, 3).score:.6g}" in out
     assert "I_m success, SAP success" in out
     assert main(["metric", "--samples", files["lat"], files["fac"]]) == 0
-    assert "samples: 4000 rows, 3 latents, 3 factors" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "input samples, rows 4000, latents 3, factors 3" in out
+    assert all(lg.metrics.registry()[n].label in out for n in lg.metrics.metric_names("covariance", "samples"))
+
+
+def test_metric_cli_json_equals_the_registry_functions(metric_files, capsys):
+    files, cov = metric_files
+    assert main(["metric", files["cov"], "--latents", "3", "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert set(got["metrics"]) == set(lg.metrics.metric_names("covariance"))
+    for name, record in got["metrics"].items():
+        spec = lg.metrics.registry()[name]
+        assert record["score"] == pytest.approx(spec.function(cov, 3).score, abs=1e-12)
+        assert record["units"] == spec.units
 
 
 @pytest.mark.parametrize("argv, text", [

@@ -28,9 +28,9 @@ def test_score_samples_uses_the_exact_covariance_when_given():
     cov = sc.model.joint_covariance(r.B, r.sigma_w)
     s = score_samples(x, v, joint_cov=cov, rng=0, dci=False)
     assert set(s) == set(METRIC_COLUMNS)
-    assert s["I_m"] == pytest.approx(lg.im_score(cov, 3).score)
-    assert s["SAP"] == pytest.approx(lg.sap_score(cov, 3).score)
-    assert np.isnan(s["DCI_D"]) and 0 <= s["MIG"] <= 1
+    assert s["im"] == pytest.approx(lg.im_score(cov, 3).score)
+    assert s["sap"] == pytest.approx(lg.sap_score(cov, 3).score)
+    assert np.isnan(s["dci"]) and 0 <= s["mig"] <= 1
 
 
 def test_compare_small_population_and_written_report(tmp_path):

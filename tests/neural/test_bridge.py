@@ -36,7 +36,7 @@ def test_bridge_recovers_the_closed_form_covariance_and_grouping(k):
     assert res.im.score == pytest.approx(closed.score, rel=0.05)
     assert res.sap.grouping == lg.sap_score(exact, 3).grouping
     assert res.success["im"].outcome == lg.im_success(closed, sc.true_grouping).outcome
-    assert "gaussian_mig" in res.standard and res.factor_names == ("v1", "v2", "v3")
+    assert "gaussian_mig" in res.metrics and res.factor_names == ("v1", "v2", "v3")
 
 
 def test_a_torch_module_and_a_numpy_callable_give_the_same_latents():

@@ -15,7 +15,8 @@ def test_train_vae_writes_a_report_that_matches_the_saved_model(tmp_path):
                   progress=False, metrics=("im", "sap"))
     assert r["training"]["status"] == "completed" and r["training"]["step"] == 6
     saved = json.loads((tmp_path / "report.json").read_text())
-    assert saved["metrics"]["I_m"]["score"] == pytest.approx(r["metrics"]["I_m"]["score"])
+    assert saved["metrics"]["im"]["score"] == pytest.approx(r["metrics"]["im"]["score"])
+    assert saved["metrics"]["im"]["units"] == "nats" and set(saved["metrics"]) == {"im", "sap"}
     assert (tmp_path / "report.md").read_text().startswith("# betavae")
     assert len((tmp_path / "log.jsonl").read_text().splitlines()) == 6
     assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir())[-1] == "step_000000006.pt"

@@ -55,8 +55,8 @@ def test_matches_numpy_corrcoef_on_samples():
     np.testing.assert_allclose(res.matrix, corr2, rtol=1e-10, atol=1e-13)
     assert res.score == pytest.approx(score, abs=1e-12)
     assert res.top_latent == tuple(tops)
-    np.testing.assert_allclose(res.margins, gaps, atol=1e-12)
-    assert res.score == pytest.approx(np.mean(res.margins), abs=1e-15)
+    np.testing.assert_allclose(res.gaps, gaps, atol=1e-12)
+    assert res.score == pytest.approx(np.mean(res.gaps), abs=1e-15)
 
 
 @given(joint_covariances())
@@ -68,7 +68,7 @@ def test_matches_direct_formula_on_covariance(case):
     assert res.matrix.shape == (m, cov.shape[0] - m)
     np.testing.assert_allclose(res.matrix, corr2, rtol=1e-9, atol=1e-12)
     assert res.score == pytest.approx(score, abs=1e-10)
-    np.testing.assert_allclose(res.margins, gaps, atol=1e-10)
+    np.testing.assert_allclose(res.gaps, gaps, atol=1e-10)
     for j, (top, tied) in enumerate(zip(res.top_latent, res.tied_top)):
         if not tied:
             assert top == tops[j]
@@ -84,7 +84,7 @@ def test_bounds(case):
     res = sap_score(cov, m)
     assert 0.0 <= res.score <= 1.0
     assert np.all((res.matrix >= 0.0) & (res.matrix <= 1.0))
-    assert all(0.0 <= g <= 1.0 for g in res.margins)
+    assert all(0.0 <= g <= 1.0 for g in res.gaps)
     assert all(isinstance(t, int) for t in res.top_latent)
     assert all(isinstance(t, bool) for t in res.tied_top)
     assert isinstance(res.score, float)
@@ -168,7 +168,7 @@ def test_single_latent_second_largest_is_zero():
     cov = model.joint_covariance(np.array([[1.0, -2.0, 0.5]]), np.array([[0.4]]))
     res = sap_score(cov, 1)
     corr2 = _corr2_from_cov(cov, 1)
-    np.testing.assert_allclose(res.margins, corr2[0], rtol=1e-12)
+    np.testing.assert_allclose(res.gaps, corr2[0], rtol=1e-12)
     assert res.score == pytest.approx(corr2[0].mean(), rel=1e-12)
     assert res.top_latent == (0, 0)
     assert res.grouping == ((0, 1),)
@@ -187,7 +187,7 @@ def test_single_latent_is_never_tied():
     """With m = 1 there is no second latent: even a zero column is not a tie (one block anyway)."""
     model = LinearGaussianModel.standard(np.eye(3), 4, 0.1)
     res = sap_score(model.joint_covariance(np.array([[1.0, 0.0, 0.0, 0.0]]), np.eye(1)), 1)
-    assert res.matrix[0, 1] == 0.0 and res.margins[1] == 0.0
+    assert res.matrix[0, 1] == 0.0 and res.gaps[1] == 0.0
     assert res.tied_top == (False, False, False)
     assert res.grouping == ((0, 1, 2),)
 
@@ -200,7 +200,7 @@ def test_permuting_latents_permutes_rows(case, data):
     base, res = sap_score(cov, m), sap_score(cov[np.ix_(order, order)], m)
     np.testing.assert_allclose(res.matrix, base.matrix[perm], rtol=1e-12, atol=1e-15)
     assert res.score == pytest.approx(base.score, abs=1e-12)
-    np.testing.assert_allclose(res.margins, base.margins, atol=1e-12)
+    np.testing.assert_allclose(res.gaps, base.gaps, atol=1e-12)
     inverse = np.argsort(perm)
     for j, tied in enumerate(base.tied_top):
         if not tied:
@@ -218,7 +218,7 @@ def test_permuting_factors_permutes_columns(case, data):
     base, res = sap_score(cov, m), sap_score(cov[np.ix_(order, order)], m)
     np.testing.assert_allclose(res.matrix, base.matrix[:, perm], rtol=1e-12, atol=1e-15)
     assert res.score == pytest.approx(base.score, abs=1e-12)
-    np.testing.assert_allclose(res.margins, np.asarray(base.margins)[perm], atol=1e-12)
+    np.testing.assert_allclose(res.gaps, np.asarray(base.gaps)[perm], atol=1e-12)
     for k, j in enumerate(perm):
         if not base.tied_top[j]:
             assert res.top_latent[k] == base.top_latent[j]
@@ -234,7 +234,7 @@ def test_rescaling_and_sign_flips_change_nothing(case, data):
     base, res = sap_score(cov, m), sap_score(cov * d[:, None] * d[None, :], m)
     np.testing.assert_allclose(res.matrix, base.matrix, rtol=1e-9, atol=1e-12)
     assert res.score == pytest.approx(base.score, abs=1e-10)
-    np.testing.assert_allclose(res.margins, base.margins, atol=1e-10)
+    np.testing.assert_allclose(res.gaps, base.gaps, atol=1e-10)
     assert res.tied_top == base.tied_top or base.ambiguous
     if not base.ambiguous:
         assert res.top_latent == base.top_latent
