@@ -4,7 +4,7 @@ Imports :mod:`lingauss` (and :mod:`neural` where needed); nothing imports it bac
 """
 
 from .protocol import Protocol
-from .reproduce import PUBLISHED, Reproduction, reproduce
+from .reproduction import PUBLISHED, Reproduction, reproduce
 from .sweeps import sweep
 from .table import SweepTable
 

@@ -93,7 +93,7 @@ def cmd_solve(args) -> int:
         except OSError as exc:
             raise UserError(f"cannot write {path}: {exc.strerror}") from None
         print(f"wrote {path}")
-    print("objective regimes: see `lingauss.well_posedness` (degenerate ones never stop the run;"
+    print("objective regimes: see `lingauss.posedness` (degenerate ones never stop the run;"
           " BA reports them in its status)")
     return 0
 
@@ -114,7 +114,7 @@ def _executor(args):
 
 
 def cmd_reproduce(args) -> int:
-    from .reproduce import reproduce
+    from .reproduction import reproduce
 
     protocol = _protocol_from(args)
     out = Path(args.out)
@@ -449,7 +449,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lingauss", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    from .reproduce import DEFAULT_OUT, SENSITIVITY_LEVELS
+    from .reproduction import DEFAULT_OUT, SENSITIVITY_LEVELS
 
     r = sub.add_parser("reproduce", help="the talk's success-rate tables, ours vs published (main job)",
                        description="Reproduce seed 002's success-rate tables: BA on the 25 (gamma, "

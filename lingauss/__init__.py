@@ -5,7 +5,7 @@ joint covariances are ordered latents first, losses are in nats per sample, seed
 ``numpy.random.Generator | int | None``.
 """
 
-from .blahut_arimoto import (STATUSES, BAGridResult, BAResult, blahut_arimoto,
+from .ba_solver import (STATUSES, BAGridResult, BAResult, blahut_arimoto,
                              blahut_arimoto_grid, initial_decoder)
 from .information import gaussian_conditional_mi, gaussian_entropy, gaussian_mi
 from .loss import LossTerms, gamma_lambda_loss, residual_covariance
@@ -23,7 +23,7 @@ from .model import LinearGaussianModel
 from .scenarios import (Scenario, canonical_grouping, dependent_factor_covariance, grouping_text,
                         scenario_from_groups, talk_scenario, talk_scenarios)
 from .updates import DECODER_FAMILIES, decoder_update, encoder_update
-from .well_posedness import WellPosedness, well_posedness
+from .posedness import WellPosedness, well_posedness
 
 __version__ = "0.1.0"
 

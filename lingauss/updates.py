@@ -25,7 +25,7 @@ B^\top\Sigma_W^{-1}` is the same matrix. Then :math:`\Sigma_Z` minimises
 The families are declared once in :mod:`lingauss.noise_families`.
 
 When λ < 0 and :math:`P` is indefinite the decoder step is a stationary point, not a minimiser:
-:func:`lingauss.well_posedness` explains when that happens.
+:func:`lingauss.posedness` explains when that happens.
 """
 
 from __future__ import annotations

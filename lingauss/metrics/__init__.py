@@ -26,16 +26,16 @@ from .factor_samplers import FactorSampler, IndependentDiscreteSampler, LinearGa
 from .im import MAX_FACTORS, im_score, im_score_from_samples, im_scores_all, im_tables
 from .partitions import count_assignments, count_set_partitions, set_partitions, stirling2
 from .mig_gaussian import GaussianMIGResult, gaussian_mig, gaussian_mig_from_samples
-from .registry import (INPUTS, MetricSpec, evaluate_metrics, metric_names, registry, result_record,
+from .metric_registry import (INPUTS, MetricSpec, evaluate_metrics, metric_names, registry, result_record,
                        summary_lines)
 from .results import IMLandscape, IMResult
 from .samples import joint_covariance_from_samples, ledoit_wolf_shrinkage, sap_score_from_samples
 from .sap import SAPResult, sap_score
-from .standard_dci import DCIResult, dci_completeness, dci_disentanglement, standard_dci
-from .standard_mig import MIGResult, standard_mig
-from .standard_modularity import ModularityResult, modularity_score, standard_modularity
+from .dci import DCIResult, dci_completeness, dci_disentanglement, standard_dci
+from .mig import MIGResult, standard_mig
+from .modularity import ModularityResult, modularity_score, standard_modularity
 from .standard_sampling import BetaVAEResult, FactorVAEResult, beta_vae_score, factor_vae_score
-from .standard_sap import StandardSAPResult, standard_sap
+from .sap_classifier import StandardSAPResult, standard_sap
 from .success import (OUTCOMES, RECONSTRUCTION_TOLERANCE, Success, im_success, reconstruction_ok,
                       sap_success)
 

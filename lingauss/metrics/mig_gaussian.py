@@ -18,7 +18,7 @@ discrete entropy of a binned Gaussian depends on the bins and diverges as they s
 * ``unnormalized_score`` = :math:`\frac1s\sum_j g_j` is the *unnormalised* MIG in nats. It is what a consistent
   estimator converges to: :func:`gaussian_mig_from_samples` (Gaussian plug-in on the sample joint
   covariance, error :math:`O(N^{-1/2})`) does; the histogram estimator of
-  :func:`~lingauss.metrics.standard_mig.standard_mig` (``unnormalized_score``) only does when the
+  :func:`~lingauss.metrics.mig.standard_mig` (``unnormalized_score``) only does when the
   number of bins grows with N — with the reference's fixed 20 bins it stays biased low for strongly
   informative latents (binning loses information) and high by :math:`\approx (K-1)^2/(2N)` nats
   for weakly informative ones.
@@ -49,7 +49,7 @@ class GaussianMIGResult:
     r"""Closed-form MIG of a Gaussian joint covariance.
 
     ``score``: :math:`\frac1s\sum_j (M_{(1)j} - M_{(2)j}) / I(v_j; X)`, in [0, 1] (dimensionless,
-    like :attr:`MIGResult.score <lingauss.metrics.standard_mig.MIGResult.score>`).
+    like :attr:`MIGResult.score <lingauss.metrics.mig.MIGResult.score>`).
     ``unnormalized_score``: :math:`\frac1s\sum_j (M_{(1)j} - M_{(2)j})` in nats.
     ``mi_matrix``: read-only (m, s) :math:`I(x_i; v_j)` in nats.
     ``gaps[j]``: factor j's normalised gap :math:`(M_{(1)j} - M_{(2)j}) / I(v_j; X)` (``score`` is

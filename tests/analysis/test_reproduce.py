@@ -1,4 +1,4 @@
-"""analysis.reproduce, baselines and plots: end to end on a reduced grid, rates recounted from the
+"""analysis.reproduction, baselines and plots: end to end on a reduced grid, rates recounted from the
 rows, what each null baseline must score, figures written and non-empty."""
 
 import csv
@@ -10,7 +10,7 @@ import lingauss as lg
 from analysis.baselines import BASELINES, baseline_encoder, baseline_rows
 from analysis.plots import plot_grid_heatmaps, plot_im_landscape, plot_success_bars
 from analysis.protocol import Protocol
-from analysis.reproduce import PUBLISHED, reproduce, sensitivity_protocols
+from analysis.reproduction import PUBLISHED, reproduce, sensitivity_protocols
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

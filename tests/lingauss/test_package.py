@@ -28,3 +28,20 @@ def test_import_does_not_load_torch_or_sympy():
 def test_public_names_exist():
     for name in lingauss.__all__:
         assert hasattr(lingauss, name), name
+
+
+def test_no_module_is_shadowed_by_a_name_its_package_exports():
+    """`import pkg.mod as m` must give the module: a package attribute named like one of its
+    modules (e.g. a function `blahut_arimoto` in module `blahut_arimoto`) would replace it."""
+    import importlib
+    import pkgutil
+
+    for pkg_name in ("lingauss", "lingauss.metrics", "analysis", "neural", "neural.data",
+                     "neural.models", "neural.koopman", "neural.flow"):
+        try:
+            pkg = importlib.import_module(pkg_name)
+        except ImportError:                     # torch-free installs: the neural packages are absent
+            continue
+        for info in pkgutil.iter_modules(pkg.__path__):
+            attr = getattr(pkg, info.name, None)
+            assert attr is None or type(attr).__name__ == "module", f"{pkg_name}.{info.name}"

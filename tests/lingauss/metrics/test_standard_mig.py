@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from lingauss.metrics import (MIGResult, discrete_entropy, discrete_mutual_info,
                               histogram_discretize, histogram_edges, standard_mig)
-from lingauss.metrics.standard_mig import mig_from_matrix
+from lingauss.metrics.mig import mig_from_matrix
 
 sk_metrics = pytest.importorskip("sklearn.metrics")
 

@@ -5,7 +5,7 @@ One iteration is the encoder half-step followed by the decoder half-step of
 (when :math:`P = \gamma\Sigma_Z^{-1} + 2\lambda I \succ 0`), so the loss history is non-increasing.
 The history starts at the initial decoder with the prior encoder (B = 0, Σ_W = I).
 
-The objective is often degenerate (:mod:`lingauss.well_posedness`), so the iteration never raises
+The objective is often degenerate (:mod:`lingauss.posedness`), so the iteration never raises
 on it; every run ends with a ``status``:
 
 =============  =====================================================================================
@@ -33,7 +33,7 @@ from ._validation import as_finite_scalar, as_matrix, as_rng, as_spd
 from .loss import LossTerms, _loss_terms
 from .updates import (_decoder, _encoder_from_matrix, _encoder_matrix, parse_decoder_noise,
                       project_noise)
-from .well_posedness import well_posedness
+from .posedness import well_posedness
 
 __all__ = ["BAResult", "BAGridResult", "STATUSES", "blahut_arimoto", "blahut_arimoto_grid",
            "initial_decoder"]
@@ -330,7 +330,7 @@ def blahut_arimoto(sigma_y, n_latents: int, gamma: float, lam: float, *, decoder
     -------
     BAResult
         Never raises for a degenerate objective: see the module table of statuses, and
-        :func:`lingauss.well_posedness` (its verdict is appended to the message when the objective
+        :func:`lingauss.posedness` (its verdict is appended to the message when the objective
         has no isolated minimum). Bad inputs raise ``ValueError`` naming the argument.
     """
     sigma_y, m, family, fixed = _check_common(sigma_y, n_latents, decoder_noise, max_iter, tol)

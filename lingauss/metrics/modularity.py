@@ -1,7 +1,7 @@
 r"""Modularity and explicitness (Ridgeway & Mozer 2018) from samples, as in disentanglement_lib.
 
 **Modularity** (from the m × s MI matrix :math:`M`, latents binned into 20 equal-width bins as in
-:mod:`~lingauss.metrics.standard_mig`): for code i with :math:`\theta_i = \max_j M_{ij}`,
+:mod:`~lingauss.metrics.mig`): for code i with :math:`\theta_i = \max_j M_{ij}`,
 
 .. math::
 

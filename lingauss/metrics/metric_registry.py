@@ -33,11 +33,11 @@ from .im import im_score
 from .mig_gaussian import gaussian_mig
 from .samples import _as_samples, joint_covariance_from_samples
 from .sap import sap_score
-from .standard_dci import standard_dci
-from .standard_mig import standard_mig
-from .standard_modularity import standard_modularity
+from .dci import standard_dci
+from .mig import standard_mig
+from .modularity import standard_modularity
 from .standard_sampling import beta_vae_score, factor_vae_score
-from .standard_sap import standard_sap
+from .sap_classifier import standard_sap
 
 __all__ = ["INPUTS", "MetricSpec", "registry", "evaluate_metrics", "metric_names", "result_record",
            "summary_lines"]
