@@ -132,7 +132,7 @@ def test_sap_single_tied_factor_is_enough_for_ambiguity():
                     gaps=(1.0, 0.0), tied_top=(False, True))
     assert sap_success(res, ((1,), (0,))).outcome == "ambiguous"
     ok = SAPResult(score=0.5, matrix=frozen, top_latent=(0, 1), grouping=((0,), (1,)),
-                   margins=(1.0, 0.5), tied_top=(False, False))
+                   gaps=(1.0, 0.5), tied_top=(False, False))
     assert sap_success(ok, ((1,), (0,))).success
 
 
