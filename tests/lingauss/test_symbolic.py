@@ -306,7 +306,9 @@ def test_other_bad_arguments_raise():
 
 
 def test_module_is_independent_of_the_numeric_core():
-    """symbolic.py imports neither torch nor another lingauss module (it checks them)."""
+    """symbolic.py imports neither torch nor another lingauss module (it checks them), except the
+    decoder-noise declarations (lingauss.noise_families: plain data, no numerics) whose symbolic
+    forms it derives the stationarity conditions of."""
     import ast
     import inspect
 
@@ -319,4 +321,5 @@ def test_module_is_independent_of_the_numeric_core():
             imported.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             imported.add("." * node.level + (node.module or ""))
+    imported.discard(".noise_families")
     assert not any(name.startswith(("torch", "lingauss", ".")) for name in imported), imported
