@@ -66,12 +66,14 @@ def load_dataset(dataset: str = "dsprites", *, n_images: int = 20_000, data_file
 def train_vae(*, model: str = "betavae", weight: float = 4.0, dataset: str = "dsprites",
               data_file=None, n_images: int = 20_000, latent_dim: int = 10, steps: int = 2000,
               batch_size: int = 64, lr: float = 1e-4, seed: int = 0, out="lingauss-train",
-              eval_samples: int = 5000, resume: bool = False, progress: bool = True,
+              eval_samples: int | None = None, resume: bool = False, progress: bool = True,
               metrics=("im", "sap", "mig", "gaussian_mig", "modularity")) -> dict:
     """Train one model and write checkpoints, ``log.jsonl``, ``report.json`` and ``report.md`` to ``out``.
 
-    A held-out tenth of the images (at most ``eval_samples``) is scored; the rest trains. Returns the
-    report dict (config, training outcome, metric values and groupings).
+    ``eval_samples`` held-out images are scored (default: a tenth of the images, at least 10 and at
+    most 5000); the rest trains — an ``eval_samples`` that leaves fewer than ``batch_size`` training
+    images is refused. Returns the report dict (config, training outcome, metric values and
+    groupings).
     """
     import torch
 
@@ -81,14 +83,18 @@ def train_vae(*, model: str = "betavae", weight: float = 4.0, dataset: str = "ds
     if model not in MODELS:
         raise ValueError(f"model must be one of {MODELS}, got {model!r}")
     for name, value, low in (("steps", steps, 1), ("batch_size", batch_size, 1),
-                             ("latent_dim", latent_dim, 1), ("eval_samples", eval_samples, 10)):
+                             ("latent_dim", latent_dim, 1),
+                             ("eval_samples", 10 if eval_samples is None else eval_samples, 10)):
         if not isinstance(value, (int, np.integer)) or value < low:
             raise ValueError(f"{name} must be an integer ≥ {low}, got {value!r}")
     if not weight >= 0:
         raise ValueError(f"weight must be ≥ 0, got {weight!r}")
     data = load_dataset(dataset, n_images=n_images, data_file=data_file, rng=seed)
     order = np.random.default_rng(seed).permutation(len(data))
-    n_eval = min(eval_samples, max(10, len(data) // 10))
+    n_eval = min(5000, max(10, len(data) // 10)) if eval_samples is None else int(eval_samples)
+    if len(data) - n_eval < batch_size:
+        raise ValueError(f"eval_samples = {n_eval} leaves {len(data) - n_eval} of {len(data)} images "
+                         f"for training, fewer than batch_size = {batch_size}")
     evaluation, training = data.subset(order[:n_eval]), data.subset(order[n_eval:])
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
