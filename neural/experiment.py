@@ -103,7 +103,10 @@ def train_vae(*, model: str = "betavae", weight: float = 4.0, dataset: str = "ds
                       dataset_size=len(training))
     trainer = Trainer(net, optimizer="adam", lr=lr, grad_clip=10.0, seed=seed,
                       log_path=out / "log.jsonl", checkpoint_dir=out / "checkpoints",
-                      checkpoint_every=max(1, steps // 4), progress=progress, on_divergence="stop")
+                      checkpoint_every=max(1, steps // 4), progress=progress, on_divergence="stop",
+                      config={"model": model, "weight": float(weight), "dataset": str(data_file or dataset),
+                              "n_images": len(data), "n_eval": n_eval, "latent_dim": int(latent_dim),
+                              "batch_size": int(batch_size)})
     fit = trainer.fit(training.images, steps, batch_size=batch_size, resume="latest" if resume else None)
     bridge = evaluate_latents(net, evaluation, n_samples=None, metrics=metrics, rng=seed,
                               shrinkage="ledoit_wolf")
@@ -112,7 +115,7 @@ def train_vae(*, model: str = "betavae", weight: float = 4.0, dataset: str = "ds
                    "n_train": len(training), "n_eval": len(evaluation), "latent_dim": latent_dim,
                    "steps": steps, "batch_size": batch_size, "lr": lr, "seed": seed},
         "training": {"status": fit.status, "message": fit.message, "step": fit.step,
-                     "bad_steps": fit.bad_steps, "seconds": fit.seconds,
+                     "bad_steps": fit.bad_steps, "seconds": fit.seconds, "nan_guard": fit.nan_guard,
                      "last": {k: float(v) for k, v in fit.last.items()
                               if isinstance(v, (int, float)) and np.isfinite(v)}},
         "factors": list(bridge.factor_names), "dropped_factors": list(bridge.dropped_factors),
@@ -144,6 +147,7 @@ def _markdown(report: dict, summary: str) -> str:
     return "\n".join([
         f"# {c['model']} (weight {c['weight']:g}) on {c['dataset']}", "",
         f"- training: {t['status']} at step {t['step']} ({t['seconds']:.1f} s, {t['bad_steps']} skipped steps)",
+        f"- NaN guard: {t['nan_guard']}",
         f"- data: {c['n_train']} training images, {c['n_eval']} held-out images scored; latent size {c['latent_dim']}",
         f"- factors scored: {', '.join(report['factors'])}"
         + (f" (constant, dropped: {', '.join(report['dropped_factors'])})" if report["dropped_factors"] else ""),
