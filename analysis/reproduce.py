@@ -264,6 +264,12 @@ def reproduce(protocol: Protocol | None = None, *, seeds=(0,), sizes=((3, 4, 3),
                                and p.scenario_params == protocol.scenario_params)
                 t = table.reread(p) if solver_same else run(p)
                 sens.append(_sensitivity_row(p.label, _comparison(t, sizes)))
+    except BaseException:
+        if owned is not None:
+            from .sweeps import _abandon
+            _abandon(owned, "futures")
+            owned = None
+        raise
     finally:
         if owned is not None:
             owned.shutdown()

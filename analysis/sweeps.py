@@ -140,6 +140,22 @@ def _resolve_executor(executor, n_workers):
     return executor, False, kind
 
 
+def _abandon(pool, kind) -> None:
+    """Stop an owned pool at once (Ctrl-C, an error): cancel queued tasks, end running workers."""
+    if kind == "dask":
+        pool.close()
+        return
+    terminate = getattr(pool, "terminate_workers", None)           # Python ≥ 3.14
+    if terminate is not None:
+        terminate()
+        return
+    workers = list((getattr(pool, "_processes", None) or {}).values())   # gone after shutdown()
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in workers:
+        if proc.is_alive():
+            proc.terminate()
+
+
 def _wait_first(futures, kind):
     """The futures of ``futures`` that are done, waiting for at least one."""
     if kind == "dask":
@@ -279,7 +295,7 @@ def sweep(scenario, gammas, lambdas, *, decoder_noise=None, seeds=(0,), toleranc
         except BaseException:
             bar.close()
             if owned:
-                (pool.close() if kind == "dask" else pool.shutdown(wait=False, cancel_futures=True))
+                _abandon(pool, kind)
             owned = False
             raise
         finally:

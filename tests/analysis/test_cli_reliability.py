@@ -181,11 +181,30 @@ def test_sigint_stops_a_long_im_search_within_2_s(tmp_path):
     np.save(tmp_path / "cov.npy", a @ a.T / 200 + 0.1 * np.eye(40))
     proc = subprocess.Popen([sys.executable, "-m", "analysis.cli", "metric", str(tmp_path / "cov.npy"),
                              "--latents", "20"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    time.sleep(8.0)                                     # imports done, inside the search
-    assert proc.poll() is None, proc.communicate()
-    t0 = time.monotonic()
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=30)
-    assert time.monotonic() - t0 < 2.0
-    assert proc.returncode in (130, -signal.SIGINT)     # exit 130, or killed by SIGINT (shell: 130)
-    assert b"Traceback" not in err
+    _interrupt_after(proc, 8.0, expect=(130, -signal.SIGINT))   # exit 130, or killed by SIGINT (shell: 130)
+
+
+def _interrupt_after(proc, seconds, expect):
+    try:
+        time.sleep(seconds)                             # imports done, inside the long work
+        assert proc.poll() is None, proc.communicate()
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+        assert time.monotonic() - t0 < 2.0
+        assert proc.returncode in expect, err.decode()
+        assert b"Traceback" not in err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.mark.slow
+def test_sigint_stops_a_process_pool_sweep_within_2_s_with_exit_130(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "analysis.cli", "sweep", "--size", "343",
+                             "--scenario", "1", "--gammas", "0.9:1.1:20", "--lams", "-0.02:0.02:20",
+                             "--executor", "processes", "--workers", "2", "--quiet",
+                             "--store", str(tmp_path / "s.jsonl")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _interrupt_after(proc, 10.0, expect=(130,))
