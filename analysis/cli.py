@@ -512,8 +512,13 @@ def _add_bench_parsers(sub) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="lingauss", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="lingauss", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="The linear Gaussian beta-VAE toolkit: the talk's tables, sweeps, metrics, "
+                    "training and benchmarks. 'lingauss COMMAND --help' lists a command's options.",
+        epilog="exit codes: 0 done; 1 done, but some points or a training failed; 2 a usage "
+               "mistake (one line);\n3 an internal error (traceback printed and saved); 130 "
+               "interrupted (Ctrl-C)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     from .reproduce import DEFAULT_OUT, SENSITIVITY_LEVELS
 

@@ -9,8 +9,16 @@ executor with ``submit`` — a :class:`concurrent.futures.Executor` or a ``dask.
 Resuming: with ``store=path`` the rows of each finished task are appended to a JSON-lines file in
 one atomic write (:class:`~analysis.store.JsonlStore`). Every row has a ``key`` built from the
 scenario (its Σ_Y, Σ_V, Γ and sizes), the solver settings (family, init, max_iter, tol), the seed and
-(γ, λ); rerunning the same call reads the store and solves only the tasks with missing keys. A
-task that raises is recorded as rows with status ``"error"`` and never stops the sweep.
+(γ, λ); rerunning the same call reads the store and solves only the missing points (a grown grid solves
+only its new points). A task that raises is recorded as rows with status ``"error"`` and never
+stops the sweep; the next run retries those points (the newer row supersedes the error row on
+reading). A file that is not a store is refused and left untouched. Several processes may sweep
+into one store at once: every point is claimed before it is solved (:class:`~analysis.store.JsonlStore`
+record locks, released by the OS when a process dies), so no point is solved or stored twice.
+
+Process pools start their workers with ``forkserver`` (else ``spawn``), never ``fork`` (unsafe once
+Numba/BLAS threads run); as with any such pool, a script must call :func:`sweep` under
+``if __name__ == "__main__":``.
 
 Every point of a task starts from the same random decoder (one draw seeded by ``seed``), so splitting
 the grid into tasks does not change any number.
