@@ -208,3 +208,16 @@ def test_sigint_stops_a_process_pool_sweep_within_2_s_with_exit_130(tmp_path):
                              "--store", str(tmp_path / "s.jsonl")],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     _interrupt_after(proc, 10.0, expect=(130,))
+
+
+def test_reproduce_with_errored_points_exits_1_with_one_line(tmp_path, capsys, monkeypatch):
+    def broken(*a, **k):
+        raise MemoryError("out of memory (simulated)")
+
+    monkeypatch.setattr(sweep_module.lg, "blahut_arimoto_grid", broken)
+    argv = ["reproduce", "--size", "343", "--sensitivity", "none", "--no-baselines", "--no-figures",
+            "--executor", "none", "--quiet", "--out", str(tmp_path / "r")]
+    assert main(argv) == 1
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1 and "75 points ended in error" in captured.err
+    assert "75 points ended in error" in (tmp_path / "r" / "report.md").read_text()
