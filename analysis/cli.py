@@ -46,6 +46,16 @@ def _sizes(text: str):
     return table[text]
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
 def _seed(text: str) -> int:
     try:
         value = int(text)
@@ -280,6 +290,16 @@ def _truth_arg(text: str):
     return truth
 
 
+def _shrinkage_arg(text: str):
+    """``--shrinkage``: none, ledoit_wolf or a number (the library checks its range)."""
+    if text in ("none", "ledoit_wolf"):
+        return None if text == "none" else text
+    try:
+        return float(text)
+    except ValueError:
+        raise UserError(f"--shrinkage must be none, ledoit_wolf or a number in (0, 1], got {text!r}") from None
+
+
 def _check_truth(truth, n_factors: int) -> None:
     """``--truth`` must name every factor 1..s exactly once (checked before any work)."""
     flat = sorted(j + 1 for g in truth for j in g)
@@ -295,8 +315,7 @@ def cmd_metric(args) -> int:
     if args.samples:
         latents, factors = (_load_array(f, w) for f, w in zip(args.samples, ("latents", "factors")))
         _check_sample_shapes(latents, factors)
-        shrink = None if args.shrinkage == "none" else (
-            "ledoit_wolf" if args.shrinkage == "ledoit_wolf" else float(args.shrinkage))
+        shrink = _shrinkage_arg(args.shrinkage)
         cov = lg.joint_covariance_from_samples(latents, factors, shrinkage=shrink)
         m = latents.shape[1] if latents.ndim == 2 else 1
         source = f"samples: {latents.shape[0]} rows, {m} latents, {cov.shape[0] - m} factors"
@@ -353,7 +372,8 @@ def _add_protocol_options(p) -> None:
     p.add_argument("--executor", choices=["none", "processes", "dask"], default="processes",
                    help="where the BA tasks run: this process, a local process pool, or dask "
                         "(the current client or a new local cluster) (default %(default)s)")
-    p.add_argument("--workers", type=int, default=None, help="processes/dask workers (default: all cores)")
+    p.add_argument("--workers", type=_positive_int, default=None,
+                   help="processes/dask workers (default: all cores)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -466,6 +486,8 @@ def cmd_bench_flow(args) -> int:
 
 def _add_bench_parsers(sub) -> None:
     """``lingauss bench NAME``: one sub-command per benchmark, each with its own options."""
+    from .bench import IM_SIZES
+
     b = sub.add_parser("bench", help="timed and scored comparisons, ours vs a baseline (prints a table)",
                        description="Benchmarks, each printing ours next to the alternative on the "
                                    "same inputs in the same run. 'lingauss bench NAME --help' lists "
@@ -477,7 +499,7 @@ def _add_bench_parsers(sub) -> None:
                                     "(gamma, lambda) grid (scenario 2, (s,n,m) = (5,5,4), full Sigma_Z).")
     c.add_argument("--grid", type=int, default=101, help="grid points per axis (default %(default)s)")
     c.add_argument("--iterations", type=int, default=100, help="iterations per point (default %(default)s)")
-    c.add_argument("--loop-points", type=int, default=1000,
+    c.add_argument("--loop-points", type=_positive_int, default=1000,
                    help="grid points the per-point loop times; its full time is extrapolated (default %(default)s)")
     c.add_argument("--full-loop", action="store_true", help="time the loop on every grid point")
     c.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -489,7 +511,8 @@ def _add_bench_parsers(sub) -> None:
     i.add_argument("--naive-budget", type=float, default=60.0,
                    help="seconds the naive loop may run before it is extrapolated (default %(default)s)")
     i.add_argument("--sizes", type=_size_pair, nargs="+", default=None, metavar="S,M",
-                   help="(s, m) pairs to time (default 3,3 5,4 8,4 10,6 12,8 14,8)")
+                   help="(s, m) pairs to time (default "
+                        + " ".join(f"{a},{b}" for a, b in IM_SIZES) + ")")
     i.add_argument("--quiet", action="store_true", help="no progress bars")
     i.set_defaults(func=cmd_bench_im)
 
@@ -557,7 +580,9 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--decoder-noise", choices=["full", "diagonal", "isotropic", "true", "all"], default="full",
                    help="decoder-noise family (default %(default)s)")
     _add_protocol_options(w)
-    w.add_argument("--store", help="JSON-lines store: finished points are appended; a rerun resumes")
+    w.add_argument("--store", help="JSON-lines store: finished points are appended and a rerun "
+                                   "resumes, retrying points that ended in error; several runs may "
+                                   "share it; a file that is not a store is refused")
     w.add_argument("--out", help="write the table here (.csv, or .jsonl for every field)")
     w.set_defaults(func=cmd_sweep)
 
@@ -588,7 +613,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--neural-steps", type=int, default=0,
                    help="also train beta-VAEs (beta 1, 4, 16) on dSprites-like images for this many "
                         "steps and add them as a group (default 0: off; ~1500 is a useful CPU run)")
-    c.add_argument("--neural-seeds", type=int, default=2, help="seeds per beta with --neural-steps (default 2)")
+    c.add_argument("--neural-seeds", type=_positive_int, default=2, help="seeds per beta with --neural-steps (default 2)")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
     c.set_defaults(func=cmd_compare)
 

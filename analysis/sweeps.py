@@ -123,6 +123,9 @@ def _start_method() -> str:
 
 def _resolve_executor(executor, n_workers):
     """``(executor, owned, kind)``: kind is ``"local"``, ``"futures"`` or ``"dask"``."""
+    if n_workers is not None and (isinstance(n_workers, (bool, np.bool_))
+                                  or not isinstance(n_workers, (int, np.integer)) or n_workers < 1):
+        raise ValueError(f"n_workers must be None or a positive integer, got {n_workers!r}")
     if executor is None:
         return None, False, "local"
     if executor == "processes":

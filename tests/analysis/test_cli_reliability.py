@@ -221,3 +221,38 @@ def test_reproduce_with_errored_points_exits_1_with_one_line(tmp_path, capsys, m
     captured = capsys.readouterr()
     assert captured.err.count("\n") == 1 and "75 points ended in error" in captured.err
     assert "75 points ended in error" in (tmp_path / "r" / "report.md").read_text()
+
+
+@pytest.mark.parametrize("argv, text", [
+    (["sweep", "--workers", "0", "--quiet"], "positive integer"),
+    (["bench", "core", "--loop-points", "-5", "--quiet"], "positive integer"),
+    (["metric", "--samples", "{lat}", "{fac}", "--shrinkage", "abc"], "--shrinkage"),
+])
+def test_bad_numbers_that_reached_library_internals_are_usage_errors(argv, text, files, capsys):
+    folder, data = files
+    np.save(folder / "lat.npy", data["lat"])
+    argv = [a.format(lat=folder / "lat.npy", fac=folder / "fac.npy") for a in argv]
+    try:
+        code = main(argv)
+    except SystemExit as e:                             # argparse's own one-line error
+        code = e.code
+    assert code == 2
+    err = capsys.readouterr().err
+    assert text in err and "Traceback" not in err
+
+
+def test_trainer_refuses_a_bad_learning_rate():
+    torch = pytest.importorskip("torch")
+    from neural.train import Trainer
+
+    class M(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(1))
+
+        def loss(self, batch):
+            return {"loss": self.w.sum()}
+
+    for lr in (-1.0, 0.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="lr"):
+            Trainer(M(), lr=lr, progress=False)
