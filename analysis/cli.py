@@ -257,17 +257,22 @@ def _load_array(path: str, what: str) -> np.ndarray:
 
 def _load_table(p: Path, what: str, delimiter) -> np.ndarray:
     """A numeric text table; the first line is skipped when it is a header (not numeric)."""
+    import warnings
+
+    first = None
     for skip in (0, 1):
         try:
-            arr = np.loadtxt(p, delimiter=delimiter, skiprows=skip, ndmin=1)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)      # "input contained no data"
+                arr = np.loadtxt(p, delimiter=delimiter, skiprows=skip, ndmin=1)
         except ValueError as exc:
-            last = exc
+            first = first or exc
             continue
         if arr.size == 0:
             break
         return arr
     else:
-        raise UserError(f"cannot read {what} {p} as a numeric table ({last})") from None
+        raise UserError(f"cannot read {what} {p} as a numeric table ({first})") from None
     raise UserError(f"{what} file {p} holds no numbers")
 
 

@@ -256,3 +256,30 @@ def test_trainer_refuses_a_bad_learning_rate():
     for lr in (-1.0, 0.0, float("nan"), float("inf")):
         with pytest.raises(ValueError, match="lr"):
             Trainer(M(), lr=lr, progress=False)
+
+
+def _implicit_failure(cov, m, method="auto"):
+    return float("not a number")                        # a conversion failing, not a check
+
+
+def _deliberate_check(cov, m, method="auto"):
+    raise ValueError("n_latents is wrong (deliberate check)")
+
+
+@pytest.mark.parametrize("func, code", [(_implicit_failure, 3), (_deliberate_check, 2)])
+def test_only_a_raise_statement_of_the_project_is_a_usage_error(func, code, files, capsys, monkeypatch):
+    """Both run as project code (module globals of analysis.store); only the explicit raise is a
+    usage mistake, the failed conversion is a bug."""
+    import types
+
+    import analysis.store
+
+    folder, _ = files
+    monkeypatch.setattr(lg, "im_score", types.FunctionType(func.__code__, vars(analysis.store), "im_score"))
+    assert main(["metric", str(folder / "cov.npy"), "--latents", "3"]) == code
+    err = capsys.readouterr().err
+    if code == 3:
+        assert "internal error" in err and "Traceback" in err
+        os.unlink(err.rsplit("traceback saved to ", 1)[1].strip())
+    else:
+        assert err == "error: n_latents is wrong (deliberate check)\n"
