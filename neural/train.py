@@ -399,8 +399,8 @@ class Trainer:
             raise ValueError(f"on_divergence must be 'raise' or 'stop', got {on_divergence!r}")
         if int(max_bad_steps) < 1:
             raise ValueError(f"max_bad_steps must be >= 1, got {max_bad_steps!r}")
-        if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not 0 < lr < math.inf:
-            raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
+        if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not 0 <= lr < math.inf:
+            raise ValueError(f"lr must be a finite number >= 0, got {lr!r}")
         if grad_clip is not None and not grad_clip > 0:
             raise ValueError(f"grad_clip must be > 0 or None, got {grad_clip!r}")
         if device == "auto":
