@@ -1,4 +1,4 @@
-"""The ``lingauss`` command line.
+"""The lingauss command line.
 
 ``lingauss reproduce``  the talk's success-rate tables, ours next to the published ones, with the
                     protocol, null baselines, a sensitivity table and figures (the README's main job).
@@ -12,17 +12,22 @@
 ``lingauss bench im``    naive vs exhaustive vs exact I_m (a printed table).
 ``lingauss bench koopman | flow``  SKD/SSM-SKD and the flow model vs their seeds' tables.
 
-User mistakes (bad numbers, unwritable paths) end with a one-line ``error:`` message and exit code 2,
-never a traceback.
+Exit codes: 0 done; 1 done, but some points (sweep, reproduce) ended in error or a training did
+not complete; 2 a usage mistake (bad numbers, unreadable files, unwritable paths: a one-line
+``error:`` message, never a traceback); 3 an internal error (the traceback is printed and saved);
+130 interrupted by Ctrl-C (no traceback).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import sys
 import tempfile
+import traceback
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +49,26 @@ def _sizes(text: str):
     if text not in table:
         raise argparse.ArgumentTypeError(f"--size must be 343, 554 or all, got {text!r}")
     return table[text]
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"seeds must be non-negative integers, got {text!r}")
+    return value
 
 
 def _write_json_atomic(path: Path, payload) -> None:
@@ -131,6 +156,9 @@ def cmd_reproduce(args) -> int:
     print(rep.text)
     print(f"wrote {len(rep.files)} files to {out}/ (report.md, comparison.csv, sweep.csv"
           f"{', figures/' if not args.no_figures else ''})")
+    if rep.errors:
+        print(f"error: {rep.error_summary()}: rerun the same command", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -184,24 +212,111 @@ def cmd_sweep(args) -> int:
         print(f"{name:<22}{fam:<11}{g['n']:>7}{g['eligible']:>9}{g['im_rate']:>7.0f}{g['sap_rate']:>7.0f}  {statuses}")
     if args.out:
         print(f"wrote {args.out}")
+    errors = [r for r in table.rows if r["status"] == "error"]
+    if errors:
+        print(f"error: {len(errors)} of {len(table)} points ended in error (first: {errors[0]['message']})"
+              f"; {'rerun with the same --store to retry them' if args.store else 'rerun to retry them'}",
+              file=sys.stderr)
+        return 1
     return 0
 
 
-def _load_npy(path: str, what: str) -> np.ndarray:
+def _load_array(path: str, what: str) -> np.ndarray:
+    """A numeric array from ``path``: ``.npy``, ``.npz`` holding one array, or a ``.csv`` / ``.txt``
+    numeric table (comma or whitespace separated, an optional header line). Anything else, an
+    empty or unreadable file, or a non-numeric array is a one-line :class:`UserError`."""
     p = Path(path)
     if not p.is_file():
         raise UserError(f"{what} file not found: {path}")
-    try:
-        return np.load(p, allow_pickle=False)
-    except (ValueError, OSError) as exc:
-        raise UserError(f"cannot read {what} {path} as a .npy array: {exc}") from None
+    if p.stat().st_size == 0:
+        raise UserError(f"{what} file {path} is empty; expected a numeric array (.npy, .npz, .csv or .txt)")
+    suffix = p.suffix.lower()
+    if suffix in (".csv", ".txt", ".tsv", ".dat"):
+        arr = _load_table(p, what, delimiter="," if suffix == ".csv" else None)
+    else:
+        try:
+            arr = np.load(p, allow_pickle=False)
+        except ValueError as exc:
+            kind = ("holds Python objects (a pickle), which are not loaded for safety"
+                    if "allow_pickle" in str(exc) else f"is not a valid .npy/.npz file ({exc})")
+            raise UserError(f"cannot read {what} {path}: it {kind}; expected a numeric array") from None
+        except (OSError, EOFError) as exc:
+            raise UserError(f"cannot read {what} {path} as a .npy/.npz array "
+                            f"({type(exc).__name__}: {exc or 'truncated file'})") from None
+        if isinstance(arr, np.lib.npyio.NpzFile):
+            with arr:
+                names = list(arr.files)
+                if len(names) != 1:
+                    raise UserError(f"{what} file {path} is an .npz archive with {len(names)} arrays "
+                                    f"{names}; expected exactly one (save it with np.save or keep one)")
+                try:
+                    arr = arr[names[0]]
+                except ValueError:
+                    raise UserError(f"cannot read {what} {path}: its array {names[0]!r} holds Python "
+                                    "objects (a pickle); expected a numeric array") from None
+    if arr.dtype.kind not in "biuf":
+        raise UserError(f"{what} file {path} holds a {arr.dtype} array; expected real numbers")
+    if arr.size == 0:
+        raise UserError(f"{what} file {path} holds an empty array (shape {arr.shape})")
+    return arr
+
+
+def _load_table(p: Path, what: str, delimiter) -> np.ndarray:
+    """A numeric text table; the first line is skipped when it is a header (not numeric)."""
+    import warnings
+
+    first = None
+    for skip in (0, 1):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)      # "input contained no data"
+                arr = np.loadtxt(p, delimiter=delimiter, skiprows=skip, ndmin=1)
+        except ValueError as exc:
+            first = first or exc
+            continue
+        if arr.size == 0:
+            break
+        return arr
+    else:
+        raise UserError(f"cannot read {what} {p} as a numeric table ({first})") from None
+    raise UserError(f"{what} file {p} holds no numbers")
+
+
+def _check_sample_shapes(latents: np.ndarray, factors: np.ndarray) -> None:
+    """Refuse sample arrays with fewer rows than columns (transposed?) before any N x N covariance."""
+    for arr, name in ((latents, "latents"), (factors, "factors")):
+        if arr.ndim == 2 and arr.shape[0] < arr.shape[1]:
+            raise UserError(f"{name} has {arr.shape[0]} rows and {arr.shape[1]} columns; expected one "
+                            f"sample per row (N x {name[0]}) with more samples than columns "
+                            f"- transposed? use {name}.T")
 
 
 def _truth_arg(text: str):
     try:
-        return [tuple(int(j) - 1 for j in block.split(",")) for block in text.split("|")]
+        truth = [tuple(int(j) - 1 for j in block.split(",")) for block in text.split("|")]
     except ValueError:
-        raise UserError(f"--truth must be 1-based factor numbers like '1,2|3', got {text!r}") from None
+        truth = None
+    if truth is None or any(j < 0 for g in truth for j in g):
+        raise UserError(f"--truth must be 1-based factor numbers like '1,2|3', got {text!r}")
+    return truth
+
+
+def _shrinkage_arg(text: str):
+    """``--shrinkage``: none, ledoit_wolf or a number (the library checks its range)."""
+    if text in ("none", "ledoit_wolf"):
+        return None if text == "none" else text
+    try:
+        return float(text)
+    except ValueError:
+        raise UserError(f"--shrinkage must be none, ledoit_wolf or a number in (0, 1], got {text!r}") from None
+
+
+def _check_truth(truth, n_factors: int) -> None:
+    """``--truth`` must name every factor 1..s exactly once (checked before any work)."""
+    flat = sorted(j + 1 for g in truth for j in g)
+    if flat != list(range(1, n_factors + 1)):
+        raise UserError(f"--truth must use each factor 1..{n_factors} exactly once, "
+                        f"got {'|'.join(','.join(str(j + 1) for j in g) for g in truth)}")
 
 
 def cmd_metric(args) -> int:
@@ -211,9 +326,9 @@ def cmd_metric(args) -> int:
     truth = _truth_arg(args.truth) if args.truth else None
     options = {"im": {"method": args.method}}
     if args.samples:
-        latents, factors = (_load_npy(f, w) for f, w in zip(args.samples, ("latents", "factors")))
-        shrink = None if args.shrinkage == "none" else (
-            "ledoit_wolf" if args.shrinkage == "ledoit_wolf" else float(args.shrinkage))
+        latents, factors = (_load_array(f, w) for f, w in zip(args.samples, ("latents", "factors")))
+        _check_sample_shapes(latents, factors)
+        shrink = _shrinkage_arg(args.shrinkage)
         wanted = metric_names("covariance", "samples")
         m = latents.shape[1] if latents.ndim == 2 else 1
         source = {"input": "samples", "rows": int(latents.shape[0]) if latents.ndim else 0,
@@ -223,14 +338,19 @@ def cmd_metric(args) -> int:
     else:
         if args.cov is None or args.latents is None:
             raise UserError("give a covariance file with --latents M, or --samples LATENTS FACTORS")
-        cov, m = _load_npy(args.cov, "covariance"), args.latents
+        cov, m = _load_array(args.cov, "covariance"), args.latents
         wanted = metric_names("covariance")
         source = {"input": "covariance", "file": args.cov,
                   "variables": int(cov.shape[0]) if cov.ndim else 0, "latents": m}
         kwargs = {"joint_cov": cov, "n_latents": m}
+    if truth is not None:
+        n_factors = (int(factors.shape[1]) if factors.ndim == 2 else 1) if args.samples else \
+            (cov.shape[0] - m if cov.ndim == 2 else 0)
+        _check_truth(truth, n_factors)
     names = tuple(n for n in wanted if registry()[n].available)
     skipped = [n for n in wanted if n not in names]
-    results = evaluate_metrics(names=names, options=options, **kwargs)
+    with _hard_interrupt():                          # the I_m kernel does not see Ctrl-C
+        results = evaluate_metrics(names=names, options=options, **kwargs)
     success = {}
     if truth is not None:
         success = {"im": lg.im_success(results["im"], truth).outcome,
@@ -241,7 +361,8 @@ def cmd_metric(args) -> int:
         return 0
     from .evaluate import grouping_text
 
-    print(", ".join(f"{k} {v}" for k, v in source.items()))
+    print(", ".join(f"{k} {v}" for k, v in source.items())
+          + "; factors and latents are numbered from 1, as in --truth")
     print(f"{'metric':<22}{'score':>12}  {'units':<24}details")
     for name, res in results.items():
         spec = registry()[name]
@@ -250,8 +371,10 @@ def cmd_metric(args) -> int:
             value = getattr(res, f)
             details.append(f"{f} {grouping_text(value)}" if f == "grouping" else f"{f} {value:.6g}")
         if name == "im":
-            details.append(f"assignment (factor -> latent, 0-based) {list(res.assignment)}, ties {res.ties}"
+            details.append(f"latent per factor {[int(j) + 1 for j in res.assignment]}, ties {res.ties}"
                            f"{', AMBIGUOUS' if res.ambiguous else ''}, method {res.method}")
+        if name == "sap":
+            details.append(f"top latent per factor {[int(j) + 1 for j in res.top_latent]}")
         print(f"{spec.label:<22}{res.score:>12.6g}  {spec.units:<24}{'; '.join(details)}")
     if skipped:
         print(f"not computed (needs scikit-learn, the 'metrics' extra): {', '.join(skipped)}")
@@ -284,12 +407,14 @@ def _add_protocol_options(p) -> None:
     g.add_argument("--coupling", type=float, default=d.coupling, help="alpha = beta (default %(default)g)")
     g.add_argument("--dependent-noise-std", type=float, default=d.dependent_noise_std,
                    help="sigma_z of dependent factors (default %(default)g)")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds of the random initial decoder (default 0)")
+    p.add_argument("--seeds", type=_seed, nargs="+", default=[0],
+                   help="seeds of the random initial decoder, non-negative (default 0)")
     p.add_argument("--size", type=_sizes, default=_sizes("all"), help="343, 554 or all (default all)")
     p.add_argument("--executor", choices=["none", "processes", "dask"], default="processes",
                    help="where the BA tasks run: this process, a local process pool, or dask "
                         "(the current client or a new local cluster) (default %(default)s)")
-    p.add_argument("--workers", type=int, default=None, help="processes/dask workers (default: all cores)")
+    p.add_argument("--workers", type=_positive_int, default=None,
+                   help="processes/dask workers (default: all cores)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -373,7 +498,9 @@ def cmd_bench_im(args) -> int:
         raise UserError("--naive-budget must be positive")
     print("I_m benchmark: one core; naive = Python loop over m^s assignments calling gaussian_mi")
     kw = {"sizes": args.sizes} if args.sizes else {}
-    print(format_im(bench_im(naive_budget_s=args.naive_budget, progress=not args.quiet, **kw)))
+    with _hard_interrupt():                          # the I_m kernels do not see Ctrl-C
+        result = bench_im(naive_budget_s=args.naive_budget, progress=not args.quiet, **kw)
+    print(format_im(result))
     return 0
 
 
@@ -400,6 +527,8 @@ def cmd_bench_flow(args) -> int:
 
 def _add_bench_parsers(sub) -> None:
     """``lingauss bench NAME``: one sub-command per benchmark, each with its own options."""
+    from .bench import IM_SIZES
+
     b = sub.add_parser("bench", help="timed and scored comparisons, ours vs a baseline (prints a table)",
                        description="Benchmarks, each printing ours next to the alternative on the "
                                    "same inputs in the same run. 'lingauss bench NAME --help' lists "
@@ -411,7 +540,7 @@ def _add_bench_parsers(sub) -> None:
                                     "(gamma, lambda) grid (scenario 2, (s,n,m) = (5,5,4), full Sigma_Z).")
     c.add_argument("--grid", type=int, default=101, help="grid points per axis (default %(default)s)")
     c.add_argument("--iterations", type=int, default=100, help="iterations per point (default %(default)s)")
-    c.add_argument("--loop-points", type=int, default=1000,
+    c.add_argument("--loop-points", type=_positive_int, default=1000,
                    help="grid points the per-point loop times; its full time is extrapolated (default %(default)s)")
     c.add_argument("--full-loop", action="store_true", help="time the loop on every grid point")
     c.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -423,7 +552,8 @@ def _add_bench_parsers(sub) -> None:
     i.add_argument("--naive-budget", type=float, default=60.0,
                    help="seconds the naive loop may run before it is extrapolated (default %(default)s)")
     i.add_argument("--sizes", type=_size_pair, nargs="+", default=None, metavar="S,M",
-                   help="(s, m) pairs to time (default 3,3 5,4 8,4 10,6 12,8 14,8)")
+                   help="(s, m) pairs to time (default "
+                        + " ".join(f"{a},{b}" for a, b in IM_SIZES) + ")")
     i.add_argument("--quiet", action="store_true", help="no progress bars")
     i.set_defaults(func=cmd_bench_im)
 
@@ -446,14 +576,19 @@ def _add_bench_parsers(sub) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="lingauss", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="lingauss", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="The linear Gaussian beta-VAE toolkit: the talk's tables, sweeps, metrics, "
+                    "training and benchmarks. 'lingauss COMMAND --help' lists a command's options.",
+        epilog="exit codes: 0 done; 1 done, but some points or a training failed; 2 a usage "
+               "mistake (one line);\n3 an internal error (traceback printed and saved); 130 "
+               "interrupted (Ctrl-C)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     from .reproduction import DEFAULT_OUT, SENSITIVITY_LEVELS
 
     r = sub.add_parser("reproduce", help="the talk's success-rate tables, ours vs published (main job)",
-                       description="Reproduce seed 002's success-rate tables: BA on the 25 (gamma, "
-                                   "lambda) pairs for the six scenarios, the 5%% reconstruction "
+                       description="Reproduce the success-rate tables of the linear Gaussian beta-VAE talk: BA on the 25 (gamma, "
+                                   "lambda) pairs for the six scenarios, the 5% reconstruction "
                                    "tolerance, I_m and SAP success rates next to the published "
                                    "ones, null baselines, a sensitivity table over the protocol "
                                    "choices, and figures. Solved points are stored in "
@@ -485,7 +620,9 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--decoder-noise", choices=[*NAMED_FAMILIES, "all"], default="full",
                    help="decoder-noise family (default %(default)s)")
     _add_protocol_options(w)
-    w.add_argument("--store", help="JSON-lines store: finished points are appended; a rerun resumes")
+    w.add_argument("--store", help="JSON-lines store: finished points are appended and a rerun "
+                                   "resumes, retrying points that ended in error; several runs may "
+                                   "share it; a file that is not a store is refused")
     w.add_argument("--out", help="write the table here (.csv, or .jsonl for every field)")
     w.set_defaults(func=cmd_sweep)
 
@@ -522,7 +659,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--neural-steps", type=int, default=0,
                    help="also train beta-VAEs (beta 1, 4, 16) on dSprites-like images for this many "
                         "steps and add them as a group (default 0: off; ~1500 is a useful CPU run)")
-    c.add_argument("--neural-seeds", type=int, default=2, help="seeds per beta with --neural-steps (default 2)")
+    c.add_argument("--neural-seeds", type=_positive_int, default=2, help="seeds per beta with --neural-steps (default 2)")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
     c.set_defaults(func=cmd_compare)
 
@@ -547,7 +684,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--batch-size", type=int, default=64, help="batch size (default %(default)s)")
     t.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate (default %(default)g)")
     t.add_argument("--seed", type=int, default=0, help="seed (default 0)")
-    t.add_argument("--eval-samples", type=int, default=5000, help="held-out images scored (default %(default)s)")
+    t.add_argument("--eval-samples", type=int, default=None,
+                   help="held-out images scored, exactly this many (default: a tenth of the images, "
+                        "at most 5000)")
     t.add_argument("--out", default="lingauss-train", help="output folder (default ./%(default)s)")
     t.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -572,20 +711,101 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+_RANGE_OPTIONS = ("--gammas", "--lams")
+
+
+def _join_negative_values(argv: list[str]) -> list[str]:
+    """``--lams -0.02:0.02:5`` → ``--lams=-0.02:0.02:5``: argparse reads a value that starts with
+    ``-`` and is not a plain number as an option, so a negative range would not parse."""
+    out, i = [], 0
+    while i < len(argv):
+        a = argv[i]
+        if (a in _RANGE_OPTIONS and i + 1 < len(argv) and argv[i + 1][:1] == "-"
+                and argv[i + 1][1:2] in set("0123456789.")):
+            out.append(f"{a}={argv[i + 1]}")
+            i += 2
+        else:
+            out.append(a)
+            i += 1
+    return out
+
+
+_OUR_PACKAGES = ("lingauss", "analysis", "neural")
+
+
+def _is_boundary_error(exc: BaseException) -> bool:
+    """Whether a ValueError/ImportError is a deliberate input check: raised by a ``raise``
+    statement of this project's code (every public function checks its arguments at its boundary
+    and names the bad one). The same exception types coming out of numpy, the standard library or
+    an implicit conversion inside the computation mean a bug, not a usage mistake."""
+    tb = exc.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    module = tb.tb_frame.f_globals.get("__name__", "")
+    if module.split(".")[0] not in _OUR_PACKAGES:
+        return False
+    line = traceback.extract_tb(tb)[-1].line or ""
+    return line.lstrip().startswith("raise ")
+
+
+def _internal_error(exc: BaseException) -> int:
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    saved = ""
+    try:
+        fd, path = tempfile.mkstemp(prefix="lingauss-error-", suffix=".txt")
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        saved = f"; traceback saved to {path}"
+    except OSError:
+        pass
+    print(text, file=sys.stderr, end="")
+    print(f"internal error (a bug, not a usage mistake): {type(exc).__name__}: {exc}{saved}",
+          file=sys.stderr)
+    return 3
+
+
+@contextlib.contextmanager
+def _hard_interrupt():
+    """Let Ctrl-C end the process at once (the default SIGINT action: shell status 130, no
+    traceback) while a compiled kernel runs that never returns to Python to see the signal.
+    Outside such a window Ctrl-C raises KeyboardInterrupt, which :func:`main` turns into exit 130."""
+    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_DFL)
+    except ValueError:                             # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_join_negative_values(list(sys.argv[1:] if argv is None else argv)))
     if args.command is None:
         parser.print_help()
         return 2
     try:
         return args.func(args)
-    except (UserError, ValueError, ImportError) as exc:
+    except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except (ValueError, ImportError) as exc:
+        if not _is_boundary_error(exc):
+            return _internal_error(exc)
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:                 # output piped into `head`: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except Exception as exc:                # noqa: BLE001 - every other failure is a bug
+        return _internal_error(exc)
 
 
 if __name__ == "__main__":

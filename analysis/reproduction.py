@@ -108,8 +108,18 @@ class Reproduction:
     sensitivity: list[dict] = field(default_factory=list)
     out: Path | None = None
     files: list[Path] = field(default_factory=list)
+    errors: list[dict] = field(default_factory=list)
+    """Rows of every sweep run here (main protocol and re-runs) whose task raised (status
+    ``"error"``); they are not counted as solved and the next run retries them."""
 
     # ----------------------------------------------------------------- text
+    def error_summary(self) -> str:
+        """One line on the points whose task raised ('' when none did)."""
+        if not self.errors:
+            return ""
+        return (f"{len(self.errors)} points ended in error (first: {self.errors[0]['message']}); "
+                "they count as failures here and the next run retries them")
+
     def comparison_markdown(self) -> str:
         return _markdown(["(s,n,m)", "metric", "scenario", "ours %", "published %", "eligible points",
                           "BA statuses"],
@@ -143,6 +153,8 @@ class Reproduction:
                  "tolerance; success = counted point whose metric recovers the true grouping "
                  "(ties = failure). Rates are over all grid points × seeds.", "",
                  "## Ours vs published", "", self.comparison_markdown(), ""]
+        if self.errors:
+            parts[-1:-1] = ["", f"**{self.error_summary()}**"]
         if self.baselines:
             parts += ["## Null baselines (metric alone, no tolerance)", "", self.baselines_markdown(), ""]
         if self.sensitivity:
@@ -213,7 +225,10 @@ def reproduce(protocol: Protocol | None = None, *, seeds=(0,), sizes=((3, 4, 3),
     scenario and its I_m landscape at the grid point nearest ``landscape_point`` = (γ, λ). ``executor``/``n_workers`` as in
     :func:`analysis.sweep`.
     """
+    from .sweeps import _check_seeds
+
     protocol = protocol or Protocol()
+    seeds = _check_seeds(seeds)                     # before any work
     sizes = [tuple(s) for s in sizes]
     for size in sizes:
         if size not in PUBLISHED:
@@ -226,14 +241,17 @@ def reproduce(protocol: Protocol | None = None, *, seeds=(0,), sizes=((3, 4, 3),
 
     pool = executor
     owned = None
+    errors: dict[str, dict] = {}
     if executor == "processes":
         from .sweeps import _resolve_executor
         pool, _, _ = _resolve_executor("processes", n_workers)
         owned = pool
     try:
         def run(p: Protocol) -> SweepTable:
-            return sweep(scenarios_of(p), gammas, lams, seeds=seeds, protocol=p, executor=pool,
-                         n_workers=n_workers, store=store, progress=progress)
+            t = sweep(scenarios_of(p), gammas, lams, seeds=seeds, protocol=p, executor=pool,
+                      n_workers=n_workers, store=store, progress=progress)
+            errors.update((r["key"], r) for r in t.rows if r["status"] == "error")
+            return t
 
         table = run(protocol)
         comparison = _comparison(table, sizes)
@@ -246,12 +264,18 @@ def reproduce(protocol: Protocol | None = None, *, seeds=(0,), sizes=((3, 4, 3),
                                and p.scenario_params == protocol.scenario_params)
                 t = table.reread(p) if solver_same else run(p)
                 sens.append(_sensitivity_row(p.label, _comparison(t, sizes)))
+    except BaseException:
+        if owned is not None:
+            from .sweeps import _abandon
+            _abandon(owned, "futures")
+            owned = None
+        raise
     finally:
         if owned is not None:
             owned.shutdown()
     base = _baseline_summary(scenarios_of(protocol), n_draws=len(gammas) * len(lams)) if baselines else []
     rep = Reproduction(protocol=protocol, table=table, comparison=comparison, baselines=base,
-                       sensitivity=sens, out=out)
+                       sensitivity=sens, out=out, errors=list(errors.values()))
     if out is not None:
         rep.files = _write(rep, scenarios_of(protocol), figures=figures, show=show,
                            landscape_point=landscape_point)

@@ -9,8 +9,16 @@ executor with ``submit`` — a :class:`concurrent.futures.Executor` or a ``dask.
 Resuming: with ``store=path`` the rows of each finished task are appended to a JSON-lines file in
 one atomic write (:class:`~analysis.store.JsonlStore`). Every row has a ``key`` built from the
 scenario (its Σ_Y, Σ_V, Γ and sizes), the solver settings (family, init, max_iter, tol), the seed and
-(γ, λ); rerunning the same call reads the store and solves only the tasks with missing keys. A
-task that raises is recorded as rows with status ``"error"`` and never stops the sweep.
+(γ, λ); rerunning the same call reads the store and solves only the missing points (a grown grid solves
+only its new points). A task that raises is recorded as rows with status ``"error"`` and never
+stops the sweep; the next run retries those points (the newer row supersedes the error row on
+reading). A file that is not a store is refused and left untouched. Several processes may sweep
+into one store at once: every point is claimed before it is solved (:class:`~analysis.store.JsonlStore`
+record locks, released by the OS when a process dies), so no point is solved or stored twice.
+
+Process pools start their workers with ``forkserver`` (else ``spawn``), never ``fork`` (unsafe once
+Numba/BLAS threads run); as with any such pool, a script must call :func:`sweep` under
+``if __name__ == "__main__":``.
 
 Every point of a task starts from the same random decoder (one draw seeded by ``seed``), so splitting
 the grid into tasks does not change any number.
@@ -22,7 +30,8 @@ import hashlib
 import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures import as_completed as _cf_as_completed
+from concurrent.futures import FIRST_COMPLETED
+from concurrent.futures import wait as _cf_wait
 from multiprocessing import get_all_start_methods, get_context
 
 import numpy as np
@@ -32,7 +41,7 @@ import lingauss as lg
 
 from .evaluate import apply_reading, failed_scores, relative_errors, score_encoder
 from .protocol import Protocol
-from .store import JsonlStore
+from .store import JsonlStore, merge_rows
 from .table import SweepTable
 
 __all__ = ["sweep", "scenario_fingerprint", "point_key"]
@@ -106,15 +115,25 @@ def _axis(values, name) -> np.ndarray:
     return arr
 
 
+def _start_method() -> str:
+    """``forkserver`` where it exists, else ``spawn``: never ``fork``, which copies a process whose
+    Numba/BLAS thread pools may hold locks (a deadlock in the child)."""
+    return "forkserver" if "forkserver" in get_all_start_methods() else "spawn"
+
+
 def _resolve_executor(executor, n_workers):
     """``(executor, owned, kind)``: kind is ``"local"``, ``"futures"`` or ``"dask"``."""
+    if n_workers is not None and (isinstance(n_workers, (bool, np.bool_))
+                                  or not isinstance(n_workers, (int, np.integer)) or n_workers < 1):
+        raise ValueError(f"n_workers must be None or a positive integer, got {n_workers!r}")
     if executor is None:
         return None, False, "local"
     if executor == "processes":
         workers = n_workers or os.cpu_count() or 1
-        # fork (where it exists) so that a user's script needs no ``if __name__ == "__main__"`` guard
-        method = "fork" if "fork" in get_all_start_methods() else "spawn"
-        return ProcessPoolExecutor(max_workers=workers, mp_context=get_context(method)), True, "futures"
+        ctx = get_context(_start_method())
+        if ctx.get_start_method() == "forkserver":
+            ctx.set_forkserver_preload(["analysis.sweeps"])   # workers start with lingauss imported
+        return ProcessPoolExecutor(max_workers=workers, mp_context=ctx), True, "futures"
     if executor == "dask":
         try:
             from distributed import Client, get_client
@@ -132,11 +151,78 @@ def _resolve_executor(executor, n_workers):
     return executor, False, kind
 
 
-def _completed(futures, kind):
+def _abandon(pool, kind) -> None:
+    """Stop an owned pool at once (Ctrl-C, an error): cancel queued tasks, end running workers."""
     if kind == "dask":
-        from distributed import as_completed
-        return as_completed(futures)
-    return _cf_as_completed(futures)
+        pool.close()
+        return
+    terminate = getattr(pool, "terminate_workers", None)           # Python ≥ 3.14
+    if terminate is not None:
+        terminate()
+        return
+    workers = list((getattr(pool, "_processes", None) or {}).values())   # gone after shutdown()
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in workers:
+        if proc.is_alive():
+            proc.terminate()
+
+
+def _wait_first(futures, kind):
+    """The futures of ``futures`` that are done, waiting for at least one."""
+    if kind == "dask":
+        from distributed import wait
+        return wait(list(futures), return_when="FIRST_COMPLETED").done
+    return _cf_wait(list(futures), return_when=FIRST_COMPLETED).done
+
+
+def _window(pool, kind, n_workers) -> int:
+    """How many tasks to keep in flight (claimed) at once: twice the workers."""
+    if kind == "dask":
+        try:
+            workers = sum(pool.nthreads().values())
+        except Exception:                                   # not a distributed.Client after all
+            workers = n_workers or os.cpu_count() or 1
+    else:
+        workers = getattr(pool, "_max_workers", None) or n_workers or os.cpu_count() or 1
+    return max(1, 2 * workers)
+
+
+def _plan(series: dict, gammas, lams, done: dict, points_per_task: int) -> list[dict]:
+    """Tasks (rectangular γ-block × λ-subset) covering the points of ``series`` not in ``done``.
+
+    Consecutive γ rows whose missing λ values are the same form one block of at most
+    ``points_per_task`` points, so a grown grid solves only its new points.
+    """
+    tasks, block, block_lams = [], [], None
+
+    def flush():
+        if block:
+            tasks.append({**series, "gammas": list(block), "lams": list(block_lams),
+                          "keys": [point_key(series["fp"], series["protocol"], series["seed"], g, l)
+                                   for g in block for l in block_lams]})
+
+    for g in gammas:
+        missing = tuple(l for l in lams
+                        if point_key(series["fp"], series["protocol"], series["seed"], g, l) not in done)
+        per_block = max(1, points_per_task // max(1, len(missing)))
+        if missing != block_lams or len(block) >= per_block:
+            flush()
+            block, block_lams = [], missing
+        if missing:
+            block.append(float(g))
+    flush()
+    return tasks
+
+
+def _check_seeds(seeds) -> list[int]:
+    out = []
+    for s in _as_list(seeds, "seeds"):
+        if isinstance(s, (bool, np.bool_)) or not isinstance(s, (int, np.integer)) or s < 0:
+            raise ValueError(f"seeds must be non-negative integers, got {s!r}")
+        out.append(int(s))
+    if len(set(out)) != len(out):
+        raise ValueError(f"seeds has repeated values: {out}")
+    return out
 
 
 def sweep(scenario, gammas, lambdas, *, decoder_noise=None, seeds=(0,), tolerance: float | None = None,
@@ -177,57 +263,132 @@ def sweep(scenario, gammas, lambdas, *, decoder_noise=None, seeds=(0,), toleranc
             raise ValueError(f"scenario must be a lingauss.Scenario or a list of them, got {type(sc).__name__}")
     families = _as_list(decoder_noise if decoder_noise is not None else protocol.decoder_noise, "decoder_noise")
     protocols = [protocol.but(label=protocol.label, decoder_noise=f) for f in families]
-    seeds = [int(s) for s in _as_list(seeds, "seeds")]
+    seeds = _check_seeds(seeds)
+    if len(set(families)) != len(families):
+        raise ValueError(f"decoder_noise has repeated values: {families}")
     gammas, lams = _axis(gammas, "gammas"), _axis(lambdas, "lambdas")
     if np.any(gammas < 0):
         raise ValueError("gammas must be ≥ 0")
-    if not isinstance(points_per_task, int) or points_per_task < 1:
+    if not isinstance(points_per_task, int) or isinstance(points_per_task, bool) or points_per_task < 1:
         raise ValueError(f"points_per_task must be a positive integer, got {points_per_task!r}")
-    rows_per_task = max(1, points_per_task // lams.size)
+    fps = [scenario_fingerprint(sc) for sc in scenarios]
+    if len(set(fps)) != len(fps):
+        raise ValueError("scenario lists the same scenario twice")
 
     db = JsonlStore(store) if store is not None else None
     done: dict[str, dict] = {}
     if db is not None:
-        db.repair()
-        done = {r["key"]: r for r in db.read()}
-
-    tasks, order = [], []
-    for sc in scenarios:
-        fp = scenario_fingerprint(sc)
-        for proto in protocols:
-            for seed in seeds:
-                keys = [point_key(fp, proto, seed, g, l) for g in gammas for l in lams]
-                order.extend(keys)
-                for start in range(0, gammas.size, rows_per_task):
-                    block = gammas[start:start + rows_per_task]
-                    if any(point_key(fp, proto, seed, g, l) not in done for g in block for l in lams):
-                        tasks.append({"scenario": sc, "protocol": proto, "seed": seed, "fp": fp,
-                                      "gammas": block.tolist(), "lams": lams.tolist()})
-    n_reused = sum(k in done for k in order)
-    n_todo = sum(len(t["gammas"]) * len(t["lams"]) for t in tasks)
-    bar = tqdm(total=n_todo, desc="sweep", unit="pt", disable=not progress or n_todo == 0)
-
-    def land(rows):
-        new = [r for r in rows if r["key"] not in done]
+        db.check()                                      # refuse a file that is not a store, untouched
+        db.open_locks()
+    try:
         if db is not None:
-            db.append(new)
+            with db.locked():
+                db.repair()
+                merge_rows(done, db.read_new())
+        # points that ended in error before this run are retried
+        done = {k: r for k, r in done.items() if r.get("status") != "error"}
+        series_list, order = [], []
+        for sc, fp in zip(scenarios, fps):
+            for proto in protocols:
+                for seed in seeds:
+                    series_list.append({"scenario": sc, "protocol": proto, "seed": seed, "fp": fp})
+                    order.extend(point_key(fp, proto, seed, g, l) for g in gammas for l in lams)
+        tasks = [t for ser in series_list for t in _plan(ser, gammas, lams, done, points_per_task)]
+        n_todo = sum(len(t["keys"]) for t in tasks)
+        computed: set[str] = set()
+        bar = tqdm(total=n_todo, desc="sweep", unit="pt", disable=not progress or n_todo == 0)
+        pool, owned, kind = _resolve_executor(executor, n_workers) if tasks else (None, False, "local")
+        try:
+            _run_tasks(tasks, db, done, computed, pool, kind, bar,
+                       window=_window(pool, kind, n_workers) if db is not None and kind != "local"
+                       else len(tasks) or 1,
+                       points_per_task=points_per_task, gammas=gammas, lams=lams)
+        except BaseException:
+            bar.close()
+            if owned:
+                _abandon(pool, kind)
+            owned = False
+            raise
+        finally:
+            bar.close()
+            if owned:
+                (pool.close if kind == "dask" else pool.shutdown)()
+    finally:
+        if db is not None:
+            db.close_locks()
+    rows = [apply_reading(done[k], protocol) for k in order]
+    n_computed = sum(k in computed for k in order)
+    return SweepTable(rows, n_computed=n_computed, n_reused=len(order) - n_computed)
+
+
+def _run_tasks(tasks, db, done, computed, pool, kind, bar, *, window, points_per_task, gammas, lams):
+    """Solve ``tasks``, claiming their points in ``db`` first (see :mod:`analysis.store`).
+
+    A task whose points another process holds is put aside and taken up (waiting for the claim)
+    when nothing else is left; after a claim the store is re-read and only points still missing are
+    solved. Every landed row goes into ``done``; keys solved here go into ``computed``.
+    """
+    from collections import deque
+
+    pending, deferred, in_flight = deque(tasks), deque(), {}
+
+    def refresh():
+        if db is not None:
+            with db.locked():
+                merge_rows(done, db.read_new())
+
+    def land(task, rows):
+        if db is not None:
+            with db.locked():
+                merge_rows(done, db.read_new())         # rows another process landed meanwhile
+                new = [r for r in rows if r["key"] not in done]
+                db.repair()                             # a process killed mid-write meanwhile
+                db.append(new)
+                db.read_new()                           # our own rows: skip past them
+            db.release(task["keys"])
+        else:
+            new = [r for r in rows if r["key"] not in done]
         for r in new:
             done[r["key"]] = r
+            computed.add(r["key"])
         bar.update(len(rows))
 
-    pool, owned, kind = _resolve_executor(executor, n_workers) if tasks else (None, False, "local")
-    try:
-        if kind == "local":
-            for t in tasks:
-                land(_solve_task(t))
+    def start(task, block) -> bool:
+        """Claim and launch ``task`` (or the part of it still missing); False: held elsewhere."""
+        if db is not None:
+            if not db.claim(task["keys"], block=block):
+                return False
+            refresh()
+            missing = [k for k in task["keys"] if k not in done]
+            if len(missing) < len(task["keys"]):        # another process solved some meanwhile
+                bar.update(len(task["keys"]) - len(missing))
+                db.release([k for k in task["keys"] if k in done])
+                parts = _plan(task, task["gammas"], task["lams"], done, points_per_task)
+            else:
+                parts = [task]
         else:
-            futures = [pool.submit(_solve_task, t) for t in tasks]
-            for fut in _completed(futures, kind):
-                land(fut.result())
-    finally:
-        bar.close()
-        if owned:
-            (pool.close if kind == "dask" else pool.shutdown)()
-    rows = [apply_reading(done[k], protocol) for k in order]
-    return SweepTable(rows, n_computed=n_todo, n_reused=n_reused)
+            parts = [task]
+        for part in parts:
+            if kind == "local":
+                land(part, _solve_task(part))
+            else:
+                in_flight[pool.submit(_solve_task, part)] = part
+        return True
 
+    while pending or deferred or in_flight:
+        while len(in_flight) < window and (pending or deferred):
+            if deferred and start(deferred[0], block=False):
+                deferred.popleft()
+                continue
+            if not pending:
+                break
+            task = pending.popleft()
+            if not start(task, block=False):
+                deferred.append(task)
+        if in_flight:
+            for fut in _wait_first(in_flight, kind):
+                land(in_flight.pop(fut), fut.result())
+        elif deferred:                                  # only others' points left: wait for them
+            task = deferred.popleft()
+            while not start(task, block=True):          # False only on a lock error (EDEADLK)
+                pass

@@ -161,9 +161,10 @@ class SweepTable:
 
     @classmethod
     def read_jsonl(cls, path, protocol=None) -> "SweepTable":
-        """Rows from a JSON-lines file (a sweep ``store`` or :meth:`to_jsonl` output); with
-        ``protocol`` the successes are re-read under it."""
+        """Rows from a JSON-lines file (a sweep ``store`` or :meth:`to_jsonl` output), one per key
+        (a finished row wins over an ``"error"`` row of the same key); with ``protocol`` the
+        successes are re-read under it."""
         from .store import JsonlStore
 
-        table = cls(JsonlStore(path).read())
+        table = cls(JsonlStore(path).latest().values())
         return table.reread(protocol) if protocol is not None else table

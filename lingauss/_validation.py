@@ -60,6 +60,8 @@ def as_spd(value, name: str, *, size: int | None = None, batch: bool = False) ->
     arr = as_matrix(value, name, shape=(size, size), batch=batch)
     if arr.shape[-1] != arr.shape[-2]:
         raise ValueError(f"{name} must be square, got shape {arr.shape}")
+    if arr.shape[-1] == 0:
+        raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
     asym = np.max(np.abs(arr - np.swapaxes(arr, -1, -2)), initial=0.0)
     if asym > symmetry_tolerance(arr):
         raise ValueError(f"{name} must be symmetric (max |M - M^T| = {asym:.3g})")
@@ -89,12 +91,18 @@ def as_finite_scalar(value, name: str, *, minimum: float | None = None,
 
 
 def as_rng(rng) -> np.random.Generator:
-    """``numpy.random.Generator`` from a Generator, an integer seed or ``None`` (fresh entropy)."""
+    """``numpy.random.Generator`` from a Generator, a non-negative integer seed, a ``SeedSequence``
+    or ``None`` (fresh entropy); anything else is a ValueError naming ``rng``."""
     if isinstance(rng, np.random.Generator):
         return rng
+    if isinstance(rng, (bool, np.bool_)):
+        raise ValueError(f"rng must be a numpy Generator, a non-negative int seed or None, got {rng!r}")
+    if isinstance(rng, numbers.Integral) and rng < 0:
+        raise ValueError(f"rng must be a non-negative int seed (or a Generator or None), got {rng!r}")
     if rng is None or isinstance(rng, (numbers.Integral, np.random.SeedSequence)):
         return np.random.default_rng(rng)
-    raise ValueError(f"rng must be a numpy Generator, an int seed or None, got {type(rng).__name__}")
+    raise ValueError(f"rng must be a numpy Generator, a non-negative int seed or None, "
+                     f"got {type(rng).__name__}")
 
 
 def as_index_set(value, name: str, size: int) -> tuple[int, ...]:

@@ -127,11 +127,12 @@ def gamma_lambda_loss(sigma_y, A, B, sigma_w, sigma_z, gamma, lam) -> LossTerms:
         docstring; floats for unbatched inputs, arrays of the broadcast batch shape otherwise.
 
     Leading (batch) axes broadcast, so a whole grid of parameters is evaluated in one call.
-    Raises ``ValueError`` naming the argument for a wrong shape, NaN/inf, or a covariance that is
-    not symmetric positive definite.
+    Raises ``ValueError`` naming the argument for a wrong shape, NaN/inf, a negative ``gamma``
+    (the range :func:`lingauss.blahut_arimoto` accepts), or a covariance that is not symmetric
+    positive definite.
     """
     sigma_y, A, B, sigma_w, sigma_z = _validate(sigma_y, A, B, sigma_w, sigma_z)
-    gamma = as_finite_scalar(gamma, "gamma", batch=True)
+    gamma = as_finite_scalar(gamma, "gamma", minimum=0.0, batch=True)   # as blahut_arimoto: γ ≥ 0
     lam = as_finite_scalar(lam, "lam", batch=True)
     total, kl, nll, mse = _loss_terms(sigma_y, A, B, sigma_w, sigma_z, gamma, lam)
     batched = np.ndim(total) > 0

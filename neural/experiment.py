@@ -68,14 +68,15 @@ def load_dataset(dataset: str = "dsprites", *, n_images: int = 20_000, data_file
 def train_vae(*, model: str = "betavae", weight: float = 4.0, dataset: str = "dsprites",
               data_file=None, n_images: int = 20_000, latent_dim: int = 10, steps: int = 2000,
               batch_size: int = 64, lr: float = 1e-4, seed: int = 0, out="lingauss-train",
-              eval_samples: int = 5000, resume: bool = False, progress: bool = True,
+              eval_samples: int | None = None, resume: bool = False, progress: bool = True,
               metrics=None) -> dict:
     """Train one model and write checkpoints, ``log.jsonl``, ``report.json`` and ``report.md`` to ``out``.
 
-    A held-out tenth of the images (at most ``eval_samples``) is scored; the rest trains. Returns the
-    report dict (config, training outcome, metric values and groupings). ``metrics``: names from
-    the metric registry (default: every covariance and sample metric whose dependencies are
-    installed, :func:`lingauss.metrics.metric_names`).
+    ``eval_samples`` held-out images are scored (default: a tenth of the images, at least 10 and at
+    most 5000); the rest trains — an ``eval_samples`` that leaves fewer than ``batch_size`` training
+    images is refused. Returns the report dict (config, training outcome, metric values and
+    groupings). ``metrics``: names from the metric registry (default: every covariance and sample
+    metric whose dependencies are installed, :func:`lingauss.metrics.metric_names`).
     """
     import torch
 
@@ -85,14 +86,18 @@ def train_vae(*, model: str = "betavae", weight: float = 4.0, dataset: str = "ds
     if model not in MODELS:
         raise ValueError(f"model must be one of {MODELS}, got {model!r}")
     for name, value, low in (("steps", steps, 1), ("batch_size", batch_size, 1),
-                             ("latent_dim", latent_dim, 1), ("eval_samples", eval_samples, 10)):
+                             ("latent_dim", latent_dim, 1),
+                             ("eval_samples", 10 if eval_samples is None else eval_samples, 10)):
         if not isinstance(value, (int, np.integer)) or value < low:
             raise ValueError(f"{name} must be an integer ≥ {low}, got {value!r}")
     if not weight >= 0:
         raise ValueError(f"weight must be ≥ 0, got {weight!r}")
     data = load_dataset(dataset, n_images=n_images, data_file=data_file, rng=seed)
     order = np.random.default_rng(seed).permutation(len(data))
-    n_eval = min(eval_samples, max(10, len(data) // 10))
+    n_eval = min(5000, max(10, len(data) // 10)) if eval_samples is None else int(eval_samples)
+    if len(data) - n_eval < batch_size:
+        raise ValueError(f"eval_samples = {n_eval} leaves {len(data) - n_eval} of {len(data)} images "
+                         f"for training, fewer than batch_size = {batch_size}")
     evaluation, training = data.subset(order[:n_eval]), data.subset(order[n_eval:])
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -101,7 +106,10 @@ def train_vae(*, model: str = "betavae", weight: float = 4.0, dataset: str = "ds
                       dataset_size=len(training))
     trainer = Trainer(net, optimizer="adam", lr=lr, grad_clip=10.0, seed=seed,
                       log_path=out / "log.jsonl", checkpoint_dir=out / "checkpoints",
-                      checkpoint_every=max(1, steps // 4), progress=progress, on_divergence="stop")
+                      checkpoint_every=max(1, steps // 4), progress=progress, on_divergence="stop",
+                      config={"model": model, "weight": float(weight), "dataset": str(data_file or dataset),
+                              "n_images": len(data), "n_eval": n_eval, "latent_dim": int(latent_dim),
+                              "batch_size": int(batch_size)})
     fit = trainer.fit(training.images, steps, batch_size=batch_size, resume="latest" if resume else None)
     if metrics is None:
         metrics = lg.metrics.metric_names("covariance", "samples", available_only=True)
@@ -112,7 +120,7 @@ def train_vae(*, model: str = "betavae", weight: float = 4.0, dataset: str = "ds
                    "n_train": len(training), "n_eval": len(evaluation), "latent_dim": latent_dim,
                    "steps": steps, "batch_size": batch_size, "lr": lr, "seed": seed},
         "training": {"status": fit.status, "message": fit.message, "step": fit.step,
-                     "bad_steps": fit.bad_steps, "seconds": fit.seconds,
+                     "bad_steps": fit.bad_steps, "seconds": fit.seconds, "nan_guard": fit.nan_guard,
                      "last": {k: float(v) for k, v in fit.last.items()
                               if isinstance(v, (int, float)) and np.isfinite(v)}},
         "factors": list(bridge.factor_names), "dropped_factors": list(bridge.dropped_factors),
@@ -135,6 +143,7 @@ def _markdown(report: dict, summary: str) -> str:
     return "\n".join([
         f"# {c['model']} (weight {c['weight']:g}) on {c['dataset']}", "",
         f"- training: {t['status']} at step {t['step']} ({t['seconds']:.1f} s, {t['bad_steps']} skipped steps)",
+        f"- NaN guard: {t['nan_guard']}",
         f"- data: {c['n_train']} training images, {c['n_eval']} held-out images scored; latent size {c['latent_dim']}",
         f"- factors scored: {', '.join(report['factors'])}"
         + (f" (constant, dropped: {', '.join(report['dropped_factors'])})" if report["dropped_factors"] else ""),

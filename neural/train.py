@@ -27,7 +27,10 @@ arrays, datasets) is batched by the trainer: epoch ``e`` is shuffled by a ``torc
 from ``(seed, e)``, so a position in the data is just ``(epoch, batch)`` and a resumed run draws the
 same batches without replaying the data. A checkpoint holds the model, the optimizers, the
 scheduler and its running-loss window, the step and bad-step counters, the data position, and the
-torch (CPU and CUDA), numpy and Python RNG states: training N steps, saving, building a new
+torch (CPU and CUDA), numpy and Python RNG states (as tensors and plain numbers, so checkpoints load
+with ``torch.load(weights_only=True)`` and a crafted file cannot run code) and the run's settings
+(the trainer's and the caller's ``config``; a resume with other settings is refused, naming
+them): training N steps, saving, building a new
 ``Trainer`` on a new model instance, loading and training N more gives parameters ``torch.equal``
 to 2N straight steps (``tests/neural/test_train.py``). For a user-built iterable (a ``DataLoader``)
 the trainer re-creates the iterator and skips the batches already seen in the epoch; that is
@@ -60,7 +63,9 @@ import csv
 import io
 import json
 import math
+import numbers
 import os
+import pickle
 import random
 import re
 import time
@@ -76,6 +81,43 @@ from tqdm.auto import tqdm
 __all__ = ["Trainer", "FitResult", "TrainingDiverged", "latest_checkpoint", "epoch_generator"]
 
 _CKPT_RE = re.compile(r"^step_(\d+)\.pt$")
+_FORMAT = 2                        # 2: settings stored, RNG states as tensors (weights_only loads)
+
+
+def _settings(config, **trainer) -> dict:
+    """The settings a resume must match: the caller's ``config`` and the trainer's own."""
+    out = {}
+    for k, v in dict(config or {}).items():
+        out[str(k)] = v
+    for k, v in trainer.items():
+        out.setdefault(k, v)
+    # a JSON round trip: tuples become lists, so a reloaded checkpoint compares equal
+    try:
+        return json.loads(json.dumps(out, sort_keys=True))
+    except TypeError as exc:
+        raise ValueError(f"config must hold JSON-able values (numbers, strings, lists): {exc}") from None
+
+
+def _numpy_state_out() -> dict:
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    return {"name": name, "keys": torch.from_numpy(np.asarray(keys, dtype=np.int64)), "pos": int(pos),
+            "has_gauss": int(has_gauss), "cached_gaussian": float(cached)}
+
+
+def _numpy_state_in(st: dict) -> None:
+    np.random.set_state((st["name"], st["keys"].numpy().astype(np.uint32), int(st["pos"]),
+                         int(st["has_gauss"]), float(st["cached_gaussian"])))
+
+
+def _python_state_out() -> dict:
+    version, internal, gauss_next = random.getstate()
+    return {"version": int(version), "state": torch.tensor(internal, dtype=torch.int64),
+            "gauss_next": gauss_next}
+
+
+def _python_state_in(st: dict) -> None:
+    random.setstate((int(st["version"]), tuple(int(x) for x in st["state"].tolist()), st["gauss_next"]))
+
 _PLATEAU_DEFAULTS = {"factor": 0.5, "patience": 10, "window": 100, "threshold": 1e-4,
                      "min_lr": 0.0, "cooldown": 0}
 
@@ -95,7 +137,8 @@ class FitResult:
     ``status``: ``"completed"`` (reached ``steps``) or ``"diverged"`` (the NaN guard stopped it);
     ``message``; ``step``: the global step reached; ``steps_run`` in this call; ``bad_steps``:
     total skipped steps so far; ``last``: the last finite step's logged terms; ``checkpoint``: the
-    path of the last checkpoint written (or ``None``); ``seconds``: wall time of this call.
+    path of the last checkpoint written (or ``None``); ``seconds``: wall time of this call;
+    ``nan_guard``: the NaN/inf guard's stop rule in words (its threshold and policy).
     """
 
     status: str
@@ -106,6 +149,7 @@ class FitResult:
     last: dict = field(default_factory=dict)
     checkpoint: str | None = None
     seconds: float = 0.0
+    nan_guard: str = ""
 
 
 def epoch_generator(seed: int, epoch: int) -> torch.Generator:
@@ -334,6 +378,9 @@ class Trainer:
     progress, progress_every : tqdm bar with the loss terms in its postfix
     aux_optimizer, aux_lr, aux_betas : the auxiliary optimizer (module doc); ``None`` → the model's
         ``aux_optimizer_defaults`` or the main settings
+    config : the run's own settings (JSON-able scalars/lists: model kind, β, latent size, data...);
+        stored in every checkpoint with the trainer's settings (:attr:`settings`), and a resume whose
+        settings differ is refused with a message naming them
     """
 
     def __init__(self, model: torch.nn.Module, *, optimizer: str = "adamw", lr: float = 1e-3,
@@ -343,7 +390,7 @@ class Trainer:
                  device=None, deterministic: bool = False, log_path=None, log_every: int = 1,
                  checkpoint_dir=None, checkpoint_every: int | None = None, keep_checkpoints: int = 3,
                  progress: bool = True, progress_every: int = 10, aux_optimizer: str | None = None,
-                 aux_lr: float | None = None, aux_betas=None):
+                 aux_lr: float | None = None, aux_betas=None, config: Mapping | None = None):
         if not callable(getattr(model, "loss", None)):
             raise TypeError("model must define loss(batch) -> dict with a 'loss' entry")
         if bad_step_policy not in ("consecutive", "total"):
@@ -352,6 +399,8 @@ class Trainer:
             raise ValueError(f"on_divergence must be 'raise' or 'stop', got {on_divergence!r}")
         if int(max_bad_steps) < 1:
             raise ValueError(f"max_bad_steps must be >= 1, got {max_bad_steps!r}")
+        if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not 0 <= lr < math.inf:
+            raise ValueError(f"lr must be a finite number >= 0, got {lr!r}")
         if grad_clip is not None and not grad_clip > 0:
             raise ValueError(f"grad_clip must be > 0 or None, got {grad_clip!r}")
         if device == "auto":
@@ -369,6 +418,11 @@ class Trainer:
         self.checkpoint_every = checkpoint_every
         self.keep_checkpoints = max(1, int(keep_checkpoints))
         self.progress, self.progress_every = progress, max(1, int(progress_every))
+        self.settings = _settings(config, model=type(model).__qualname__, optimizer=optimizer,
+                                  lr=lr, weight_decay=weight_decay, betas=betas, grad_clip=grad_clip,
+                                  plateau=plateau, max_bad_steps=max_bad_steps,
+                                  bad_step_policy=bad_step_policy, seed=seed,
+                                  aux_optimizer=aux_optimizer, aux_lr=aux_lr, aux_betas=aux_betas)
         if deterministic:
             torch.use_deterministic_algorithms(True, warn_only=True)
 
@@ -411,11 +465,20 @@ class Trainer:
         self._started = False
         self.last: dict = {}
 
+    @property
+    def nan_guard(self) -> str:
+        """The NaN/inf guard's stop rule, in words (reported in every :class:`FitResult`)."""
+        what = "consecutive " if self.bad_step_policy == "consecutive" else ""
+        return (f"steps with a non-finite loss or gradient are skipped; training stops after "
+                f"{self.max_bad_steps} {what}such steps (max_bad_steps={self.max_bad_steps}, "
+                f"policy {self.bad_step_policy!r})")
+
     # ---------------------------------------------------------------------------- checkpoints
     def state_dict(self) -> dict:
         """Everything a bit-for-bit resume needs (see the module doc)."""
         return {
-            "format": 1,
+            "format": _FORMAT,
+            "settings": json.dumps(self.settings, sort_keys=True),
             "model": self.model.state_dict(),
             "model_class": type(self.model).__qualname__,
             "optimizer": self.optimizer.state_dict(),
@@ -427,11 +490,21 @@ class Trainer:
             "seed": self.seed, "loader_generator": self._loader_gen_state, "batching": self._batching,
             "rng": {"torch": torch.get_rng_state(),
                     "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
-                    "numpy": np.random.get_state(), "python": random.getstate()},
+                    "numpy": _numpy_state_out(), "python": _python_state_out()},
             "last": dict(self.last),
         }
 
     def load_state_dict(self, state: dict) -> None:
+        if state.get("format") != _FORMAT:
+            raise ValueError(f"checkpoint format {state.get('format')!r} is not this version's "
+                             f"({_FORMAT}); it cannot be resumed")
+        saved = json.loads(state["settings"])
+        differ = sorted(k for k in set(saved) | set(self.settings) if saved.get(k) != self.settings.get(k))
+        if differ:
+            raise ValueError("checkpoint was written with other settings; resuming would mix two runs: "
+                             + ", ".join(f"{k} {saved.get(k)!r} in the checkpoint vs {self.settings.get(k)!r} now"
+                                         for k in differ)
+                             + " (use another output folder, or the checkpoint's settings)")
         if state.get("model_class") != type(self.model).__qualname__:
             raise ValueError(f"checkpoint is for a {state.get('model_class')}, not a "
                              f"{type(self.model).__qualname__}")
@@ -456,8 +529,8 @@ class Trainer:
         torch.set_rng_state(rng["torch"])
         if rng["cuda"] is not None and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(rng["cuda"])
-        np.random.set_state(rng["numpy"])
-        random.setstate(rng["python"])
+        _numpy_state_in(rng["numpy"])
+        _python_state_in(rng["python"])
         self.last = dict(state.get("last", {}))
         self._started = True
 
@@ -479,9 +552,22 @@ class Trainer:
         return path
 
     def load_checkpoint(self, path) -> None:
-        """Restore a checkpoint written by :meth:`save_checkpoint` (a trusted file: it is unpickled)."""
-        state = torch.load(Path(path), map_location="cpu", weights_only=False)
-        self.load_state_dict(state)
+        """Restore a checkpoint written by :meth:`save_checkpoint`.
+
+        Read with ``torch.load(weights_only=True)``: only tensors and plain containers/numbers are
+        accepted, so a crafted file cannot run code; anything else is refused with a ValueError."""
+        try:
+            state = torch.load(Path(path), map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ValueError(f"checkpoint {path} holds objects other than tensors and plain data "
+                             f"(refused: loading it could run code): {first}") from None
+        if not isinstance(state, dict):
+            raise ValueError(f"checkpoint {path} is not a trainer checkpoint")
+        try:
+            self.load_state_dict(state)
+        except KeyError as exc:
+            raise ValueError(f"checkpoint {path} lacks the entry {exc}; not a trainer checkpoint") from None
 
     # -------------------------------------------------------------------------------- training
     def _lr(self, opt):
@@ -595,7 +681,7 @@ class Trainer:
         result = FitResult(status=status, message=message, step=self.step,
                            steps_run=self.step - start_step, bad_steps=self.bad_steps,
                            last=dict(self.last), checkpoint=ckpt,
-                           seconds=time.perf_counter() - t0)
+                           seconds=time.perf_counter() - t0, nan_guard=self.nan_guard)
         self.result = result
         if status == "diverged" and self.on_divergence == "raise":
             raise TrainingDiverged(message, result)
