@@ -37,6 +37,9 @@ from .sap import SAPResult, sap_score
 
 __all__ = ["joint_covariance_from_samples", "ledoit_wolf_shrinkage", "sap_score_from_samples"]
 
+#: More variables than samples is accepted (with shrinkage) only up to this many variables: beyond
+#: it the arrays are almost surely transposed, and the p × p covariance would be huge.
+_MAX_UNDERSAMPLED = 256
 _SHRINK_HINT = "use shrinkage='ledoit_wolf' or a float shrinkage in (0, 1]"
 
 
@@ -183,6 +186,11 @@ def joint_covariance_from_samples(latents, factors, *, shrinkage=None) -> np.nda
         raise ValueError(f"latents and factors need at least 2 samples to estimate a covariance, got {n}")
     mode = _shrinkage_arg(shrinkage)
     m = x.shape[1]
+    if m + v.shape[1] > max(n, _MAX_UNDERSAMPLED):
+        which = "latents" if x.shape[1] >= v.shape[1] else "factors"
+        shape = x.shape if which == "latents" else v.shape
+        raise ValueError(f"{which} has shape {shape}: {m + v.shape[1]} variables but only {n} samples "
+                         "(rows) — transposed? Pass samples as rows, (N, m) and (N, s)")
     z = np.hstack([x, v])
     p = z.shape[1]
     centred = z - z.mean(axis=0)

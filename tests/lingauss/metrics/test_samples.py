@@ -250,3 +250,19 @@ def test_does_not_modify_inputs():
     joint_covariance_from_samples(x, v, shrinkage=0.1)
     np.testing.assert_array_equal(x, x0)
     np.testing.assert_array_equal(v, v0)
+
+
+def test_transposed_samples_are_refused_before_any_large_allocation():
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    latents = rng.standard_normal((4, 30_000))
+    tracemalloc.start()
+    with pytest.raises(ValueError, match=r"latents has shape \(4, 30000\).*transposed"):
+        joint_covariance_from_samples(latents, rng.standard_normal((4, 3)))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 50e6                          # a 30000² float64 covariance would be 7.2 GB
+    # few samples of few variables stay allowed (with shrinkage)
+    x, v = _data(4, 3, 4, seed=9)
+    assert joint_covariance_from_samples(x, v, shrinkage="ledoit_wolf").shape == (7, 7)
