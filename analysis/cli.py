@@ -1,16 +1,17 @@
 """The ``lingauss`` command line.
 
-``lingauss reproduce``  the talk's success-rate tables, ours next to the published ones, with the
-                    protocol, null baselines, a sensitivity table and figures (the README's main job).
-``lingauss sweep``  a (γ, λ) sweep of chosen scenarios: a tidy CSV/JSON-lines table, resumable.
-``lingauss metric`` I_m and SAP of a joint covariance (.npy) or of latent/factor samples.
-``lingauss compare`` I_m and SAP next to the standard metric suite (rank correlations, a plot).
-``lingauss train vae`` train a β-VAE-family model on dSprites-like data; checkpoints, log, report.
-``lingauss solve``  run Blahut–Arimoto on the talk's six scenarios and print status, loss terms,
-                    reconstruction error and the well-posedness verdict.
-``lingauss bench core``  batched grid BA vs a per-point loop (a printed table).
-``lingauss bench im``    naive vs exhaustive vs exact I_m (a printed table).
-``lingauss bench koopman | flow``  SKD/SSM-SKD and the flow model vs their seeds' tables.
+* ``lingauss reproduce`` — the success-rate tables of Vu et al. (2024), ours next to the published
+  ones, with the protocol, null baselines, a sensitivity table and figures (the README's main job).
+* ``lingauss sweep`` — a (γ, λ) sweep of chosen scenarios: a tidy CSV/JSON-lines table, resumable.
+* ``lingauss metric`` — I_m and SAP of a joint covariance (.npy) or of latent/factor samples.
+* ``lingauss compare`` — I_m and SAP next to the standard metric suite (rank correlations, a plot).
+* ``lingauss train vae`` — train a β-VAE-family model on dSprites-like data; checkpoints, log, report.
+* ``lingauss solve`` — run Blahut–Arimoto on the six scenarios of Vu et al. (2024) and print status,
+  loss terms, reconstruction error and the well-posedness verdict.
+* ``lingauss bench core`` — batched grid BA vs a per-point loop (a printed table).
+* ``lingauss bench im`` — naive vs exhaustive vs exact I_m (a printed table).
+* ``lingauss bench koopman | flow`` — SKD/SSM-SKD and the flow model vs the tables of Hason (2024)
+  and Song et al. (2023).
 
 User mistakes (bad numbers, unwritable paths) end with a one-line ``error:`` message and exit code 2,
 never a traceback.

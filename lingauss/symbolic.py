@@ -74,16 +74,23 @@ class SymbolicLoss:
 class StationarityResult:
     """Outcome of a symbolic stationarity check of one Blahut–Arimoto half-step.
 
-    Fields
-    ------
-    symbols : the free symbols (matrix entries first, then covariance entries), in gradient order.
-    gradient : column Matrix of ∂ total / ∂ symbol, symbolic in ``symbols``.
-    solved : the matrix (B or A) that ``sympy.solve`` finds from ∂total/∂(B or A) = 0; entries may
+    Attributes
+    ----------
+    symbols : tuple of sympy.Symbol
+        The free symbols (matrix entries first, then covariance entries), in gradient order.
+    gradient : sympy.Matrix
+        Column matrix of ∂ total / ∂ symbol, symbolic in ``symbols``.
+    solved : sympy.Matrix
+        The matrix (B or A) that ``sympy.solve`` finds from ∂total/∂(B or A) = 0; entries may
         keep free symbols if the linear system is singular (e.g. the decoder at γ = λ = 0).
-    update : the Blahut–Arimoto formula's value of that matrix.
-    covariance_update : the formula's Σ_W (encoder) or Σ_Z (decoder, in the requested family).
-    substitution : ``{symbol: value}`` placing every free symbol at the update.
-    gradient_at_update : ``gradient`` at ``substitution``, simplified (zeros when stationary).
+    update : sympy.Matrix
+        The Blahut–Arimoto formula's value of that matrix.
+    covariance_update : sympy.Matrix
+        The formula's Σ_W (encoder) or Σ_Z (decoder, in the requested family).
+    substitution : dict
+        ``{symbol: value}`` placing every free symbol at the update.
+    gradient_at_update : sympy.Matrix
+        ``gradient`` at ``substitution``, simplified (zeros when stationary).
     """
 
     symbols: tuple[sp.Symbol, ...]
