@@ -62,6 +62,12 @@ def canonical_grouping(groups) -> tuple[tuple[int, ...], ...]:
     """An unlabelled set partition in canonical form: sorted non-empty tuples, sorted by first element.
 
     Raises ``ValueError`` naming ``groups`` when an entry is not an integer index.
+
+    Examples
+    --------
+    >>> from lingauss import canonical_grouping
+    >>> canonical_grouping([(2,), (1, 0), ()])
+    ((0, 1), (2,))
     """
     try:
         blocks = [tuple(sorted(operator.index(i) for i in g)) for g in groups]
@@ -101,6 +107,16 @@ def dependent_factor_covariance(groups, *, root_std: float | Sequence[float] = 1
     ``groups`` is a partition of ``0..s-1``; the smallest index of each group is its root. The
     per-factor parameters may be scalars or length-``s`` sequences: ``root_std`` is read at the
     roots, ``coupling`` (α_j) and ``dependent_noise_std`` (σ_{z_j}) at the dependent factors.
+
+    Examples
+    --------
+    Factors 0 and 1 form a group (v2 = v1 + z2, var z2 = 0.25), factor 2 is on its own:
+
+    >>> from lingauss import dependent_factor_covariance
+    >>> dependent_factor_covariance([(0, 1), (2,)])
+    array([[1.  , 1.  , 0.  ],
+           [1.  , 1.25, 0.  ],
+           [0.  , 0.  , 1.  ]])
     """
     canon = _check_partition(groups)
     s = sum(len(g) for g in canon)
@@ -153,6 +169,13 @@ def scenario_from_groups(groups, n: int, n_latents: int, *, noise_var: float = 0
 
     ``cov_params`` go to :func:`dependent_factor_covariance`. Γ is the first ``s`` standard basis
     vectors of R^n (:meth:`LinearGaussianModel.standard`).
+
+    Examples
+    --------
+    >>> from lingauss import scenario_from_groups
+    >>> sc = scenario_from_groups([(0, 1), (2,)], n=4, n_latents=3)
+    >>> sc.name, sc.true_grouping, sc.size
+    ('groups {v1, v2} {v3}', ((0, 1), (2,)), (3, 4, 3))
     """
     canon = _check_partition(groups)
     sigma_v = dependent_factor_covariance(canon, **cov_params)
@@ -168,6 +191,15 @@ def talk_scenario(size: tuple[int, int, int] = (3, 4, 3), index: int = 1, **para
     """One of the talk's scenarios: ``size`` ∈ {(3, 4, 3), (5, 5, 4)}, ``index`` ∈ {1, 2, 3}.
 
     ``params``: ``noise_var``, ``root_std``, ``coupling``, ``dependent_noise_std`` (see module doc).
+
+    Examples
+    --------
+    >>> from lingauss import talk_scenario
+    >>> sc = talk_scenario((5, 5, 4), 2)
+    >>> sc.name, sc.true_grouping, sc.n_latents
+    ('(5,5,4) scenario 2', ((0, 1, 2), (3, 4)), 4)
+    >>> sc.model.sigma_y.shape
+    (5, 5)
     """
     try:
         size = tuple(operator.index(x) for x in size)
@@ -183,5 +215,12 @@ def talk_scenario(size: tuple[int, int, int] = (3, 4, 3), index: int = 1, **para
 
 
 def talk_scenarios(**params) -> list[Scenario]:
-    """All six talk scenarios, (3, 4, 3) first, with shared ``params``."""
+    """All six talk scenarios, (3, 4, 3) first, with shared ``params``.
+
+    Examples
+    --------
+    >>> from lingauss import talk_scenarios
+    >>> [sc.n_groups for sc in talk_scenarios(noise_var=0.05)]
+    [3, 2, 1, 3, 2, 1]
+    """
     return [talk_scenario(size, k, **params) for size in SCENARIO_GROUPS for k in (1, 2, 3)]
