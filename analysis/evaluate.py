@@ -31,7 +31,7 @@ def relative_errors(sigma_y, A, B, sigma_w) -> tuple[float, float]:
 
 
 def grouping_text(grouping) -> str:
-    """A grouping as text, 1-based like the talk: ((0, 1), (2,)) → ``"{v1,v2}{v3}"``."""
+    """A grouping as text, 1-based like Vu et al. (2024): ((0, 1), (2,)) → ``"{v1,v2}{v3}"``."""
     if grouping is None:
         return ""
     return "".join("{" + ",".join(f"v{j + 1}" for j in g) + "}" for g in grouping)

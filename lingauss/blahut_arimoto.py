@@ -1,7 +1,7 @@
 r"""Blahut–Arimoto: alternating exact minimisation of the γλ-VAE loss, one point or a whole grid.
 
 One iteration is the encoder half-step followed by the decoder half-step of
-:mod:`lingauss.updates` (the seed's equations (9)–(10)). Each half-step is an exact minimiser
+:mod:`lingauss.updates` (equations (9)–(10) of Vu et al. 2024). Each half-step is an exact minimiser
 (when :math:`P = \gamma\Sigma_Z^{-1} + 2\lambda I \succ 0`), so the loss history is non-increasing.
 The history starts at the initial decoder with the prior encoder (B = 0, Σ_W = I).
 
@@ -317,7 +317,7 @@ def blahut_arimoto(sigma_y, n_latents: int, gamma: float, lam: float, *, decoder
         :class:`~lingauss.model.LinearGaussianModel`)
     n_latents : m ≥ 1
     gamma, lam : the weights of nll and mse; γ ≥ 0
-    decoder_noise : ``"full"`` (seed), ``"diagonal"``, ``"isotropic"`` or a fixed SPD matrix
+    decoder_noise : ``"full"`` (Vu et al. 2024), ``"diagonal"``, ``"isotropic"`` or a fixed SPD matrix
     init, rng : starting decoder, see :func:`initial_decoder`; seeded by ``rng``
     max_iter, tol : stop when |ΔL| ≤ tol·max(1, |L|)
     collapse_tol : kl (nats) at or below which a stopped run is reported ``"collapsed"``

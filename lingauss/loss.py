@@ -14,7 +14,7 @@ and the loss :math:`L = \mathbb{E}_Y \mathrm{KL}(q(x|y)\,\|\,N(0,I_m)) - \gamma\
     \mathrm{nll} &= \tfrac12\left[n\log 2\pi + \log|\Sigma_Z| + \operatorname{tr}(\Sigma_Z^{-1}E)\right] \\
     \mathrm{mse} &= \operatorname{tr} E, \qquad \mathrm{total} = \mathrm{kl} + \gamma\,\mathrm{nll} + \lambda\,\mathrm{mse}.
 
-This is the expectation itself (the seed's printed formula (3) drops factors and a trace), so a
+This is the expectation itself (formula (3) as printed by Vu et al. (2024) drops factors and a trace), so a
 Monte-Carlo estimate converges to it; ``tests/lingauss/test_loss.py`` checks that and
 :mod:`lingauss.symbolic` derives it independently.
 """

@@ -42,7 +42,7 @@ class LinearGaussianModel:
     sigma_v : (s, s) array
         Factor covariance :math:`\Sigma_V`, symmetric positive definite.
     mixing : (n, s) array
-        :math:`\Gamma`. Use :meth:`standard` for the talk's default (the first ``s`` standard basis
+        :math:`\Gamma`. Use :meth:`standard` for the default of Vu et al. (2024) (the first ``s`` standard basis
         vectors of :math:`\mathbb{R}^n`).
     noise_var : float
         Observation noise variance :math:`\sigma^2 > 0`.

@@ -1,11 +1,11 @@
-r"""The talk's factor scenarios (seed 002) as ready-made :class:`~lingauss.model.LinearGaussianModel` s.
+r"""The factor scenarios of Vu et al. (2024) as ready-made :class:`~lingauss.model.LinearGaussianModel` s.
 
 Every scenario is a set of *independent sub-groups* of factors. Inside a group the first factor is
 the root, :math:`v_r \sim N(0, \sigma_v^2)`, and every other member depends on it linearly,
 
 .. math:: v_j = \alpha_j v_r + z_j, \qquad z_j \sim N(0, \sigma_{z_j}^2),
 
-which gives the talk's :math:`\Sigma_V` blocks: :math:`\operatorname{var} v_j = \alpha_j^2\sigma_v^2
+which gives the :math:`\Sigma_V` blocks of Vu et al. (2024): :math:`\operatorname{var} v_j = \alpha_j^2\sigma_v^2
 + \sigma_{z_j}^2`, :math:`\operatorname{cov}(v_r, v_j) = \alpha_j\sigma_v^2`,
 :math:`\operatorname{cov}(v_j, v_k) = \alpha_j\alpha_k\sigma_v^2`. The true grouping of a scenario
 is its set of sub-groups.
@@ -23,11 +23,14 @@ Sizes and groupings (0-based factor indices):
 (5, 5, 4)  3         {0, 1, 2, 3, 4}                   1
 =========  ========  ================================  =======================
 
-The talk gives no numbers for σ_v, α, β, σ_z or σ²; ours are **documented defaults, each a
+Vu et al. (2024) give no numbers for σ_v, α, β, σ_z or σ²; ours are **documented defaults, each a
 parameter**: root standard deviation ``root_std = 1``, coupling ``coupling = 1`` (α = β = 1),
 dependent-noise standard deviation ``dependent_noise_std = 0.5`` and observation noise variance
-``noise_var = 0.1`` (the talk requires σ² < 1). The (5, 5, 4) groupings are our reading of the
-talk's figure caption ("3, 2 and 1 independent sub-groups"), which gives no membership.
+``noise_var = 0.1`` (they require σ² < 1). The (5, 5, 4) groupings are our reading of their
+figure caption ("3, 2 and 1 independent sub-groups"), which gives no membership.
+
+Reference: M. Vu, S. Wei and X. Wan, *Investigating Disentanglement in β-VAE within a Linear
+Gaussian Setting*, talk, 2024 (the documentation's references page).
 """
 
 from __future__ import annotations
@@ -188,7 +191,7 @@ def scenario_from_groups(groups, n: int, n_latents: int, *, noise_var: float = 0
 
 
 def talk_scenario(size: tuple[int, int, int] = (3, 4, 3), index: int = 1, **params) -> Scenario:
-    """One of the talk's scenarios: ``size`` ∈ {(3, 4, 3), (5, 5, 4)}, ``index`` ∈ {1, 2, 3}.
+    """One of the scenarios of Vu et al. (2024): ``size`` ∈ {(3, 4, 3), (5, 5, 4)}, ``index`` ∈ {1, 2, 3}.
 
     ``params``: ``noise_var``, ``root_std``, ``coupling``, ``dependent_noise_std`` (see module doc).
 
@@ -215,7 +218,7 @@ def talk_scenario(size: tuple[int, int, int] = (3, 4, 3), index: int = 1, **para
 
 
 def talk_scenarios(**params) -> list[Scenario]:
-    """All six talk scenarios, (3, 4, 3) first, with shared ``params``.
+    """All six scenarios of Vu et al. (2024), (3, 4, 3) first, with shared ``params``.
 
     Examples
     --------

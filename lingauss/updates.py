@@ -13,11 +13,11 @@ For the decoder, :math:`E(A) = E(A^\star) + (A - A^\star)\Sigma_X(A - A^\star)^\
           \quad \Sigma_{YX} = \Sigma_YB^\top,
 
 so :math:`A^\star` minimises :math:`\operatorname{tr}(PE)` for every :math:`P \succ 0` (it does not
-depend on γ, λ or Σ_Z), and the seed's :math:`(\Sigma_Y^{-1} + B^\top\Sigma_W^{-1}B)^{-1}
+depend on γ, λ or Σ_Z), and Vu et al.'s (2024) :math:`(\Sigma_Y^{-1} + B^\top\Sigma_W^{-1}B)^{-1}
 B^\top\Sigma_W^{-1}` is the same matrix. Then :math:`\Sigma_Z` minimises
 :math:`\log|\Sigma_Z| + \operatorname{tr}(\Sigma_Z^{-1}E)` inside its family:
 
-- ``"full"``: :math:`\Sigma_Z = E` (the seed's update);
+- ``"full"``: :math:`\Sigma_Z = E` (the update of Vu et al. 2024);
 - ``"diagonal"``: :math:`\Sigma_Z = \operatorname{diag}(E)`;
 - ``"isotropic"``: :math:`\Sigma_Z = (\operatorname{tr}E/n)\,I_n`;
 - a fixed SPD matrix: :math:`\Sigma_Z` is not learned.
