@@ -4,7 +4,7 @@
 Numba exhaustive enumeration, and the exact partition branch-and-bound, on the same covariances.
 
 ``core``: the vectorised :func:`lingauss.blahut_arimoto_grid` against a per-point Python loop of
-:func:`lingauss.ba_solver` over the same (γ, λ) grid, same scenario, same initial decoder
+:func:`lingauss.blahut_arimoto` over the same (γ, λ) grid, same scenario, same initial decoder
 and the same fixed number of iterations (``tol = 0``), so both do identical arithmetic. The
 results are also compared point by point, so the speed-up is between equal answers.
 """

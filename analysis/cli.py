@@ -1,16 +1,17 @@
 """The lingauss command line.
 
-``lingauss reproduce``  the talk's success-rate tables, ours next to the published ones, with the
-                    protocol, null baselines, a sensitivity table and figures (the README's main job).
-``lingauss sweep``  a (γ, λ) sweep of chosen scenarios: a tidy CSV/JSON-lines table, resumable.
-``lingauss metric`` I_m and SAP of a joint covariance (.npy) or of latent/factor samples.
-``lingauss compare`` I_m and SAP next to the standard metric suite (rank correlations, a plot).
-``lingauss train vae`` train a β-VAE-family model on dSprites-like data; checkpoints, log, report.
-``lingauss solve``  run Blahut–Arimoto on the talk's six scenarios and print status, loss terms,
-                    reconstruction error and the well-posedness verdict.
-``lingauss bench core``  batched grid BA vs a per-point loop (a printed table).
-``lingauss bench im``    naive vs exhaustive vs exact I_m (a printed table).
-``lingauss bench koopman | flow``  SKD/SSM-SKD and the flow model vs their seeds' tables.
+* ``lingauss reproduce`` — the success-rate tables of Vu et al. (2024), ours next to the published
+  ones, with the protocol, null baselines, a sensitivity table and figures (the README's main job).
+* ``lingauss sweep`` — a (γ, λ) sweep of chosen scenarios: a tidy CSV/JSON-lines table, resumable.
+* ``lingauss metric`` — I_m and SAP of a joint covariance (.npy) or of latent/factor samples.
+* ``lingauss compare`` — I_m and SAP next to the standard metric suite (rank correlations, a plot).
+* ``lingauss train vae`` — train a β-VAE-family model on dSprites-like data; checkpoints, log, report.
+* ``lingauss solve`` — run Blahut–Arimoto on the six scenarios of Vu et al. (2024) and print status,
+  loss terms, reconstruction error and the well-posedness verdict.
+* ``lingauss bench core`` — batched grid BA vs a per-point loop (a printed table).
+* ``lingauss bench im`` — naive vs exhaustive vs exact I_m (a printed table).
+* ``lingauss bench koopman | flow`` — SKD/SSM-SKD and the flow model vs the tables of Hason (2024)
+  and Song et al. (2023).
 
 Exit codes: 0 done; 1 done, but some points (sweep, reproduce) ended in error or a training did
 not complete; 2 a usage mistake (bad numbers, unreadable files, unwritable paths: a one-line
@@ -118,7 +119,7 @@ def cmd_solve(args) -> int:
         except OSError as exc:
             raise UserError(f"cannot write {path}: {exc.strerror}") from None
         print(f"wrote {path}")
-    print("objective regimes: see `lingauss.posedness` (degenerate ones never stop the run;"
+    print("objective regimes: see `lingauss.well_posedness` (degenerate ones never stop the run;"
           " BA reports them in its status)")
     return 0
 
@@ -388,7 +389,7 @@ def _add_protocol_options(p) -> None:
     from .protocol import ERROR_READINGS, Protocol
 
     d = Protocol()
-    g = p.add_argument_group("protocol (every choice the talk leaves open)")
+    g = p.add_argument_group("protocol (every choice Vu et al. (2024) leave open)")
     g.add_argument("--init", choices=["random", "pca"], default=d.init,
                    help="initial decoder: random (seeded) or pca (default %(default)s)")
     g.add_argument("--max-iter", type=int, default=d.max_iter, help="BA iteration cap (default %(default)s)")
@@ -586,16 +587,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     from .reproduction import DEFAULT_OUT, SENSITIVITY_LEVELS
 
-    r = sub.add_parser("reproduce", help="the talk's success-rate tables, ours vs published (main job)",
-                       description="Reproduce the success-rate tables of the linear Gaussian beta-VAE talk: BA on the 25 (gamma, "
-                                   "lambda) pairs for the six scenarios, the 5% reconstruction "
+    r = sub.add_parser("reproduce", help="the success-rate tables of Vu et al. (2024), ours vs published (main job)",
+                       description="Reproduce the success-rate tables of Vu, Wei & Wan (2024), 'Investigating Disentanglement in beta-VAE within a Linear Gaussian Setting': BA on the 25 (gamma, "
+                                   "lambda) pairs for the six scenarios, the 5 % reconstruction "
                                    "tolerance, I_m and SAP success rates next to the published "
                                    "ones, null baselines, a sensitivity table over the protocol "
                                    "choices, and figures. Solved points are stored in "
                                    "OUT/sweep.jsonl, so a rerun reuses them.")
     r.add_argument("--out", default=DEFAULT_OUT, help="output folder (default ./%(default)s)")
     r.add_argument("--decoder-noise", choices=NAMED_FAMILIES, default="full",
-                   help=f"decoder-noise family of Sigma_Z: {_FAMILY_HELP} (default %(default)s)")
+                   help=f"decoder-noise family of Sigma_Z: {_FAMILY_HELP} (default %(default)s: the update of Vu et al. 2024)")
     _add_protocol_options(r)
     r.add_argument("--sensitivity", choices=SENSITIVITY_LEVELS, default="quick",
                    help="sensitivity table: none, quick (re-readings + cheap re-runs) or full "
@@ -608,7 +609,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=cmd_reproduce)
 
     w = sub.add_parser("sweep", help="a (gamma, lambda) sweep: tidy table, resumable, parallel",
-                       description="Sweep (gamma, lambda) for the talk's scenarios; prints success "
+                       description="Sweep (gamma, lambda) for the scenarios of Vu et al. (2024); prints success "
                                    "rates and writes one row per point (CSV, or JSON lines when "
                                    "--out ends in .jsonl). With --store the run is resumable.")
     w.add_argument("--gammas", type=_axis_arg, default=_axis_arg("0.98:1.02:5"),
@@ -648,7 +649,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("compare", help="I_m and SAP vs the standard metric suite: rank correlations",
                        description="Score a population of linear Gaussian encoders (BA solutions over "
-                                   "the talk's grid, null baselines, random encoders) with I_m, SAP, "
+                                   "the grid of Vu et al. (2024), null baselines, random encoders) with I_m, SAP, "
                                    "MIG, DCI, modularity/explicitness and print/plot their Spearman "
                                    "rank correlations.")
     c.add_argument("--out", default="lingauss-compare", help="output folder (default ./%(default)s)")
@@ -692,8 +693,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(func=cmd_train)
 
-    s = sub.add_parser("solve", help="run Blahut-Arimoto on the talk's scenarios and print the results",
-                       description="Run Blahut–Arimoto on the talk's scenarios (seed 002) at one "
+    s = sub.add_parser("solve", help="run Blahut-Arimoto on the scenarios of Vu et al. (2024) and print the results",
+                       description="Run Blahut–Arimoto on the scenarios of Vu et al. (2024) at one "
                                    "(gamma, lambda) for each decoder-noise family and print status, "
                                    "loss terms and the well-posedness regime.")
     s.add_argument("--gamma", type=float, default=1.0, help="weight of the reconstruction log-likelihood (default 1)")

@@ -1,4 +1,4 @@
-"""Figures of a sweep (matplotlib, Agg): (γ, λ) heatmaps, success bars vs the talk, the I_m landscape.
+"""Figures of a sweep (matplotlib, Agg): (γ, λ) heatmaps, success bars vs Vu et al. (2024), the I_m landscape.
 
 Every function writes ``<path>.png`` and ``<path>.pdf`` (``path`` without suffix) and returns the
 written paths; ``show=True`` also opens an interactive window (when a display backend exists).
@@ -108,7 +108,7 @@ def plot_success_bars(comparison: list[dict], path, *, show: bool = False) -> li
         labels = [f"{r['metric']}\nscen. {r['scenario_index']}" for r in rows]
         x = np.arange(len(rows))
         ax.bar(x - 0.2, [r["ours"] for r in rows], 0.4, label="ours", color="#1f77b4")
-        ax.bar(x + 0.2, [r["published"] for r in rows], 0.4, label="published (seed 002)", color="#ff7f0e")
+        ax.bar(x + 0.2, [r["published"] for r in rows], 0.4, label="published (Vu et al. 2024)", color="#ff7f0e")
         ax.set_xticks(x)
         ax.set_xticklabels(labels, fontsize=8)
         ax.set_ylim(0, 105)

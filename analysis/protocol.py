@@ -1,12 +1,13 @@
-r"""The protocol of a (γ, λ) sweep: every choice the talk (seed 002) leaves open, as one record.
+r"""The protocol of a (γ, λ) sweep: every choice Vu et al. (2024) leave open, as one record.
 
-The talk says "for each (γ, λ) pair, seek the optimal solution ... adhering to a 5 % reconstruction
+The talk (Vu, Wei & Wan 2024, *Investigating Disentanglement in β-VAE within a Linear Gaussian
+Setting*) says "for each (γ, λ) pair, seek the optimal solution ... adhering to a 5 % reconstruction
 error tolerance; employ Blahut–Arimoto until convergence". It does not say how BA starts, when it
 stops, what "reconstruction error" measures, which Σ_Z family is learned, or the scenario constants.
 Each of those is a field here, with our documented default:
 
 =======================  ==========================================================================
-``decoder_noise``        ``"full"``: the seed's Σ_Z update (eq. 10); ``"diagonal"`` / ``"isotropic"``;
+``decoder_noise``        ``"full"``: the talk's Σ_Z update (eq. 10); ``"diagonal"`` / ``"isotropic"``;
                          ``"true"``: Σ_Z fixed at the data's own noise σ²I (not learned: the
                          objective is then bounded for every γ > 0 with γ/σ² + 2λ > 0)
 ``init``                 ``"random"`` decoder (seeded per ``seed``) or ``"pca"``
@@ -45,7 +46,7 @@ NOISE_CHOICES = NAMED_FAMILIES
 
 ERROR_READINGS = ("sampled", "mean", "none")
 
-#: The talk's grid: γ from 0.98 to 1.02 and λ from −0.02 to 0.02, step 0.01 (25 pairs).
+#: The grid of Vu et al. (2024): γ from 0.98 to 1.02 and λ from −0.02 to 0.02, step 0.01 (25 pairs).
 TALK_GAMMAS = (0.98, 0.99, 1.0, 1.01, 1.02)
 TALK_LAMBDAS = (-0.02, -0.01, 0.0, 0.01, 0.02)
 
@@ -106,7 +107,7 @@ class Protocol:
         return resolve_decoder_noise(self.decoder_noise, scenario.model)
 
     def scenarios(self) -> list:
-        """The talk's six scenarios built with this protocol's constants."""
+        """The six scenarios of Vu et al. (2024) built with this protocol's constants."""
         return lg.talk_scenarios(**self.scenario_params)
 
     @property
@@ -128,7 +129,7 @@ class Protocol:
         tol_txt = "" if self.error_reading == "none" else f" <= {self.tolerance:.0%}"
         return "\n".join([
             f"  decoder noise family : {self.decoder_noise}"
-            + {"full": "  (the seed's Sigma_Z update, eq. 10)",
+            + {"full": "  (the Sigma_Z update of Vu et al. 2024, eq. 10)",
                "true": "  (Sigma_Z fixed at sigma^2 I, not learned)"}.get(self.decoder_noise, ""),
             f"  initialisation       : {self.init} decoder"
             + (" (A ~ N(0, tr Sigma_Y/(n m)), seeded; Sigma_Z = diag Sigma_Y)" if self.init == "random" else ""),

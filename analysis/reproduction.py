@@ -1,8 +1,9 @@
-r"""Reproduce the talk's success-rate tables (seed 002) — and say where and why ours differ.
+r"""Reproduce the success-rate tables of Vu et al. (2024) — and say where and why ours differ.
 
-The talk solves the γλ-VAE by Blahut–Arimoto on the 25 pairs γ ∈ {0.98 … 1.02}, λ ∈ {−0.02 … 0.02}
-(step 0.01) for three factor scenarios at (s, n, m) = (3, 4, 3) and (5, 5, 4), keeps solutions
-within a 5 % reconstruction tolerance and reports how often I_m and SAP recover the true grouping:
+Vu, Wei & Wan (2024, *Investigating Disentanglement in β-VAE within a Linear Gaussian Setting*,
+a talk) solve the γλ-VAE by Blahut–Arimoto on the 25 pairs γ ∈ {0.98 … 1.02}, λ ∈ {−0.02 … 0.02}
+(step 0.01) for three factor scenarios at (s, n, m) = (3, 4, 3) and (5, 5, 4), keep solutions
+within a 5 % reconstruction tolerance and report how often I_m and SAP recover the true grouping:
 
 ==========  ==========  ==========  ==========
 published   scenario 1  scenario 2  scenario 3
@@ -19,7 +20,7 @@ SAP (554)   52 %        20 %        4 %
 changed at a time, next to the mean absolute distance to the published numbers — the honest answer
 to "which choice moves them". Nothing is tuned to match the table.
 
-What the runs show (2026-11-25, default scenario constants): with the seed's learned full Σ_Z the
+What the runs show (2026-11-25, default scenario constants): with the talk's learned full Σ_Z the
 objective is degenerate — γ > 1 diverges (10 of 25 points), γ < 1 collapses (8), γ = 1 drifts
 (max_iter) — so at most 2 of 25 points per scenario are usable and every rate is 0–8 %. With Σ_Z
 fixed at the true σ²I (``--decoder-noise true``) BA converges everywhere; its sampled error is
@@ -50,7 +51,7 @@ from .table import SweepTable, write_text_atomic
 __all__ = ["PUBLISHED", "Reproduction", "reproduce", "sensitivity_protocols", "SENSITIVITY_LEVELS",
            "DEFAULT_OUT"]
 
-#: The talk's tables: size → metric → rates (%) for scenarios 1, 2, 3.
+#: The tables of Vu et al. (2024): size → metric → rates (%) for scenarios 1, 2, 3.
 PUBLISHED = {
     (3, 4, 3): {"I_m": (16, 64, 100), "SAP": (40, 92, 92)},
     (5, 5, 4): {"I_m": (44, 60, 56), "SAP": (52, 20, 4)},
@@ -145,7 +146,8 @@ class Reproduction:
 
     @property
     def text(self) -> str:
-        parts = ["# lingauss reproduce — seed 002's success-rate tables", "",
+        parts = ["# lingauss reproduce — the success-rate tables of Vu, Wei & Wan (2024), *Investigating "
+                 "Disentanglement in β-VAE within a Linear Gaussian Setting*", "",
                  "Protocol (every choice is an option of `lingauss reproduce`):",
                  "```", self.protocol.describe(), "```", "",
                  f"Grid: gamma in {list(TALK_GAMMAS)}, lambda in {list(TALK_LAMBDAS)}; "
@@ -214,7 +216,7 @@ def reproduce(protocol: Protocol | None = None, *, seeds=(0,), sizes=((3, 4, 3),
               sensitivity: str = "quick", executor="processes", n_workers: int | None = None,
               out=None, figures: bool = True, progress: bool = True, show: bool = False,
               landscape_point: tuple[float, float] = (1.0, 0.0)) -> Reproduction:
-    """Run the talk's protocol, the null baselines and the sensitivity table; optionally write them.
+    """Run the protocol of Vu et al. (2024), the null baselines and the sensitivity table; optionally write them.
 
     ``sensitivity``: ``"none"``, ``"quick"`` (default) or ``"full"`` (see :func:`sensitivity_protocols`).
 

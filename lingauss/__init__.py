@@ -1,8 +1,8 @@
 """lingauss: the linear Gaussian β-VAE, solved exactly, and a metric engine for any model's latents.
 
-Closed-form core (numpy, scipy, numba, sympy; never torch). See DESIGN.md for the conventions:
-joint covariances are ordered latents first, losses are in nats per sample, seeds are
-``numpy.random.Generator | int | None``.
+Closed-form core (numpy, scipy, numba, sympy; never torch). The documentation in ``docs/`` (page
+*Conventions*) states the conventions: joint covariances are ordered latents first, losses are in
+nats per sample, seeds are ``numpy.random.Generator | int | None``.
 """
 
 from .ba_solver import (STATUSES, BAGridResult, BAResult, blahut_arimoto,

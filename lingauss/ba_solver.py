@@ -1,7 +1,7 @@
 r"""Blahut–Arimoto: alternating exact minimisation of the γλ-VAE loss, one point or a whole grid.
 
 One iteration is the encoder half-step followed by the decoder half-step of
-:mod:`lingauss.updates` (the seed's equations (9)–(10)). Each half-step is an exact minimiser
+:mod:`lingauss.updates` (equations (9)–(10) of Vu et al. 2024). Each half-step is an exact minimiser
 (when :math:`P = \gamma\Sigma_Z^{-1} + 2\lambda I \succ 0`), so the loss history is non-increasing.
 The history starts at the initial decoder with the prior encoder (B = 0, Σ_W = I).
 
@@ -318,7 +318,7 @@ def blahut_arimoto(sigma_y, n_latents: int, gamma: float, lam: float, *, decoder
         :class:`~lingauss.model.LinearGaussianModel`)
     n_latents : m ≥ 1
     gamma, lam : the weights of nll and mse; γ ≥ 0
-    decoder_noise : ``"full"`` (seed), ``"diagonal"``, ``"isotropic"``, ``"true"`` (Σ_Z fixed at the
+    decoder_noise : ``"full"`` (Vu et al. 2024), ``"diagonal"``, ``"isotropic"``, ``"true"`` (Σ_Z fixed at the
         model's σ²I; needs a model as first argument) or a fixed SPD matrix
         (:mod:`lingauss.noise_families`)
     init, rng : starting decoder, see :func:`initial_decoder`; seeded by ``rng``
@@ -330,7 +330,7 @@ def blahut_arimoto(sigma_y, n_latents: int, gamma: float, lam: float, *, decoder
     -------
     BAResult
         Never raises for a degenerate objective: see the module table of statuses, and
-        :func:`lingauss.posedness` (its verdict is appended to the message when the objective
+        :func:`lingauss.well_posedness` (its verdict is appended to the message when the objective
         has no isolated minimum). Bad inputs raise ``ValueError`` naming the argument.
     """
     sigma_y, m, family, fixed = _check_common(sigma_y, n_latents, decoder_noise, max_iter, tol)

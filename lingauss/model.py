@@ -42,10 +42,23 @@ class LinearGaussianModel:
     sigma_v : (s, s) array
         Factor covariance :math:`\Sigma_V`, symmetric positive definite.
     mixing : (n, s) array
-        :math:`\Gamma`. Use :meth:`standard` for the talk's default (the first ``s`` standard basis
+        :math:`\Gamma`. Use :meth:`standard` for the default of Vu et al. (2024) (the first ``s`` standard basis
         vectors of :math:`\mathbb{R}^n`).
     noise_var : float
         Observation noise variance :math:`\sigma^2 > 0`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lingauss import LinearGaussianModel
+    >>> model = LinearGaussianModel(sigma_v=np.eye(2), mixing=[[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]],
+    ...                             noise_var=0.1)
+    >>> model.s, model.n
+    (2, 3)
+    >>> model.sigma_y            # Γ Σ_V Γᵀ + σ² I
+    array([[1.1, 0. , 1. ],
+           [0. , 1.1, 1. ],
+           [1. , 1. , 2.1]])
     """
 
     sigma_v: np.ndarray
@@ -65,7 +78,17 @@ class LinearGaussianModel:
 
     @classmethod
     def standard(cls, sigma_v, n: int, noise_var: float) -> "LinearGaussianModel":
-        """Model with :math:`\\Gamma` = the first ``s`` standard basis vectors of R^n (requires n ≥ s)."""
+        """Model with :math:`\\Gamma` = the first ``s`` standard basis vectors of R^n (requires n ≥ s).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from lingauss import LinearGaussianModel
+        >>> LinearGaussianModel.standard(np.eye(2), n=3, noise_var=0.1).mixing
+        array([[1., 0.],
+               [0., 1.],
+               [0., 0.]])
+        """
         s = np.shape(sigma_v)[0] if np.ndim(sigma_v) == 2 else None
         if s is None:
             raise ValueError(f"sigma_v must be a 2-D matrix, got shape {np.shape(sigma_v)}")
@@ -84,7 +107,19 @@ class LinearGaussianModel:
         return self.mixing.shape[1]
 
     def sample(self, n_samples: int, rng=None) -> tuple[np.ndarray, np.ndarray]:
-        """Draw ``(v, y)`` with shapes ``(n_samples, s)`` and ``(n_samples, n)``; seeded by ``rng``."""
+        """Draw ``(v, y)`` with shapes ``(n_samples, s)`` and ``(n_samples, n)``; seeded by ``rng``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from lingauss import LinearGaussianModel
+        >>> model = LinearGaussianModel.standard(np.eye(2), n=3, noise_var=0.1)
+        >>> v, y = model.sample(20_000, rng=0)
+        >>> v.shape, y.shape
+        ((20000, 2), (20000, 3))
+        >>> bool(np.allclose(np.cov(y.T), model.sigma_y, atol=0.05))
+        True
+        """
         if not isinstance(n_samples, (int, np.integer)) or isinstance(n_samples, bool) or n_samples < 1:
             raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
         gen = as_rng(rng)
@@ -99,6 +134,19 @@ class LinearGaussianModel:
         ``B`` is (m, n) and ``sigma_w`` (m, m) symmetric positive definite; returns the
         (m+s)×(m+s) matrix with blocks :math:`B\Sigma_YB^\top+\Sigma_W`, :math:`B\Gamma\Sigma_V`,
         :math:`\Sigma_V`.
+
+        Examples
+        --------
+        An encoder that reads the two factor coordinates with noise variance 0.5:
+
+        >>> import numpy as np
+        >>> from lingauss import LinearGaussianModel
+        >>> model = LinearGaussianModel.standard(np.eye(2), n=3, noise_var=0.1)
+        >>> model.joint_covariance(B=np.eye(2, 3), sigma_w=0.5 * np.eye(2))
+        array([[1.6, 0. , 1. , 0. ],
+               [0. , 1.6, 0. , 1. ],
+               [1. , 0. , 1. , 0. ],
+               [0. , 1. , 0. , 1. ]])
         """
         B = as_matrix(B, "B", shape=(None, self.n))
         sigma_w = as_spd(sigma_w, "sigma_w", size=B.shape[0])

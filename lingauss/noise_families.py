@@ -21,7 +21,7 @@ diagonal matrices the objective separates into :math:`\log z_i + E_{ii}/z_i`, mi
 :math:`z_i = E_{ii}`; for :math:`zI` it is :math:`n\log z + \operatorname{tr}E/z`, minimised at
 :math:`z = \operatorname{tr}E/n`.
 
-Each family also declares the facts :func:`lingauss.posedness` needs (the arguments are in
+Each family also declares the facts :func:`lingauss.well_posedness` needs (the arguments are in
 that module): what happens for γ > 1 (``gamma_above_one``), whether γ = 1, λ > 0 is a boundary
 regime, whether γ < 1, λ = 0 collapses, and which classical model γ = 1, λ = 0 is.
 """

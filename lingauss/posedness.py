@@ -99,6 +99,17 @@ def well_posedness(gamma: float, lam: float, decoder_noise="full", *,
     atol : tolerance for the comparisons γ = 1 and λ = 0
 
     See the module docstring for the argument behind each verdict.
+
+    Examples
+    --------
+    >>> from lingauss import well_posedness
+    >>> w = well_posedness(1.02, 0.0, "full")
+    >>> w.regime, w.bounded_below, w.ok
+    ('unbounded_encoder_noise', False, False)
+    >>> well_posedness(0.98, 0.0, "full").regime
+    'collapse'
+    >>> well_posedness(1.02, 0.0, "isotropic", n_latents=3, n_features=4).ok
+    True
     """
     gamma = as_finite_scalar(gamma, "gamma", minimum=0.0)
     lam = as_finite_scalar(lam, "lam")

@@ -1,11 +1,11 @@
-r"""The talk's factor scenarios (seed 002) as ready-made :class:`~lingauss.model.LinearGaussianModel` s.
+r"""The factor scenarios of Vu et al. (2024) as ready-made :class:`~lingauss.model.LinearGaussianModel` s.
 
 Every scenario is a set of *independent sub-groups* of factors. Inside a group the first factor is
 the root, :math:`v_r \sim N(0, \sigma_v^2)`, and every other member depends on it linearly,
 
 .. math:: v_j = \alpha_j v_r + z_j, \qquad z_j \sim N(0, \sigma_{z_j}^2),
 
-which gives the talk's :math:`\Sigma_V` blocks: :math:`\operatorname{var} v_j = \alpha_j^2\sigma_v^2
+which gives the :math:`\Sigma_V` blocks of Vu et al. (2024): :math:`\operatorname{var} v_j = \alpha_j^2\sigma_v^2
 + \sigma_{z_j}^2`, :math:`\operatorname{cov}(v_r, v_j) = \alpha_j\sigma_v^2`,
 :math:`\operatorname{cov}(v_j, v_k) = \alpha_j\alpha_k\sigma_v^2`. The true grouping of a scenario
 is its set of sub-groups.
@@ -23,11 +23,14 @@ Sizes and groupings (0-based factor indices):
 (5, 5, 4)  3         {0, 1, 2, 3, 4}                   1
 =========  ========  ================================  =======================
 
-The talk gives no numbers for σ_v, α, β, σ_z or σ²; ours are **documented defaults, each a
+Vu et al. (2024) give no numbers for σ_v, α, β, σ_z or σ²; ours are **documented defaults, each a
 parameter**: root standard deviation ``root_std = 1``, coupling ``coupling = 1`` (α = β = 1),
 dependent-noise standard deviation ``dependent_noise_std = 0.5`` and observation noise variance
-``noise_var = 0.1`` (the talk requires σ² < 1). The (5, 5, 4) groupings are our reading of the
-talk's figure caption ("3, 2 and 1 independent sub-groups"), which gives no membership.
+``noise_var = 0.1`` (they require σ² < 1). The (5, 5, 4) groupings are our reading of their
+figure caption ("3, 2 and 1 independent sub-groups"), which gives no membership.
+
+Reference: M. Vu, S. Wei and X. Wan, *Investigating Disentanglement in β-VAE within a Linear
+Gaussian Setting*, talk, 2024 (the documentation's references page).
 """
 
 from __future__ import annotations
@@ -63,6 +66,12 @@ def canonical_grouping(groups) -> tuple[tuple[int, ...], ...]:
     """An unlabelled set partition in canonical form: sorted non-empty tuples, sorted by first element.
 
     Raises ``ValueError`` naming ``groups`` when an entry is not an integer index.
+
+    Examples
+    --------
+    >>> from lingauss import canonical_grouping
+    >>> canonical_grouping([(2,), (1, 0), ()])
+    ((0, 1), (2,))
     """
     try:
         blocks = [tuple(sorted(operator.index(i) for i in g)) for g in groups]
@@ -120,6 +129,16 @@ def dependent_factor_covariance(groups, *, root_std: float | Sequence[float] = 1
     ``groups`` is a partition of ``0..s-1``; the smallest index of each group is its root. The
     per-factor parameters may be scalars or length-``s`` sequences: ``root_std`` is read at the
     roots, ``coupling`` (α_j) and ``dependent_noise_std`` (σ_{z_j}) at the dependent factors.
+
+    Examples
+    --------
+    Factors 0 and 1 form a group (v2 = v1 + z2, var z2 = 0.25), factor 2 is on its own:
+
+    >>> from lingauss import dependent_factor_covariance
+    >>> dependent_factor_covariance([(0, 1), (2,)])
+    array([[1.  , 1.  , 0.  ],
+           [1.  , 1.25, 0.  ],
+           [0.  , 0.  , 1.  ]])
     """
     canon = _check_partition(groups)
     s = sum(len(g) for g in canon)
@@ -172,6 +191,13 @@ def scenario_from_groups(groups, n: int, n_latents: int, *, noise_var: float = 0
 
     ``cov_params`` go to :func:`dependent_factor_covariance`. Γ is the first ``s`` standard basis
     vectors of R^n (:meth:`LinearGaussianModel.standard`).
+
+    Examples
+    --------
+    >>> from lingauss import scenario_from_groups
+    >>> sc = scenario_from_groups([(0, 1), (2,)], n=4, n_latents=3)
+    >>> sc.name, sc.true_grouping, sc.size
+    ('groups {v1, v2} {v3}', ((0, 1), (2,)), (3, 4, 3))
     """
     canon = _check_partition(groups)
     sigma_v = dependent_factor_covariance(canon, **cov_params)
@@ -184,9 +210,18 @@ def scenario_from_groups(groups, n: int, n_latents: int, *, noise_var: float = 0
 
 
 def talk_scenario(size: tuple[int, int, int] = (3, 4, 3), index: int = 1, **params) -> Scenario:
-    """One of the talk's scenarios: ``size`` ∈ {(3, 4, 3), (5, 5, 4)}, ``index`` ∈ {1, 2, 3}.
+    """One of the scenarios of Vu et al. (2024): ``size`` ∈ {(3, 4, 3), (5, 5, 4)}, ``index`` ∈ {1, 2, 3}.
 
     ``params``: ``noise_var``, ``root_std``, ``coupling``, ``dependent_noise_std`` (see module doc).
+
+    Examples
+    --------
+    >>> from lingauss import talk_scenario
+    >>> sc = talk_scenario((5, 5, 4), 2)
+    >>> sc.name, sc.true_grouping, sc.n_latents
+    ('(5,5,4) scenario 2', ((0, 1, 2), (3, 4)), 4)
+    >>> sc.model.sigma_y.shape
+    (5, 5)
     """
     try:
         size = tuple(operator.index(x) for x in size)
@@ -202,5 +237,12 @@ def talk_scenario(size: tuple[int, int, int] = (3, 4, 3), index: int = 1, **para
 
 
 def talk_scenarios(**params) -> list[Scenario]:
-    """All six talk scenarios, (3, 4, 3) first, with shared ``params``."""
+    """All six scenarios of Vu et al. (2024), (3, 4, 3) first, with shared ``params``.
+
+    Examples
+    --------
+    >>> from lingauss import talk_scenarios
+    >>> [sc.n_groups for sc in talk_scenarios(noise_var=0.05)]
+    [3, 2, 1, 3, 2, 1]
+    """
     return [talk_scenario(size, k, **params) for size in SCENARIO_GROUPS for k in (1, 2, 3)]

@@ -3,7 +3,7 @@ r"""Symbolic (sympy) derivations that check the closed-form core independently.
 Small symbolic dimensions only (n, m ≤ 2 keeps sympy fast). Nothing here imports another
 ``lingauss`` module: these are an independent route to the same formulas.
 
-1. :func:`closed_form_loss` writes the γλ-VAE loss exactly as DESIGN.md states it,
+1. :func:`closed_form_loss` writes the γλ-VAE loss exactly as the docs state it,
 
    .. math::
 
@@ -27,8 +27,9 @@ Small symbolic dimensions only (n, m ≤ 2 keeps sympy fast). Nothing here impor
        A = \Sigma_{YX}\Sigma_X^{-1},\quad \Sigma_Z = E\ (\text{or } \operatorname{diag}E,\
        \tfrac{\operatorname{tr}E}{n}I)
 
-   zero the gradient exactly. :func:`seed_decoder_identity` checks that the seed's printed decoder
-   :math:`(\Sigma_Y^{-1} + B^\top\Sigma_W^{-1}B)^{-1}B^\top\Sigma_W^{-1}` is the same matrix.
+   zero the gradient exactly. :func:`seed_decoder_identity` checks that the decoder printed by
+   Vu et al. (2024), :math:`(\Sigma_Y^{-1} + B^\top\Sigma_W^{-1}B)^{-1}B^\top\Sigma_W^{-1}`, is
+   the same matrix.
 
 All losses are per sample, in nats.
 """
@@ -75,16 +76,23 @@ class SymbolicLoss:
 class StationarityResult:
     """Outcome of a symbolic stationarity check of one Blahut–Arimoto half-step.
 
-    Fields
-    ------
-    symbols : the free symbols (matrix entries first, then covariance entries), in gradient order.
-    gradient : column Matrix of ∂ total / ∂ symbol, symbolic in ``symbols``.
-    solved : the matrix (B or A) that ``sympy.solve`` finds from ∂total/∂(B or A) = 0; entries may
+    Attributes
+    ----------
+    symbols : tuple of sympy.Symbol
+        The free symbols (matrix entries first, then covariance entries), in gradient order.
+    gradient : sympy.Matrix
+        Column matrix of ∂ total / ∂ symbol, symbolic in ``symbols``.
+    solved : sympy.Matrix
+        The matrix (B or A) that ``sympy.solve`` finds from ∂total/∂(B or A) = 0; entries may
         keep free symbols if the linear system is singular (e.g. the decoder at γ = λ = 0).
-    update : the Blahut–Arimoto formula's value of that matrix.
-    covariance_update : the formula's Σ_W (encoder) or Σ_Z (decoder, in the requested family).
-    substitution : ``{symbol: value}`` placing every free symbol at the update.
-    gradient_at_update : ``gradient`` at ``substitution``, simplified (zeros when stationary).
+    update : sympy.Matrix
+        The Blahut–Arimoto formula's value of that matrix.
+    covariance_update : sympy.Matrix
+        The formula's Σ_W (encoder) or Σ_Z (decoder, in the requested family).
+    substitution : dict
+        ``{symbol: value}`` placing every free symbol at the update.
+    gradient_at_update : sympy.Matrix
+        ``gradient`` at ``substitution``, simplified (zeros when stationary).
     """
 
     symbols: tuple[sp.Symbol, ...]
@@ -227,7 +235,7 @@ def _residual_cov(sigma_y, A, B, sigma_w) -> sp.Matrix:
 
 
 def closed_form_loss(sigma_y, A, B, sigma_w, sigma_z, gamma, lam) -> SymbolicLoss:
-    r"""The γλ-VAE loss in closed form, exactly as DESIGN.md writes it (sympy expressions).
+    r"""The γλ-VAE loss in closed form, exactly as the docs write it (sympy expressions).
 
     .. math::
 
@@ -504,7 +512,7 @@ def seed_decoder_identity(sigma_y, B, sigma_w) -> sp.Matrix:
     r"""Σ_YXΣ_X⁻¹ − (Σ_Y⁻¹ + BᵀΣ_W⁻¹B)⁻¹BᵀΣ_W⁻¹, with rational functions cancelled.
 
     Σ_YX = Σ_YBᵀ, Σ_X = BΣ_YBᵀ + Σ_W. The difference is the zero matrix by the push-through
-    (Woodbury) identity, so the seed's printed decoder update equals DESIGN.md's
+    (Woodbury) identity, so the printed decoder update of Vu et al. (2024) equals the docs'
     A = Σ_YXΣ_X⁻¹. Arguments: Σ_Y (n×n), B (m×n), Σ_W (m×m), symbolic or exact.
     Raises ``ValueError`` for bad shapes or asymmetric covariances.
     """

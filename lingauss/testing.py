@@ -49,6 +49,18 @@ def spd_matrices(size: int | st.SearchStrategy[int], *, max_condition: float = 1
     """Symmetric positive-definite ``size``×``size`` matrices with condition number ≤ ``max_condition``.
 
     Eigenvalues are spread log-uniformly around ``scale`` in a random orthonormal basis.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from hypothesis import given, settings
+    >>> from lingauss.testing import spd_matrices
+    >>> @settings(max_examples=20, deadline=None)
+    ... @given(spd_matrices(3, max_condition=100.0))
+    ... def test_spd(S):
+    ...     eig = np.linalg.eigvalsh(S)
+    ...     assert np.allclose(S, S.T) and eig.min() > 0 and eig.max() / eig.min() <= 100.0 * (1 + 1e-9)
+    >>> test_spd()
     """
     if max_condition < 1:
         raise ValueError(f"max_condition must be >= 1, got {max_condition}")
@@ -63,6 +75,18 @@ def linear_gaussian_models(draw, s: int | None = None, n: int | None = None, *,
     """:class:`~lingauss.model.LinearGaussianModel` s: random Σ_V, Γ (or the standard basis), σ².
 
     ``s`` defaults to 1..4 and ``n`` to s..s+2.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from hypothesis import given, settings
+    >>> from lingauss.testing import linear_gaussian_models
+    >>> @settings(max_examples=20, deadline=None)
+    ... @given(linear_gaussian_models(s=2))
+    ... def test_data_covariance(model):
+    ...     G = model.mixing
+    ...     assert np.allclose(model.sigma_y, G @ model.sigma_v @ G.T + model.noise_var * np.eye(model.n))
+    >>> test_data_covariance()
     """
     s = draw(st.integers(1, 4)) if s is None else s
     n = draw(st.integers(s, s + 2)) if n is None else n
@@ -76,7 +100,19 @@ def linear_gaussian_models(draw, s: int | None = None, n: int | None = None, *,
 
 @st.composite
 def encoders(draw, m: int, n: int, *, max_condition: float = 1e2) -> tuple[np.ndarray, np.ndarray]:
-    """``(B, Σ_W)``: an (m, n) encoder matrix with N(0, 1) entries and an SPD noise covariance."""
+    """``(B, Σ_W)``: an (m, n) encoder matrix with N(0, 1) entries and an SPD noise covariance.
+
+    Examples
+    --------
+    >>> from hypothesis import given, settings
+    >>> from lingauss.testing import encoders
+    >>> @settings(max_examples=10, deadline=None)
+    ... @given(encoders(2, 5))
+    ... def test_shapes(enc):
+    ...     B, sigma_w = enc
+    ...     assert B.shape == (2, 5) and sigma_w.shape == (2, 2)
+    >>> test_shapes()
+    """
     rng = np.random.default_rng(draw(_seeds))
     return rng.standard_normal((m, n)), draw(spd_matrices(m, max_condition=max_condition, scale=0.5))
 
@@ -84,7 +120,24 @@ def encoders(draw, m: int, n: int, *, max_condition: float = 1e2) -> tuple[np.nd
 @st.composite
 def joint_covariances(draw, m: int | None = None, s: int | None = None, *,
                       max_condition: float = 1e2) -> tuple[np.ndarray, int]:
-    """``(cov, m)``: latents-first joint covariance of [X; V] from a random model and encoder."""
+    """``(cov, m)``: latents-first joint covariance of [X; V] from a random model and encoder.
+
+    Examples
+    --------
+    Any metric's invariants can be checked on these; here: mutual information is symmetric.
+
+    >>> import numpy as np
+    >>> from hypothesis import given, settings
+    >>> from lingauss import gaussian_mi
+    >>> from lingauss.testing import joint_covariances
+    >>> @settings(max_examples=20, deadline=None)
+    ... @given(joint_covariances())
+    ... def test_mi_symmetric(cov_m):
+    ...     cov, m = cov_m
+    ...     x, v = range(m), range(m, len(cov))
+    ...     assert np.isclose(gaussian_mi(cov, x, v), gaussian_mi(cov, v, x))
+    >>> test_mi_symmetric()
+    """
     m = draw(st.integers(1, 4)) if m is None else m
     model = draw(linear_gaussian_models(s=s, max_condition=max_condition))
     B, sigma_w = draw(encoders(m, model.n, max_condition=max_condition))
@@ -93,7 +146,20 @@ def joint_covariances(draw, m: int | None = None, s: int | None = None, *,
 
 @st.composite
 def ba_states(draw, n: int, m: int, *, decoder_noise: str = "full") -> dict[str, np.ndarray]:
-    """A full BA state ``{"A", "B", "sigma_w", "sigma_z"}``; Σ_Z respects ``decoder_noise``."""
+    """A full BA state ``{"A", "B", "sigma_w", "sigma_z"}``; Σ_Z respects ``decoder_noise``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from hypothesis import given, settings
+    >>> from lingauss.testing import ba_states
+    >>> @settings(max_examples=10, deadline=None)
+    ... @given(ba_states(3, 2, decoder_noise="isotropic"))
+    ... def test_isotropic(state):
+    ...     z = state["sigma_z"]
+    ...     assert np.allclose(z, z[0, 0] * np.eye(3))
+    >>> test_isotropic()
+    """
     rng = np.random.default_rng(draw(_seeds))
     B, sigma_w = draw(encoders(m, n))
     family = decoder_noise_family(decoder_noise)
@@ -105,7 +171,18 @@ def ba_states(draw, n: int, m: int, *, decoder_noise: str = "full") -> dict[str,
 
 @st.composite
 def groupings(draw, s: int) -> tuple[tuple[int, ...], ...]:
-    """Canonical unlabelled set partitions of ``0..s-1`` (every partition has positive probability)."""
+    """Canonical unlabelled set partitions of ``0..s-1`` (every partition has positive probability).
+
+    Examples
+    --------
+    >>> from hypothesis import given, settings
+    >>> from lingauss.testing import groupings
+    >>> @settings(max_examples=20, deadline=None)
+    ... @given(groupings(4))
+    ... def test_partition(g):
+    ...     assert sorted(j for block in g for j in block) == [0, 1, 2, 3]
+    >>> test_partition()
+    """
     labels = []
     for j in range(s):
         labels.append(draw(st.integers(0, max(labels, default=-1) + 1)))
@@ -120,6 +197,18 @@ def assert_covariance_matches_samples(samples: np.ndarray, expected: np.ndarray,
     :math:`\sqrt{(\Sigma_{pp}\Sigma_{qq} + \Sigma_{pq}^2)/N}` for zero-mean Gaussians; every entry
     must lie within ``nsig`` of those, and (``check_mean``) every sample mean within ``nsig``
     standard errors of 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lingauss import LinearGaussianModel
+    >>> from lingauss.testing import assert_covariance_matches_samples
+    >>> model = LinearGaussianModel.standard(np.array([[1.0, 0.5], [0.5, 1.0]]), n=3, noise_var=0.1)
+    >>> v, y = model.sample(10_000, rng=0)
+    >>> assert_covariance_matches_samples(y, model.sigma_y)      # passes: within sampling error
+    >>> assert_covariance_matches_samples(y, 1.2 * model.sigma_y)
+    Traceback (most recent call last):
+    AssertionError: max deviation ...
     """
     n = samples.shape[0]
     est = samples.T @ samples / n

@@ -13,11 +13,11 @@ For the decoder, :math:`E(A) = E(A^\star) + (A - A^\star)\Sigma_X(A - A^\star)^\
           \quad \Sigma_{YX} = \Sigma_YB^\top,
 
 so :math:`A^\star` minimises :math:`\operatorname{tr}(PE)` for every :math:`P \succ 0` (it does not
-depend on γ, λ or Σ_Z), and the seed's :math:`(\Sigma_Y^{-1} + B^\top\Sigma_W^{-1}B)^{-1}
+depend on γ, λ or Σ_Z), and Vu et al.'s (2024) :math:`(\Sigma_Y^{-1} + B^\top\Sigma_W^{-1}B)^{-1}
 B^\top\Sigma_W^{-1}` is the same matrix. Then :math:`\Sigma_Z` minimises
 :math:`\log|\Sigma_Z| + \operatorname{tr}(\Sigma_Z^{-1}E)` inside its family:
 
-- ``"full"``: :math:`\Sigma_Z = E` (the seed's update);
+- ``"full"``: :math:`\Sigma_Z = E` (the update of Vu et al. 2024);
 - ``"diagonal"``: :math:`\Sigma_Z = \operatorname{diag}(E)`;
 - ``"isotropic"``: :math:`\Sigma_Z = (\operatorname{tr}E/n)\,I_n`;
 - ``"true"`` (needs the model's σ²) or a fixed SPD matrix: :math:`\Sigma_Z` is not learned.
@@ -25,7 +25,7 @@ B^\top\Sigma_W^{-1}` is the same matrix. Then :math:`\Sigma_Z` minimises
 The families are declared once in :mod:`lingauss.noise_families`.
 
 When λ < 0 and :math:`P` is indefinite the decoder step is a stationary point, not a minimiser:
-:func:`lingauss.posedness` explains when that happens.
+:func:`lingauss.well_posedness` explains when that happens.
 """
 
 from __future__ import annotations
@@ -60,7 +60,20 @@ def parse_decoder_noise(decoder_noise, n: int, model=None) -> tuple[str, np.ndar
 
 def project_noise(E: np.ndarray, family: str, fixed: np.ndarray | None = None) -> np.ndarray:
     """Minimiser of ``log|Σ_Z| + tr(Σ_Z⁻¹E)`` over the family (batched over leading axes), as
-    declared in :mod:`lingauss.noise_families`."""
+    declared in :mod:`lingauss.noise_families`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lingauss.updates import project_noise
+    >>> E = np.array([[2.0, 0.5], [0.5, 1.0]])
+    >>> project_noise(E, "diagonal")
+    array([[2., 0.],
+           [0., 1.]])
+    >>> project_noise(E, "isotropic")
+    array([[1.5, 0. ],
+           [0. , 1.5]])
+    """
     return decoder_noise_family(family).project(E, fixed)
 
 
@@ -94,6 +107,17 @@ def encoder_update(A, sigma_z, gamma, lam) -> tuple[np.ndarray, np.ndarray]:
     :math:`P = \gamma\Sigma_Z^{-1} + 2\lambda I_n`. Batched over leading axes of ``A``/``sigma_z``.
     Raises ``ValueError`` if :math:`I_m + A^\top PA` is not positive definite: then no minimiser
     exists (the loss is unbounded below along B; only possible for λ < 0).
+
+    Examples
+    --------
+    At γ = 1, λ = 0 the encoder step is the exact posterior of the decoder: for a one-latent decoder
+    A = (1, 0.5)ᵀ with Σ_Z = I, Σ_W = (1 + AᵀA)⁻¹ = 1/2.25 and B = Σ_W Aᵀ.
+
+    >>> import numpy as np
+    >>> from lingauss import encoder_update
+    >>> B, sigma_w = encoder_update(np.array([[1.0], [0.5]]), np.eye(2), gamma=1.0, lam=0.0)
+    >>> sigma_w.round(6), B.round(6)
+    (array([[0.444444]]), array([[0.444444, 0.222222]]))
     """
     A = as_matrix(A, "A", batch=True)
     sigma_z = as_spd(sigma_z, "sigma_z", size=A.shape[-2], batch=True)
@@ -116,6 +140,20 @@ def decoder_update(sigma_y, B, sigma_w, decoder_noise="full") -> tuple[np.ndarra
     SPD matrix that is returned unchanged). Batched over leading axes.
     Raises ``ValueError`` when the learned Σ_Z would be singular (the residual vanishes in some
     direction: the loss is unbounded below).
+
+    Examples
+    --------
+    A = Σ_YX Σ_X⁻¹ is the regression of Y on X; the isotropic Σ_Z is tr E / n · I.
+
+    >>> import numpy as np
+    >>> from lingauss import decoder_update, residual_covariance
+    >>> sigma_y = np.array([[2.0, 0.5], [0.5, 1.0]])
+    >>> B, sigma_w = np.array([[1.0, 0.0]]), np.array([[0.5]])
+    >>> A, sigma_z = decoder_update(sigma_y, B, sigma_w, "isotropic")
+    >>> A.ravel().round(6)                  # Σ_Y Bᵀ / (B Σ_Y Bᵀ + Σ_W) = (2, 0.5) / 2.5
+    array([0.8, 0.2])
+    >>> bool(np.allclose(sigma_z, np.trace(residual_covariance(sigma_y, A, B, sigma_w)) / 2 * np.eye(2)))
+    True
     """
     sigma_y = as_spd(sigma_y, "sigma_y", batch=True)
     n = sigma_y.shape[-1]

@@ -9,7 +9,9 @@ Requires the ``neural`` extra (``pip install -e ".[neural]"``, torch 2.13.0 CPU 
   ``to_lingauss()``/``exact_loss()``) and the conv β-VAE family ``BetaVAE``, ``BetaTCVAE``,
   ``FactorVAE``, ``DIPVAE`` (``encode(x)`` → posterior means).
 
-Koopman and flow models arrive with their issues.
+* :mod:`neural.koopman` — SKD and SSM-SKD (Hason 2024), attribute swaps, D_sd/D_mf.
+* :mod:`neural.flow` — Flow Factorized Representation Learning (Song, Keller, Sebe & Welling 2023).
+* :mod:`neural.bridge` — any model's latents through the :mod:`lingauss` metrics.
 """
 
 __all__: list[str] = []

@@ -1,7 +1,7 @@
 r"""The latent → metric bridge: any model's representation through the same :mod:`lingauss` metrics.
 
 :func:`evaluate_latents` encodes (a random subset of) a dataset, estimates the joint covariance of
-[latents; factors] (latents first, DESIGN.md) with :func:`lingauss.joint_covariance_from_samples`,
+[latents; factors] (latents first, as everywhere) with :func:`lingauss.joint_covariance_from_samples`,
 and calls the same functions a linear Gaussian solution goes through: :func:`lingauss.im_score`,
 :func:`lingauss.sap_score` — plus, on request, the sample-based standard suite (MIG, Gaussian
 MIG, SAP with classifiers, DCI, modularity/explicitness).

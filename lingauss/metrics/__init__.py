@@ -1,8 +1,8 @@
 """Disentanglement metrics on a latents-first joint covariance (or on samples).
 
-* I_m (seed 002): :func:`im_score` (exact at scale), :func:`im_scores_all`, :func:`im_tables`.
+* I_m (Vu et al. 2024): :func:`im_score` (exact at scale), :func:`im_scores_all`, :func:`im_tables`.
 * SAP (Kumar et al. 2018): :func:`sap_score`.
-* Success under the documented reading (DESIGN.md): :func:`im_success`, :func:`sap_success`,
+* Success under the documented reading (docs: *The success reading*): :func:`im_success`, :func:`sap_success`,
   :func:`reconstruction_ok`.
 * From samples: :func:`joint_covariance_from_samples`, :func:`im_score_from_samples`,
   :func:`sap_score_from_samples`.

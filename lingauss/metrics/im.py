@@ -1,4 +1,4 @@
-r"""The I_m disentanglement metric (seed 002), exact and fast.
+r"""The I_m disentanglement metric (Vu et al. 2024), exact and fast.
 
 For a latents-first joint covariance of [x_1..x_m; v_1..v_s], an *assignment* sends each factor
 v_j to one latent (groups may be empty; :math:`m^s` of them). Its score is

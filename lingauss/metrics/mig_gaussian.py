@@ -1,6 +1,6 @@
 r"""Closed-form Mutual Information Gap of jointly Gaussian latents and factors.
 
-For the latents-first joint covariance :math:`\Sigma` of :math:`[X; V]` (DESIGN.md) every pairwise
+For the latents-first joint covariance :math:`\Sigma` of :math:`[X; V]` (docs: *Conventions*) every pairwise
 mutual information is exact (nats):
 
 .. math::

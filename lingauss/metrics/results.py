@@ -11,7 +11,7 @@ __all__ = ["IMResult", "IMLandscape"]
 
 @dataclass(frozen=True)
 class IMResult:
-    """The I_m metric of one joint covariance (seed 002).
+    """The I_m metric of one joint covariance (Vu et al. 2024).
 
     ``score``: max over assignments of Σ_i I(x_i; V_{S_i}) − Σ_{p<q} I(V_{S_p}; V_{S_q}) (nats).
     ``assignment[j]``: the latent (0-based) of factor j in the best assignment.

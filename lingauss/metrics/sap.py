@@ -1,4 +1,4 @@
-r"""SAP score (Kumar, Sattigeri & Balakrishnan 2018; seed 002, eq. 7–8) on a joint covariance.
+r"""SAP score (Kumar, Sattigeri & Balakrishnan 2018; Vu et al. 2024, eq. 7–8) on a joint covariance.
 
 For latents :math:`x_1..x_m` and factors :math:`v_1..v_s` with the latents-first joint covariance
 :math:`\Sigma` of :math:`[X; V]`, the score matrix is the squared correlation

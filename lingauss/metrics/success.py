@@ -1,6 +1,6 @@
-r"""The documented reading of "the metric succeeded" (DESIGN.md, *Success criteria*).
+r"""The documented reading of "the metric succeeded" (docs page *The success reading*).
 
-The seed (002) calls a metric successful at a (γ, λ) point when its best partition "characterises the
+Vu et al. (2024) call a metric successful at a (γ, λ) point when its best partition "characterises the
 relationships among the factors". Our reading:
 
 - A *grouping* is an unlabelled set partition of the factors 0..s−1 (empty groups dropped), in the
@@ -35,7 +35,7 @@ __all__ = ["Success", "OUTCOMES", "im_success", "sap_success", "reconstruction_o
 #: The possible ``Success.outcome`` values.
 OUTCOMES = ("success", "wrong_grouping", "ambiguous")
 
-#: Default bound on the relative reconstruction error E‖Y − AX‖² / tr Σ_Y (seed 002: 5 %).
+#: Default bound on the relative reconstruction error E‖Y − AX‖² / tr Σ_Y (Vu et al. 2024: 5 %).
 RECONSTRUCTION_TOLERANCE = 0.05
 
 Grouping = tuple[tuple[int, ...], ...]

@@ -3,16 +3,16 @@ r"""Procedural dSprites: 64×64 images of a square, an ellipse or a heart, rende
 The factors and their values follow DeepMind's dSprites (no file is read; the shapes are drawn from
 implicit curves, so they differ from the original bitmaps in detail):
 
-============  =====  ==============================================================  ===========
-factor        card.  physical value of class k                                       kind
-============  =====  ==============================================================  ===========
-shape         3      ``SHAPES[k]`` = square, ellipse, heart                          discrete
-scale         6      ``SCALES[k]`` = 0.5 + 0.1 k  (linspace(0.5, 1, 6))              discrete
-orientation   40     ``ORIENTATIONS[k]`` = 2πk/40 radians, counter-clockwise         discrete
-pos_x         32     ``POSITIONS[k]`` = k/31 ∈ [0, 1], left → right                  discrete
-pos_y         32     ``POSITIONS[k]`` = k/31 ∈ [0, 1], top → bottom                  discrete
-colour (opt)  6      ``HUES[k]`` = k/6 turns: red, yellow, green, cyan, blue, magenta discrete
-============  =====  ==============================================================  ===========
+============  =====  ================================================================  ===========
+factor        card.  physical value of class k                                         kind
+============  =====  ================================================================  ===========
+shape         3      ``SHAPES[k]`` = square, ellipse, heart                            discrete
+scale         6      ``SCALES[k]`` = 0.5 + 0.1 k  (linspace(0.5, 1, 6))                discrete
+orientation   40     ``ORIENTATIONS[k]`` = 2πk/40 radians, counter-clockwise           discrete
+pos_x         32     ``POSITIONS[k]`` = k/31 ∈ [0, 1], left → right                    discrete
+pos_y         32     ``POSITIONS[k]`` = k/31 ∈ [0, 1], top → bottom                    discrete
+colour (opt)  6      ``HUES[k]`` = k/6 turns: red, yellow, green, cyan, blue, magenta  discrete
+============  =====  ================================================================  ===========
 
 Class arrays are (N, 5) — or (N, 6) with the colour appended last — in the order above. (The
 original file's 40 orientations are ``linspace(0, 2π, 40)``, whose first and last coincide; here

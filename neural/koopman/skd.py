@@ -50,11 +50,12 @@ class KoopmanBasis:
 
 
 class SKD(KoopmanAutoencoder):
-    """Structured Koopman autoencoder (module doc).
-
-    Parameters (beyond :class:`neural.koopman.base.KoopmanAutoencoder`: ``in_channels``, ``k`` = 40,
+    """Structured Koopman autoencoder (module doc); parameters beyond those of
+    :class:`neural.koopman.base.KoopmanAutoencoder` (``in_channels``, ``k`` = 40,
     ``image_size``, ``channels``, ``hidden``, ``w_rec`` = 15, ``w_pred_x`` = ``w_pred_z`` = 1,
-    ``w_eig`` = 1, ``alpha`` = 0.5, ``dynamic_penalty`` = "real", ``method``, ``ridge``)
+    ``w_eig`` = 1, ``alpha`` = 0.5, ``dynamic_penalty`` = "real", ``method``, ``ridge``):
+
+    Parameters
     ----------
     n_static : int
         s, the number of static eigenvalues/modes (1 ≤ s < k). The seed does not list the public

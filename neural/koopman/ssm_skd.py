@@ -32,13 +32,15 @@ __all__ = ["SSMSKD"]
 
 
 class SSMSKD(KoopmanAutoencoder):
-    """Single-static-mode Koopman autoencoder (module doc).
+    """Single-static-mode Koopman autoencoder (module doc); parameters beyond those of
+    :class:`neural.koopman.base.KoopmanAutoencoder`:
 
-    Parameters (beyond :class:`neural.koopman.base.KoopmanAutoencoder`)
+    Parameters
     ----------
     k : int
         Latent width and operator size (seed on Sprites: 15).
-    n_iter, offset : inverse-iteration steps and shift offset for the static eigenvector.
+    n_iter, offset : int, float
+        Inverse-iteration steps and shift offset for the static eigenvector.
     """
 
     per_instance = True
