@@ -5,15 +5,15 @@ decoder half-step of Blahut–Arimoto sets :math:`\Sigma_Z` to the minimiser of
 :math:`\log|\Sigma_Z| + \operatorname{tr}(\Sigma_Z^{-1}E)` inside the family, E the residual
 covariance (:func:`lingauss.residual_covariance`):
 
-==============  =========================================  ==========  ===========================
-family          :math:`\Sigma_Z` after the half-step        parameters  learned?
-==============  =========================================  ==========  ===========================
-``"full"``      :math:`E`                                   n(n+1)/2    yes (the source's update)
-``"diagonal"``  :math:`\operatorname{diag}(E)`              n           yes
-``"isotropic"`` :math:`(\operatorname{tr}E/n)\,I_n`         1           yes
-``"true"``      :math:`\sigma^2 I_n` (the data's own noise) 0           no: needs the model's σ²
-``"fixed"``     a given SPD matrix                          0           no: pass the matrix itself
-==============  =========================================  ==========  ===========================
+===============  ==========================================  ==========  ==========================
+family           :math:`\Sigma_Z` after the half-step        parameters  learned?
+===============  ==========================================  ==========  ==========================
+``"full"``       :math:`E`                                   n(n+1)/2    yes (the source's update)
+``"diagonal"``   :math:`\operatorname{diag}(E)`              n           yes
+``"isotropic"``  :math:`(\operatorname{tr}E/n)\,I_n`         1           yes
+``"true"``       :math:`\sigma^2 I_n`, the data's own noise  0           no: needs the model's σ²
+``"fixed"``      a given SPD matrix                          0           no: pass the matrix itself
+===============  ==========================================  ==========  ==========================
 
 Each projection is the exact minimiser: for the full family the stationarity condition
 :math:`\Sigma_Z^{-1} - \Sigma_Z^{-1}E\Sigma_Z^{-1} = 0` gives :math:`\Sigma_Z = E`; restricted to

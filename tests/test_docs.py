@@ -54,7 +54,7 @@ def test_api_reference_lists_every_public_module():
         sys.path.remove(str(DOCS))
     index = (DOCS / "api" / "index.rst").read_text()
     for name in ("lingauss", "lingauss.information", "lingauss.metrics.im", "neural.bridge",
-                 "analysis.protocol", "analysis.reproduce"):
+                 "analysis.protocol", "analysis.reproduction"):
         assert f"   {name}\n" in index, name
     assert "_im_kernels" not in index and "_validation" not in index
 

@@ -136,13 +136,25 @@ def test_truth_is_numbered_like_the_output(files, capsys):
     _one_line_error(capsys, "1-based")
 
 
+def _swap_registered_im(monkeypatch, function):
+    """Replace the metric registry's I_m function (what `lingauss metric` calls) for one test."""
+    from dataclasses import replace
+    from types import MappingProxyType
+
+    from lingauss.metrics import metric_registry
+
+    specs = dict(metric_registry._REGISTRY)
+    specs["im"] = replace(specs["im"], function=function)
+    monkeypatch.setattr(metric_registry, "_REGISTRY", MappingProxyType(specs))
+
+
 def test_a_bug_is_not_reported_as_a_usage_mistake(files, capsys, monkeypatch):
     folder, _ = files
 
     def buggy(cov, m, method="auto"):
         return np.ones(3) + np.ones(4)                  # numpy's ValueError: a bug, not the user
 
-    monkeypatch.setattr(lg, "im_score", buggy)
+    _swap_registered_im(monkeypatch, buggy)
     assert main(["metric", str(folder / "cov.npy"), "--latents", "3"]) == 3
     err = capsys.readouterr().err
     assert "Traceback" in err and "internal error" in err and "traceback saved to" in err
@@ -276,15 +288,7 @@ def test_only_a_raise_statement_of_the_project_is_a_usage_error(func, code, file
     import analysis.store
 
     folder, _ = files
-    from dataclasses import replace
-    from types import MappingProxyType
-
-    from lingauss.metrics import metric_registry
-
-    patched = types.FunctionType(func.__code__, vars(analysis.store), "im_score")
-    specs = dict(metric_registry._REGISTRY)
-    specs["im"] = replace(specs["im"], function=patched)      # the registry's I_m entry, swapped
-    monkeypatch.setattr(metric_registry, "_REGISTRY", MappingProxyType(specs))
+    _swap_registered_im(monkeypatch, types.FunctionType(func.__code__, vars(analysis.store), "im_score"))
     assert main(["metric", str(folder / "cov.npy"), "--latents", "3"]) == code
     err = capsys.readouterr().err
     if code == 3:
