@@ -137,6 +137,13 @@ class FlowFactorizedVAE(nn.Module):
     prior_diffusion, learn_diffusion : the diffusing prior's initial D_k and whether it is learned
     gumbel_initial, gumbel_rate, gumbel_min, gumbel_update_every : the τ schedule
     classifier_channels, classifier_hidden : the sequence classifier (weak supervision)
+    classifier_logit_scale : q(k|x̄) = softmax(c · classifier(x̄)) with this c > 0 (default 1). A
+        c < 1 slows how fast the logits move under Adam (whose step size ignores the gradient's
+        scale): with c = 1 the straight-through gradients, hundreds of nats, drive q(k|x̄) to a
+        one-hot within ~20 steps, before the flows differ, and it stays there (index collapse)
+    index_balance_weight : weight w ≥ 0 of w·KL(q̄ ‖ U(K)), q̄ = the batch mean of q(k|x̄) — the
+        transformations are equally frequent in the data, so the aggregate posterior should be
+        uniform (not in the seed's ELBO; default 0, off). Uses no labels
     """
 
     def __init__(self, *, n_transformations: int = 3, n_frames: int = 9, latent_dim: int = 8,
@@ -149,13 +156,15 @@ class FlowFactorizedVAE(nn.Module):
                  learn_diffusion: bool = True, gumbel_initial: float = TAU_INITIAL,
                  gumbel_rate: float = TAU_RATE, gumbel_min: float = TAU_MIN,
                  gumbel_update_every: int = 1, classifier_channels: Sequence[int] = (32, 64),
-                 classifier_hidden: int = 128):
+                 classifier_hidden: int = 128, classifier_logit_scale: float = 1.0,
+                 index_balance_weight: float = 0.0):
         super().__init__()
         if supervision not in SUPERVISION:
             raise ValueError(f"supervision must be one of {SUPERVISION}, got {supervision!r}")
         if int(latent_dim) < 1 or int(n_transformations) < 1 or int(n_frames) < 1:
             raise ValueError("latent_dim, n_transformations and n_frames must be >= 1")
-        for name, w in (("hj_weight", hj_weight), ("density_weight", density_weight)):
+        for name, w in (("hj_weight", hj_weight), ("density_weight", density_weight),
+                        ("index_balance_weight", index_balance_weight)):
             if not (math.isfinite(float(w)) and float(w) >= 0):
                 raise ValueError(f"{name} must be a finite number >= 0, got {w!r}")
         self.latent_dim, self.n_transformations, self.n_frames = int(latent_dim), int(n_transformations), int(n_frames)
@@ -164,6 +173,10 @@ class FlowFactorizedVAE(nn.Module):
         self.logdet_method = resolve_logdet_method(logdet, self.latent_dim, exact_max_dim)
         self.n_probes, self.n_terms = int(n_probes), int(n_terms)
         self.hj_weight, self.density_weight = float(hj_weight), float(density_weight)
+        if not (math.isfinite(float(classifier_logit_scale)) and float(classifier_logit_scale) > 0):
+            raise ValueError(f"classifier_logit_scale must be a finite number > 0, got {classifier_logit_scale!r}")
+        self.classifier_logit_scale = float(classifier_logit_scale)
+        self.index_balance_weight = float(index_balance_weight)
         self.gumbel = {"initial": float(gumbel_initial), "rate": float(gumbel_rate),
                        "minimum": float(gumbel_min), "update_every": int(gumbel_update_every)}
         self.encoder = ConvEncoder(in_channels, latent_dim, image_size=image_size, channels=channels,
@@ -224,7 +237,7 @@ class FlowFactorizedVAE(nn.Module):
         """argmax_k q(k | x̄) (B,) (weak supervision's classifier)."""
         if self.classifier is None:
             raise ValueError("predict_transformation needs supervision='weak' (the sequence classifier)")
-        return self.classifier(seq.to(self.device, self.dtype)).argmax(dim=1)
+        return self.classifier(seq.to(self.device, self.dtype)).argmax(dim=1)       # scale > 0: same argmax
 
     def flow_step(self, z: torch.Tensor, weights: torch.Tensor, t: int, *, create_graph: bool = True,
                   need_logdet: bool = True, need_hj: bool = False) -> FlowStep:
@@ -287,12 +300,15 @@ class FlowFactorizedVAE(nn.Module):
             if labels.min() < 0 or labels.max() >= self.n_transformations:
                 raise ValueError(f"labels must be in 0..{self.n_transformations - 1}")
             return self.one_hot(labels), {}
-        logits = self.classifier(seq)
+        logits = self.classifier_logit_scale * self.classifier(seq)
         logq = F.log_softmax(logits, dim=1)
         tau = self.temperature()
         weights = gumbel_softmax(logits, tau, hard=True)
         kl_index = (logq.exp() * logq).sum(dim=1) + math.log(self.n_transformations)
         extra = {"kl_index": kl_index.mean(), "tau": torch.tensor(tau)}
+        if self.index_balance_weight > 0:
+            q_bar = logq.exp().mean(dim=0)
+            extra["kl_balance"] = (q_bar * torch.log(q_bar.clamp_min(1e-12) * self.n_transformations)).sum()
         if labels is not None:
             pred = weights.detach().argmax(dim=1)
             extra["index_acc"] = torch.tensor(assignment_accuracy(pred, labels, self.n_transformations))
@@ -328,6 +344,8 @@ class FlowFactorizedVAE(nn.Module):
         loss = recon.mean() + kl0.mean() + self.density_weight * kl_flow.mean() + self.hj_weight * hj_loss.mean()
         if "kl_index" in extra:
             loss = loss + extra["kl_index"]
+        if "kl_balance" in extra:
+            loss = loss + self.index_balance_weight * extra["kl_balance"]
         return {"loss": loss, "recon": recon.mean(), "kl0": kl0.mean(), "kl_flow": kl_flow.mean(),
                 "hj": hj_loss.mean(), "hj_ic": ic.mean(), **extra}
 

@@ -167,3 +167,22 @@ def test_bench_results_json_schema_and_targets(tmp_path):
     assert t["FFRL-supervised E_scale"]["value"] == pytest.approx(0.4) and t["FFRL-supervised E_scale"]["met"]
     assert t["FFRL-weak E_scale"]["value"] == pytest.approx(95 / 60) and not t["FFRL-weak E_scale"]["met"]
     assert t["FFRL-supervised E_rotation"]["value"] == pytest.approx(1 - 60.5 / 100.5)
+
+
+def test_weak_index_terms_logit_scale_and_balance(small_digits):
+    ds = make_mnist_sequences(8, n_steps=4, rng=4, digits=small_digits)
+    seq = torch.as_tensor(ds.sequences)
+    torch.manual_seed(2)
+    m = FlowFactorizedVAE(supervision="weak", classifier_logit_scale=0.5, index_balance_weight=3.0, **TINY)
+    _, extra = m.transformation_weights(seq, None)
+    logits = 0.5 * m.classifier(seq)
+    q = torch.softmax(logits, 1)
+    unif = torch.distributions.Categorical(probs=torch.full((3,), 1 / 3))
+    kl = torch.distributions.kl_divergence
+    torch.testing.assert_close(extra["kl_index"], kl(torch.distributions.Categorical(probs=q), unif).mean())
+    torch.testing.assert_close(extra["kl_balance"], kl(torch.distributions.Categorical(probs=q.mean(0)), unif))
+    out = m.loss(seq)
+    assert torch.isfinite(out["loss"]) and "kl_balance" in out
+    for bad in (dict(classifier_logit_scale=0.0), dict(index_balance_weight=-1.0)):
+        with pytest.raises(ValueError):
+            FlowFactorizedVAE(supervision="weak", **bad, **TINY)
