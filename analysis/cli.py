@@ -372,7 +372,8 @@ def cmd_bench_flow(args) -> int:
     if args.jobs < 1:
         raise UserError("--jobs must be a positive integer")
     res = mod.run_flow_benchmark(args.config, seeds=args.seeds, train_steps=args.steps,
-                                 device=args.device, progress=not args.quiet, jobs=args.jobs)
+                                 device=args.device, progress=not args.quiet, jobs=args.jobs,
+                                 weak_index=args.weak_index)
     print(mod.format_flow_benchmark(res))
     if args.out:
         print(f"results: {mod.write_results(res, args.out)}")
@@ -427,6 +428,9 @@ def _add_bench_parsers(sub) -> None:
     f.add_argument("--seeds", type=int, nargs="+", default=None, help="seeds (default: the configuration's, 0 1 2)")
     f.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default %(default)s)")
     f.add_argument("--out", default=None, metavar="DIR", help="also write DIR/results.json")
+    f.add_argument("--weak-index", choices=("labels", "prior"), default="labels",
+                   help="what q(k|x) of FFRL-weak is trained against: the true index (the seed's code "
+                        "listing, the paper's row) or the uniform prior (its ELBO, no labels) (default %(default)s)")
     f.add_argument("--jobs", type=int, default=1,
                    help="run the seeds in this many processes, one torch thread each (default %(default)s)")
     f.add_argument("--quiet", action="store_true", help="no progress output")

@@ -31,7 +31,7 @@ from .hj import NegativeForce, hj_initial_condition, hj_loss, hj_residual, hj_re
 from .metrics import (PIXEL_MODELS, EquivarianceResult, LikelihoodResult, PairClassifier, VPResult,
                       assignment_accuracy, bridge_scores, confusion_matrix, equivariance_error,
                       label_index_map, log_likelihood, pixel_log_likelihood, traversal_pairs, vp_score)
-from .model import SUPERVISION, FlowFactorizedVAE, FlowStep, unpack_sequence_batch
+from .model import INDEX_TARGETS, SUPERVISION, FlowFactorizedVAE, FlowStep, unpack_sequence_batch
 from .potential import (ScalarPotential, PotentialSet, SinusoidalTimeEmbedding, hessian_func,
                         potential_derivatives)
 from .prior import DiffusionPrior
@@ -46,7 +46,7 @@ __all__ = [
     "PIXEL_MODELS", "EquivarianceResult", "LikelihoodResult", "PairClassifier", "VPResult",
     "assignment_accuracy", "bridge_scores", "confusion_matrix", "equivariance_error", "label_index_map",
     "log_likelihood", "pixel_log_likelihood", "traversal_pairs", "vp_score",
-    "SUPERVISION", "FlowFactorizedVAE", "FlowStep", "unpack_sequence_batch",
+    "INDEX_TARGETS", "SUPERVISION", "FlowFactorizedVAE", "FlowStep", "unpack_sequence_batch",
     "ScalarPotential", "PotentialSet", "SinusoidalTimeEmbedding", "hessian_func",
     "potential_derivatives", "DiffusionPrior",
 ]

@@ -39,6 +39,18 @@ Supervision (``supervision=``):
   (:func:`.metrics.assignment_accuracy`; the inferred classes are identifiable only up to
   relabelling). The step counter driving τ is a buffer, so checkpoints resume the schedule.
 
+  ``index_target`` says what the KL term of q(k|x̄) compares it with — the seed has two readings:
+
+  - ``"prior"`` (its ELBO): KL(q(k|x̄) ‖ p(k)), p(k) uniform — labels are never used (``kl_index``);
+  - ``"labels"`` (its code listing, ``loss += KL(index_potential, index)`` with ``index`` the sampled
+    transformation, and the public code, ``kl_index(log q(k|x̄), one_hot(index))``):
+    KL(one_hot(k) ‖ q(k|x̄)) = −log q(k_true|x̄), the classifier trained on the true index while the
+    flows only ever see its Gumbel samples (``kl_index``; labels required in the batch).
+
+  The paper's "weak" numbers come from the second; the first is weak supervision in the strict
+  sense and, in short runs, collapses q(k|x̄) to one index before the flows differ (see
+  ``classifier_logit_scale``, ``index_balance_weight``).
+
   The seed writes the weak posterior as q(k|x̄) q(z_0|x̄) ∏ q(z_t|z_{t−1}, k). We keep q(z_0|x_0)
   (the encoder of the first frame, as in the supervised case), on purpose: an encoder of the whole
   sequence x̄ could put information about x_1..x_{T−1} into z_0 and reconstruct them without the
@@ -78,9 +90,11 @@ from .metrics import assignment_accuracy, pixel_log_likelihood
 from .potential import PotentialSet, potential_derivatives
 from .prior import DiffusionPrior
 
-__all__ = ["FlowFactorizedVAE", "FlowStep", "SUPERVISION", "unpack_sequence_batch"]
+__all__ = ["FlowFactorizedVAE", "FlowStep", "SUPERVISION", "INDEX_TARGETS", "unpack_sequence_batch"]
 
 SUPERVISION = ("supervised", "weak")
+#: What q(k|x̄) is pulled towards in the weak setting (module doc).
+INDEX_TARGETS = ("prior", "labels")
 
 
 @dataclass
@@ -141,6 +155,7 @@ class FlowFactorizedVAE(nn.Module):
         c < 1 slows how fast the logits move under Adam (whose step size ignores the gradient's
         scale): with c = 1 the straight-through gradients, hundreds of nats, drive q(k|x̄) to a
         one-hot within ~20 steps, before the flows differ, and it stays there (index collapse)
+    index_target : ``"prior"`` (default) or ``"labels"``, the KL term of q(k|x̄) (module doc)
     index_balance_weight : weight w ≥ 0 of w·KL(q̄ ‖ U(K)), q̄ = the batch mean of q(k|x̄) — the
         transformations are equally frequent in the data, so the aggregate posterior should be
         uniform (not in the seed's ELBO; default 0, off). Uses no labels
@@ -157,10 +172,13 @@ class FlowFactorizedVAE(nn.Module):
                  gumbel_rate: float = TAU_RATE, gumbel_min: float = TAU_MIN,
                  gumbel_update_every: int = 1, classifier_channels: Sequence[int] = (32, 64),
                  classifier_hidden: int = 128, classifier_logit_scale: float = 1.0,
-                 index_balance_weight: float = 0.0):
+                 index_balance_weight: float = 0.0, index_target: str = "prior"):
         super().__init__()
         if supervision not in SUPERVISION:
             raise ValueError(f"supervision must be one of {SUPERVISION}, got {supervision!r}")
+        if index_target not in INDEX_TARGETS:
+            raise ValueError(f"index_target must be one of {INDEX_TARGETS}, got {index_target!r}")
+        self.index_target = index_target
         if int(latent_dim) < 1 or int(n_transformations) < 1 or int(n_frames) < 1:
             raise ValueError("latent_dim, n_transformations and n_frames must be >= 1")
         for name, w in (("hj_weight", hj_weight), ("density_weight", density_weight),
@@ -304,7 +322,12 @@ class FlowFactorizedVAE(nn.Module):
         logq = F.log_softmax(logits, dim=1)
         tau = self.temperature()
         weights = gumbel_softmax(logits, tau, hard=True)
-        kl_index = (logq.exp() * logq).sum(dim=1) + math.log(self.n_transformations)
+        if self.index_target == "labels":
+            if labels is None:
+                raise ValueError("index_target='labels' needs the transformation labels in the batch")
+            kl_index = -logq.gather(1, labels[:, None]).squeeze(1)          # KL(one_hot(k) ‖ q(k|x̄))
+        else:
+            kl_index = (logq.exp() * logq).sum(dim=1) + math.log(self.n_transformations)
         extra = {"kl_index": kl_index.mean(), "tau": torch.tensor(tau)}
         if self.index_balance_weight > 0:
             q_bar = logq.exp().mean(dim=0)
