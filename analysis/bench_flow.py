@@ -85,7 +85,7 @@ DATA_PROTOCOLS = {
 #: a GPU (20k sequences, batch 128, d = 16, 3,000 steps per model — sized by estimate to stay within
 #: ~10 minutes per model on an H200-class GPU; never run or timed on a GPU in this repository yet).
 FLOW_CONFIGS = {
-    "reduced": dict(n_train=1024, n_eval=64, n_frames=9, latent_dim=8, train_steps=400, batch_size=16,
+    "reduced": dict(n_train=2048, n_eval=64, n_frames=9, latent_dim=8, train_steps=800, batch_size=16,
                     lr=1e-3, n_importance=16, seeds=(0, 1, 2), data="public", channels=(32, 64),
                     hidden=256, weak_index="labels"),
     "full": dict(n_train=20000, n_eval=1000, n_frames=9, latent_dim=16, train_steps=3000, batch_size=128,
