@@ -85,7 +85,7 @@ DATA_PROTOCOLS = {
 #: a GPU (20k sequences, batch 128, d = 16, 3,000 steps per model — sized by estimate to stay within
 #: ~10 minutes per model on an H200-class GPU; never run or timed on a GPU in this repository yet).
 FLOW_CONFIGS = {
-    "reduced": dict(n_train=2048, n_eval=64, n_frames=9, latent_dim=8, train_steps=800, batch_size=16,
+    "reduced": dict(n_train=1024, n_eval=64, n_frames=9, latent_dim=8, train_steps=600, batch_size=16,
                     lr=1e-3, n_importance=16, seeds=(0, 1, 2), data="public", channels=(32, 64),
                     hidden=256, weak_index="labels"),
     "full": dict(n_train=20000, n_eval=1000, n_frames=9, latent_dim=16, train_steps=3000, batch_size=128,
@@ -119,22 +119,27 @@ def _train(model, data, steps, batch_size, lr, seed, device, progress):
     return time.perf_counter() - t0
 
 
-def _one_seed(args):
-    config, seed, kw = args
-    res = run_flow_benchmark(config, seeds=(seed,), jobs=1, **kw)
+_TRAININGS = ("vae", "supervised", "weak")     # VAE + ShiftVAE rows, FFRL-supervised, FFRL-weak
+
+
+def _one_task(args):
+    config, seed, training, kw = args
+    res = run_flow_benchmark(config, seeds=(seed,), jobs=1, trainings=(training,), **kw)
     return res.rows, res.config
 
 
 def run_flow_benchmark(config: str = "reduced", *, seeds=None, train_steps: int | None = None,
                        device: str = "cpu", threads: int | None = 1, progress: bool = False,
-                       jobs: int = 1, **overrides) -> FlowBenchResult:
+                       jobs: int = 1, trainings=_TRAININGS, **overrides) -> FlowBenchResult:
     """Train and evaluate the four rows (module doc) for every seed of configuration ``config``.
 
     ``seeds``, ``train_steps`` and any key of :data:`FLOW_CONFIGS` (``overrides``) replace the
     configuration's values. ``device``: a torch device string (``"cuda"`` for a GPU). ``threads``
     sets torch's intra-op threads for the run (restored afterwards; ``None`` leaves it).
-    ``jobs`` > 1 runs the seeds in that many worker processes (spawned, ``threads`` torch threads
-    each); the rows are the same as a sequential run's up to floating-point reduction order.
+    ``jobs`` > 1 runs the trainings — (seed, model) pairs: the VAE (rows ``VAE`` and ``ShiftVAE``),
+    FFRL-supervised, FFRL-weak — in that many worker processes (spawned, ``threads`` torch threads
+    each); every training is seeded on its own, so the rows are those of a sequential run.
+    ``trainings``: the subset of ("vae", "supervised", "weak") to run.
     """
     import torch
 
@@ -149,9 +154,10 @@ def run_flow_benchmark(config: str = "reduced", *, seeds=None, train_steps: int 
         cfg_seeds = tuple(int(s) for s in (seeds if seeds is not None else FLOW_CONFIGS[config]["seeds"]))
         kw = dict(train_steps=train_steps, device=device, threads=threads, progress=progress, **overrides)
         t0 = time.perf_counter()
-        with ProcessPoolExecutor(max_workers=min(int(jobs), len(cfg_seeds)),
+        tasks = [(config, s, t, kw) for s in cfg_seeds for t in trainings]
+        with ProcessPoolExecutor(max_workers=min(int(jobs), len(tasks)),
                                  mp_context=mp.get_context("spawn")) as ex:
-            parts = list(ex.map(_one_seed, [(config, s, kw) for s in cfg_seeds]))
+            parts = list(ex.map(_one_task, tasks))
         rows = [r for part, _ in parts for r in part]
         cfg_out = dict(parts[0][1], seeds=list(cfg_seeds), jobs=int(jobs))
         return FlowBenchResult(rows, cfg_out, time.perf_counter() - t0)
@@ -215,17 +221,18 @@ def run_flow_benchmark(config: str = "reduced", *, seeds=None, train_steps: int 
                 if progress:
                     print(json.dumps(row), flush=True)
 
-            torch.manual_seed(seed)
-            vae = ShiftVAE(n_transformations=len(names), **net)
-            train_s = _train(vae, train, steps, cfg["batch_size"], cfg["lr"], seed, device, progress)
-            vae.dynamics = "static"
-            vae.fit_shifts(train.sequences, train_labels)
-            evaluate(vae, "VAE", train_s)
-            vae.dynamics = "shift"
-            vae.fit_shifts(train.sequences, train_labels)
-            evaluate(vae, "ShiftVAE", train_s)
-            del vae
-            for sup in ("supervised", "weak"):
+            if "vae" in trainings:
+                torch.manual_seed(seed)
+                vae = ShiftVAE(n_transformations=len(names), **net)
+                train_s = _train(vae, train, steps, cfg["batch_size"], cfg["lr"], seed, device, progress)
+                vae.dynamics = "static"
+                vae.fit_shifts(train.sequences, train_labels)
+                evaluate(vae, "VAE", train_s)
+                vae.dynamics = "shift"
+                vae.fit_shifts(train.sequences, train_labels)
+                evaluate(vae, "ShiftVAE", train_s)
+                del vae
+            for sup in [t for t in ("supervised", "weak") if t in trainings]:
                 torch.manual_seed(seed)
                 flow = FlowFactorizedVAE(n_transformations=len(names), n_frames=T, supervision=sup,
                                          force=True, gumbel_rate=tau_rate, index_target=cfg["weak_index"],
