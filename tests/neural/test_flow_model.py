@@ -186,3 +186,16 @@ def test_weak_index_terms_logit_scale_and_balance(small_digits):
     for bad in (dict(classifier_logit_scale=0.0), dict(index_balance_weight=-1.0)):
         with pytest.raises(ValueError):
             FlowFactorizedVAE(supervision="weak", **bad, **TINY)
+
+
+@pytest.mark.parametrize("argv, text", [
+    (["bench", "flow", "--device", "nonsense"], "--device: not a torch device"),
+    (["bench", "flow", "--jobs", "0"], "--jobs must be a positive integer"),
+    (["bench", "flow", "--seeds", "-1"], "--seeds must be non-negative"),
+])
+def test_bench_flow_cli_user_errors_are_one_line(argv, text, capsys):
+    from analysis.cli import main
+
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert text in err and err.count("\n") == 1 and "Traceback" not in err
