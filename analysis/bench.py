@@ -112,6 +112,8 @@ def im_benchmark_covariance(s: int, m: int, kind: str = "grouped", seed: int = 0
     ``method="exact"`` switches to the subset-DP search.
     """
     rng = np.random.default_rng(seed)
+    if kind == "structured":
+        return structured_im_covariance(s, m, rng)
     if kind == "weak":
         cross = 0.05 * rng.standard_normal((m, s))
         return np.block([[np.eye(m) + cross @ cross.T, cross], [cross.T, np.eye(s)]])
@@ -119,13 +121,47 @@ def im_benchmark_covariance(s: int, m: int, kind: str = "grouped", seed: int = 0
         from lingauss.testing import _spd_from_seed
         return _spd_from_seed(seed, m + s, 10.0, 1.0)
     if kind != "grouped":
-        raise ValueError(f"kind must be 'grouped', 'random' or 'weak', got {kind!r}")
+        raise ValueError(f"kind must be 'grouped', 'random', 'weak' or 'structured', got {kind!r}")
     labels = rng.integers(0, max(1, s // 2), s)
     groups = [tuple(np.flatnonzero(labels == k)) for k in np.unique(labels)]
     sigma_v = lg.dependent_factor_covariance(groups, coupling=rng.uniform(0.5, 1.5, s),
                                              dependent_noise_std=rng.uniform(0.3, 1.0, s))
     model = lg.LinearGaussianModel.standard(sigma_v, s, 0.1)
     return model.joint_covariance(rng.standard_normal((m, s)), 0.5 * np.eye(m))
+
+
+def structured_im_covariance(s: int, m: int, rng, *, density: float = 0.3,
+                             noise_var: float = 0.5) -> np.ndarray:
+    r"""A latents-first joint covariance shaped like a trained encoder's: the hard case of I_m.
+
+    Factors fall into groups of 1–4 (sizes uniform, in random order); within group g every pair
+    has correlation ρ_g ~ U(0.3, 0.9) (Σ_V block diagonal, blocks (1 − ρ_g) I + ρ_g 11ᵀ). The
+    encoder B (m × s) is sparse: each entry is N(0, 1) with probability ``density`` and 0 otherwise
+    (every latent reads at least one factor). Latents x = B v + w with isotropic noise
+    w ~ N(0, ``noise_var`` I), so
+
+    .. math:: \Sigma = \begin{pmatrix} B\Sigma_V B^\top + \sigma^2 I & B\Sigma_V \\
+              \Sigma_V B^\top & \Sigma_V\end{pmatrix}.
+    """
+    sizes = []
+    while sum(sizes) < s:
+        sizes.append(int(rng.integers(1, 5)))
+    sizes[-1] -= sum(sizes) - s
+    perm = rng.permutation(s)
+    sigma_v = np.zeros((s, s))
+    start = 0
+    for size in sizes:
+        idx = perm[start:start + size]
+        start += size
+        rho = rng.uniform(0.3, 0.9)
+        sigma_v[np.ix_(idx, idx)] = rho
+        sigma_v[idx, idx] = 1.0
+    B = rng.standard_normal((m, s)) * (rng.random((m, s)) < density)
+    for i in range(m):
+        if not B[i].any():
+            B[i, rng.integers(s)] = rng.standard_normal()
+    cross = B @ sigma_v
+    return np.block([[cross @ B.T + noise_var * np.eye(m), cross], [cross.T, sigma_v]])
 
 
 def naive_im(cov: np.ndarray, m: int, limit: int | None = None) -> tuple[float, int]:

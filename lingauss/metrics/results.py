@@ -20,7 +20,11 @@ class IMResult:
     ``ties``: labelled assignments whose score is within ``tol`` of the maximum (≥ 1).
     ``tied_groupings``: distinct groupings among them (> 1 means the best grouping is ambiguous).
     ``n_evaluated``: assignments (exhaustive) or complete set partitions (exact) scored.
-    ``method``: ``"exhaustive"`` or ``"exact"``.
+    ``method``: the search that produced the result.
+    ``bound``: a certified upper bound on the maximum (= ``score`` when ``exact``).
+    ``exact``: False when a time limit stopped the search (``score`` is then the best found,
+    ``ties``/``tied_groupings`` count only what the search saw).
+    ``n_nodes``: branch-and-bound nodes bounded (0 for the other searches).
     """
 
     score: float
@@ -31,6 +35,13 @@ class IMResult:
     tied_groupings: int
     n_evaluated: int
     method: str
+    bound: float | None = None
+    exact: bool = True
+    n_nodes: int = 0
+
+    def __post_init__(self):
+        if self.bound is None:
+            object.__setattr__(self, "bound", self.score)
 
     @property
     def ambiguous(self) -> bool:
