@@ -16,23 +16,23 @@ a value within ``tol`` of it is counted (and raises the best if larger).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 _NEG = -np.inf
 
 
 @njit(cache=True)
 def subset_tables(corr, m, s):
-    """``(LD, R, ok)``: tables over all 2^s factor subsets by one depth-first pass.
+    """``(LD, R, ok)``: tables over all 2^s factor subsets (:func:`subset_tables_t`, R latent-major)."""
+    LD, RT, ok = subset_tables_t(corr, m, s)
+    return LD, np.ascontiguousarray(RT.T), ok
 
-    Subsets are visited as stacks of increasing factor indices; pushing factor j extends the
-    Cholesky factor of R_VV[stack] by one row (O(k²)) and the forward-substituted cross terms
-    z_i = L⁻¹ r_{V,x_i} by one entry (O(k) each), so the whole table costs O(2^s (s² + m s)).
-    ``ok`` is False if a Schur complement is not positive (the matrix is not positive definite).
-    """
-    size = 1 << s
-    LD = np.zeros(size)
-    R = np.zeros((m, size))
+
+@njit(cache=True)
+def _subset_dfs(corr, m, s, prefix, LD, RT, max_depth):
+    """Fill LD/RT for the stack ``prefix`` (increasing factors) and every extension of it by larger
+    factors with at most ``max_depth`` elements (the prefix's own sub-prefixes are not written).
+    Returns False if a Schur complement is not positive."""
     L = np.zeros((s, s))
     Z = np.zeros((m, s))
     zz = np.zeros((m, s + 1))
@@ -40,44 +40,94 @@ def subset_tables(corr, m, s):
     masks = np.zeros(s + 1, dtype=np.int64)
     elems = np.zeros(s, dtype=np.int64)
     nxt = np.zeros(s + 1, dtype=np.int64)
+    D = prefix.shape[0]
     depth = 0
     while True:
-        j = nxt[depth]
-        if j < s:
-            nxt[depth] = j + 1
-            vj = m + j
-            d2 = corr[vj, vj]
-            for a in range(depth):
-                acc = corr[m + elems[a], vj]
-                for b in range(a):
-                    acc -= L[depth, b] * L[a, b]
-                L[depth, a] = acc / L[a, a]
-                d2 -= L[depth, a] * L[depth, a]
-            if not d2 > 0.0:
-                return LD, R, False
-            L[depth, depth] = np.sqrt(d2)
-            elems[depth] = j
-            mask = masks[depth] | (1 << j)
-            masks[depth + 1] = mask
-            ld[depth + 1] = ld[depth] + np.log(d2)
-            LD[mask] = ld[depth + 1]
-            for i in range(m):
-                acc = corr[i, vj]
-                for b in range(depth):
-                    acc -= L[depth, b] * Z[i, b]
-                Z[i, depth] = acc / L[depth, depth]
-                zz[i, depth + 1] = zz[i, depth] + Z[i, depth] * Z[i, depth]
-                resid = 1.0 - zz[i, depth + 1]
-                if not resid > 0.0:
-                    return LD, R, False
-                R[i, mask] = -0.5 * np.log(resid)
-            depth += 1
-            nxt[depth] = j + 1
+        if depth < D:
+            j = prefix[depth]
         else:
-            depth -= 1
-            if depth < 0:
-                break
-    return LD, R, True
+            j = nxt[depth]
+            if j >= s or depth >= max_depth:
+                depth -= 1
+                if depth < D:
+                    break
+                continue
+            nxt[depth] = j + 1
+        vj = m + j
+        d2 = corr[vj, vj]
+        for a in range(depth):
+            acc = corr[m + elems[a], vj]
+            for b in range(a):
+                acc -= L[depth, b] * L[a, b]
+            L[depth, a] = acc / L[a, a]
+            d2 -= L[depth, a] * L[depth, a]
+        if not d2 > 0.0:
+            return False
+        L[depth, depth] = np.sqrt(d2)
+        elems[depth] = j
+        mask = masks[depth] | (1 << j)
+        masks[depth + 1] = mask
+        ld[depth + 1] = ld[depth] + np.log(d2)
+        write = depth + 1 >= D
+        if write:
+            LD[mask] = ld[depth + 1]
+        for i in range(m):
+            acc = corr[i, vj]
+            for b in range(depth):
+                acc -= L[depth, b] * Z[i, b]
+            Z[i, depth] = acc / L[depth, depth]
+            zz[i, depth + 1] = zz[i, depth] + Z[i, depth] * Z[i, depth]
+            resid = 1.0 - zz[i, depth + 1]
+            if not resid > 0.0:
+                return False
+            if write:
+                RT[mask, i] = -0.5 * np.log(resid)
+        depth += 1
+        nxt[depth] = j + 1
+    return True
+
+
+@njit(cache=True, parallel=True)
+def _subset_tasks_par(corr, m, s, tasks, LD, RT, n_workers, ok):
+    for w in prange(n_workers):
+        for t in range(w, tasks.shape[0], n_workers):
+            if not _subset_dfs(corr, m, s, tasks[t], LD, RT, s):
+                ok[w] = False
+
+
+@njit(cache=True)
+def subset_tables_t(corr, m, s, n_workers=1):
+    """``(LD, RT, ok)``: tables over all 2^s factor subsets by depth-first passes, RT[M, i] = R[i, M].
+
+    Subsets are visited as stacks of increasing factor indices; pushing factor j extends the
+    Cholesky factor of R_VV[stack] by one row (O(k²)) and the forward-substituted cross terms
+    z_i = L⁻¹ r_{V,x_i} by one entry (O(k) each), so the whole table costs O(2^s (s² + m s)).
+    With ``n_workers`` > 1 the subsets of ≤ 2 elements are done first and the stacks starting with
+    each 3-element prefix are shared out, largest first, round-robin over the threads.
+    ``ok`` is False if a Schur complement is not positive (the matrix is not positive definite).
+    """
+    size = 1 << s
+    LD = np.zeros(size)
+    RT = np.zeros((size, m))
+    if n_workers <= 1 or s < 6:
+        return LD, RT, _subset_dfs(corr, m, s, np.zeros(0, dtype=np.int64), LD, RT, s)
+    if not _subset_dfs(corr, m, s, np.zeros(0, dtype=np.int64), LD, RT, 2):
+        return LD, RT, False
+    n = s * (s - 1) * (s - 2) // 6
+    tasks = np.zeros((n, 3), dtype=np.int64)
+    sizes = np.zeros(n, dtype=np.int64)
+    q = 0
+    for a in range(s):
+        for b in range(a + 1, s):
+            for c in range(b + 1, s):
+                tasks[q, 0], tasks[q, 1], tasks[q, 2] = a, b, c
+                sizes[q] = 1 << (s - 1 - c)
+                q += 1
+    order = np.argsort(-sizes, kind="mergesort")
+    tasks = tasks[order]
+    ok = np.ones(n_workers, dtype=np.bool_)
+    _subset_tasks_par(corr, m, s, tasks, LD, RT, n_workers, ok)
+    return LD, RT, bool(ok.all())
 
 
 @njit(cache=True)

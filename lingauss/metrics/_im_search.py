@@ -85,7 +85,7 @@ def _best_relabel(masks, R, m):
 
 
 @njit(cache=True)
-def local_search(LD, R, m, s, n_restarts, seed):
+def local_search(LD, R, m, s, n_restarts, seed):  # R: (m, 2^s), a transposed view is fine
     """A feasible assignment by steepest-ascent local search from greedy and random starts.
 
     Moves: send one factor to another latent; merge two latents' groups; re-seat the groups on
@@ -176,52 +176,93 @@ def local_search(LD, R, m, s, n_restarts, seed):
 # --------------------------------------------------------------------------- Lagrangian tables
 
 @njit(cache=True)
-def _root_terms(R, lam, m, s, argmax):
-    """Σ_i max_Y (R[i, Y] − λ(Y)), the maximisers written to ``argmax``."""
+def _subset_sums(lam, s):
+    """λ(Y) for every Y ⊆ {0..s−1} (bit j = factor j)."""
     size = 1 << s
     lamY = np.zeros(size)
-    for Y in range(1, size):
-        low = Y & (-Y)
-        j = 0
-        while (1 << j) != low:
-            j += 1
-        lamY[Y] = lamY[Y ^ low] + lam[j]
+    for b in range(s):
+        half = 1 << b
+        for Y in range(half):
+            lamY[half + Y] = lamY[Y] + lam[b]
+    return lamY
+
+
+_ROWS = 1 << 14          # rows of a parallel work item in the table kernels
+
+
+@njit(cache=True)
+def _rows_max(RT, lamY, lo, hi, m, vals, argmax):
+    for Y in range(lo, hi):
+        ly = lamY[Y]
+        for i in range(m):
+            v = RT[Y, i] - ly
+            if v > vals[i]:
+                vals[i] = v
+                argmax[i] = Y
+
+
+@njit(cache=True, parallel=True)
+def _rows_max_par(RT, lamY, m, size, vals, argmax):
+    n = (size + _ROWS - 1) // _ROWS
+    for c in prange(n):
+        _rows_max(RT, lamY, c * _ROWS, min(size, (c + 1) * _ROWS), m, vals[c], argmax[c])
+
+
+@njit(cache=True)
+def _root_terms(RT, lam, m, s, argmax, parallel):
+    """Σ_i max_Y (R[i, Y] − λ(Y)), the maximisers written to ``argmax`` (rows in parallel)."""
+    size = 1 << s
+    lamY = _subset_sums(lam, s)
+    n = (size + _ROWS - 1) // _ROWS
+    vals = np.zeros((n, m))
+    args = np.zeros((n, m), dtype=np.int64)
+    if parallel:
+        _rows_max_par(RT, lamY, m, size, vals, args)
+    else:
+        _rows_max(RT, lamY, 0, size, m, vals[0], args[0])
+        n = 1
     total = 0.0
     for i in range(m):
-        mx = 0.0
-        arg = 0
-        for Y in range(1, size):
-            v = R[i, Y] - lamY[Y]
-            if v > mx:
-                mx = v
-                arg = Y
-        total += mx
-        argmax[i] = arg
+        c = 0
+        for q in range(1, n):
+            if vals[q, i] > vals[c, i]:
+                c = q
+        total += vals[c, i]
+        argmax[i] = args[c, i]
     return total
 
 
 @njit(cache=True)
-def lagrange_prices(R, m, s, iters, target):
-    """Prices λ that make the root bound f(λ) = λ(F) + Σ_i max_Y (R[i, Y] − λ(Y)) small.
-
-    Polyak subgradient steps λ ← λ − t g with g_j = 1 − #{i : j ∈ Y*_i} and
-    t = (f(λ) − target)/‖g‖² (``target``: a lower bound on the optimum, e.g. the incumbent);
-    the best λ seen is returned. Any λ gives a valid bound (see the module docstring).
-    """
+def standalone_prices(RT, m, s):
+    """λ_j = max_i I(x_i; v_j): each factor priced at its best single reward."""
     lam = np.zeros(s)
-    for j in range(s):                         # start at each factor's largest single reward
+    for j in range(s):
         mx = 0.0
         for i in range(m):
-            if R[i, 1 << j] > mx:
-                mx = R[i, 1 << j]
+            if RT[1 << j, i] > mx:
+                mx = RT[1 << j, i]
         lam[j] = mx
+    return lam
+
+
+@njit(cache=True)
+def lagrange_prices(RT, m, s, iters, target, parallel):
+    """Prices λ that make the root bound f(λ) = λ(F) + Σ_i max_Y (R[i, Y] − λ(Y)) small.
+
+    Polyak subgradient steps from :func:`standalone_prices`, λ ← λ − t g with
+    g_j = 1 − #{i : j ∈ Y*_i} and t = (f(λ) − target)/‖g‖² (``target``: a lower bound on the
+    optimum, e.g. the incumbent); the best λ seen is returned. Any λ gives a valid bound (module
+    docstring); the root-optimal one is not always the best deeper down, so the search uses both
+    these prices and :func:`standalone_prices` and keeps the smaller bound.
+    """
+    lam = standalone_prices(RT, m, s)
     best_lam = lam.copy()
     best_f = np.inf
     argmax = np.zeros(m, dtype=np.int64)
     g = np.zeros(s)
     scale = 1.0
     for it in range(iters):
-        f = _root_terms(R, lam, m, s, argmax)
+        f = _root_terms(RT, lam, m, s, argmax, parallel)
         for j in range(s):
             f += lam[j]
         if f < best_f:
@@ -245,35 +286,49 @@ def lagrange_prices(R, m, s, iters, target):
 
 
 @njit(cache=True)
-def reward_tables(R, lam, m, s):
-    """``E[2^d − 1 + S, i]`` = E^{(d)}_i[S] for d = 0..s, S < 2^d (module docstring).
+def _fold(T, E, lamY, half, off, p, lo, hi, m):
+    """Rows lo..hi−1 of one fold: T[Y] ← max(T[Y], T[Y + half]); E[off + Y, p] = T[Y] + λ(Y)."""
+    for Y in range(lo, hi):
+        ly = lamY[Y]
+        for i in range(m):
+            v = T[Y + half, i]
+            if v > T[Y, i]:
+                T[Y, i] = v
+            E[off + Y, p, i] = T[Y, i] + ly
 
-    Latent-minor layout, so one node's lookups for all latents share a cache line; the last level
-    (d = s, no unplaced factors) is R itself, transposed.
+
+@njit(cache=True, parallel=True)
+def _fold_par(T, E, lamY, half, off, p, m):
+    n = (half + _ROWS - 1) // _ROWS
+    for c in prange(n):
+        _fold(T, E, lamY, half, off, p, c * _ROWS, min(half, (c + 1) * _ROWS), m)
+
+
+@njit(cache=True)
+def reward_tables(RT, lams, m, s, parallel):
+    """``E[2^d − 1 + S, p, i]`` = E^{(d)}_i[S] under prices ``lams[p]``, d = 0..s, S < 2^d.
+
+    (Module docstring.) Latent-minor layout, so one node's lookups for all latents and price
+    vectors share cache lines; the last level (d = s, nothing unplaced) is R itself. Each fold
+    runs over contiguous rows (in parallel with ``parallel``).
     """
     size = 1 << s
-    E = np.empty((2 * size - 1, m))
-    T = np.empty(size)
-    lamY = np.zeros(size)
-    for Y in range(1, size):
-        low = Y & (-Y)
-        j = 0
-        while (1 << j) != low:
-            j += 1
-        lamY[Y] = lamY[Y ^ low] + lam[j]
-    for i in range(m):
+    P = lams.shape[0]
+    E = np.empty((2 * size - 1, P, m))
+    T = np.empty((size, m))
+    for p in range(P):
+        lamY = _subset_sums(lams[p], s)
         for Y in range(size):
-            T[Y] = R[i, Y] - lamY[Y]
-            E[size - 1 + Y, i] = R[i, Y]
+            ly = lamY[Y]
+            for i in range(m):
+                T[Y, i] = RT[Y, i] - ly
+                E[size - 1 + Y, p, i] = RT[Y, i]
         for b in range(s - 1, -1, -1):
             half = 1 << b
-            for Y in range(half):
-                v = T[Y | half]
-                if v > T[Y]:
-                    T[Y] = v
-            off = half - 1
-            for S in range(half):
-                E[off + S, i] = T[S] + lamY[S]
+            if parallel and half > _ROWS:
+                _fold_par(T, E, lamY, half, half - 1, p, m)
+            else:
+                _fold(T, E, lamY, half, half - 1, p, 0, half, m)
     return E
 
 
@@ -281,34 +336,37 @@ def reward_tables(R, lam, m, s):
 def node_bound(E, lamsuf, blocks, k, d, m, s):
     """Upper bound on the reward of every completion of a node at depth d (module docstring).
 
-    ``blocks[:k]``: the blocks of the placed factors {0..d−1}; ``lamsuf[d]`` = λ(U_d).
+    ``blocks[:k]``: the blocks of the placed factors {0..d−1}; ``lamsuf[p, d]`` = λ_p(U_d). The
+    smallest bound over the price vectors p is returned.
     """
     off = (1 << d) - 1
     can_open = d < s and k < m
-    by_block = lamsuf[d]
+    n_new = min(s - d, m - k) if can_open else 0
+    P = E.shape[1]
+    out = np.inf
     best_lat = np.empty(m)
-    e0 = E[off]
-    for i in range(m):
-        best_lat[i] = e0[i] if can_open else 0.0
-    for b in range(k):
-        row = E[off + blocks[b]]
-        mx = _NEG
+    for p in range(P):
+        by_block = lamsuf[p, d]
+        e0 = E[off, p]
         for i in range(m):
-            v = row[i]
-            if v > mx:
-                mx = v
-            if v > best_lat[i]:
-                best_lat[i] = v
-        by_block += mx
-    by_latent = lamsuf[d]
-    for i in range(m):
-        by_latent += best_lat[i]
-    if can_open:
-        n_new = min(s - d, m - k)
+            best_lat[i] = e0[i] if can_open else 0.0
+        for b in range(k):
+            row = E[off + blocks[b], p]
+            mx = _NEG
+            for i in range(m):
+                v = row[i]
+                if v > mx:
+                    mx = v
+                if v > best_lat[i]:
+                    best_lat[i] = v
+            by_block += mx
+        by_latent = lamsuf[p, d]
+        for i in range(m):
+            by_latent += best_lat[i]
         if n_new >= m:
             for i in range(m):
                 by_block += e0[i]
-        else:
+        elif n_new > 0:
             taken = 0
             for _ in range(n_new):
                 mx = _NEG
@@ -321,7 +379,11 @@ def node_bound(E, lamsuf, blocks, k, d, m, s):
                             arg = i
                 taken |= 1 << arg
                 by_block += mx
-    return min(by_block, by_latent)
+        if by_block < out:
+            out = by_block
+        if by_latent < out:
+            out = by_latent
+    return out
 
 
 @njit(cache=True)
@@ -471,7 +533,7 @@ def _run_slot(LD, E, lamsuf, m, s, tol, slot, budget, labs, tlen, queue, qpos, q
             pen = pst[slot, d]
             leaves[slot] += 1
             for b in range(k):
-                row = E[leaf_off + blocks[b]]
+                row = E[leaf_off + blocks[b], 0]
                 for i in range(m):
                     W[b, i] = row[i]
             val = _matchings(W, k, m, thr - tol + pen, False, lat) - pen
@@ -503,7 +565,7 @@ def _run_slot(LD, E, lamsuf, m, s, tol, slot, budget, labs, tlen, queue, qpos, q
             if d == s - 1:
                 leaves[slot] += 1
                 for b in range(knew):
-                    row = E[leaf_off + blocks[b]]
+                    row = E[leaf_off + blocks[b], 0]
                     for i in range(m):
                         W[b, i] = row[i]
                 val = _matchings(W, knew, m, thr - tol + pen, False, lat) - pen
@@ -563,15 +625,30 @@ def _leaf_record(val, W, k, m, pen, tol, slot, blocks, lat, best, bmask, blat, t
 
 
 @njit(cache=True, parallel=True)
-def search_chunk(LD, E, lamsuf, m, s, tol, budget, labs, tlen, queue, qpos, qlen, cur,
-                 choice, kst, pst, blk, dep, base, cap, thresh, best, bmask, blat, ties, tgroup,
-                 leaves, nodes, done):
-    """Run every slot (one per thread) for about ``budget`` nodes; then return to Python."""
-    n_slots = cur.shape[0]
-    for slot in prange(n_slots):
+def _search_chunk_par(LD, E, lamsuf, m, s, tol, budget, labs, tlen, queue, qpos, qlen, cur,
+                      choice, kst, pst, blk, dep, base, cap, thresh, best, bmask, blat, ties, tgroup,
+                      leaves, nodes, done):
+    for slot in prange(cur.shape[0]):
         _run_slot(LD, E, lamsuf, m, s, tol, slot, budget, labs, tlen, queue, qpos, qlen, cur,
                   choice, kst, pst, blk, dep, base, cap, thresh, best, bmask, blat, ties, tgroup,
                   leaves, nodes, done[slot:slot + 1])
+
+
+@njit(cache=True)
+def search_chunk(LD, E, lamsuf, m, s, tol, budget, labs, tlen, queue, qpos, qlen, cur,
+                 choice, kst, pst, blk, dep, base, cap, thresh, best, bmask, blat, ties, tgroup,
+                 leaves, nodes, done):
+    """Run every slot for about ``budget`` nodes, then return to Python; slots run on their own
+    threads when there are several (they share only ``thresh``, the best score so far — a stale
+    read only weakens pruning, so races cannot change the answer)."""
+    if cur.shape[0] > 1:
+        _search_chunk_par(LD, E, lamsuf, m, s, tol, budget, labs, tlen, queue, qpos, qlen, cur,
+                          choice, kst, pst, blk, dep, base, cap, thresh, best, bmask, blat, ties,
+                          tgroup, leaves, nodes, done)
+    else:
+        _run_slot(LD, E, lamsuf, m, s, tol, 0, budget, labs, tlen, queue, qpos, qlen, cur,
+                  choice, kst, pst, blk, dep, base, cap, thresh, best, bmask, blat, ties, tgroup,
+                  leaves, nodes, done[0:1])
 
 
 @njit(cache=True)

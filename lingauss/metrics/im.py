@@ -46,7 +46,7 @@ from ..scenarios import canonical_grouping
 from . import _im_search as _kernels
 from ._im_kernels import exact_dp as _exact_dp_kernel
 from ._im_kernels import exhaustive as _exhaustive_kernel
-from ._im_kernels import penalty_free_dp, score_of_masks, subset_tables
+from ._im_kernels import penalty_free_dp, score_of_masks, subset_tables, subset_tables_t
 from ._joint import check_joint, correlation
 from .partitions import count_set_partitions
 from .results import IMLandscape, IMResult
@@ -62,7 +62,8 @@ _TIE_RECORDS = 4096
 _TASKS = 4096            # the search starts from about this many subtrees (load balancing)
 _CHUNK_SECONDS = 0.1     # kernels return to Python this often (progress, time limit, Ctrl-C)
 _RESTARTS = 30           # local-search restarts for the incumbent
-_PRICE_ITERS = 40        # subgradient steps for the Lagrangian prices
+_PRICE_ITERS = 15        # subgradient steps for the Lagrangian prices
+_PARALLEL_FACTORS = 12   # below this many factors a call takes milliseconds: one thread
 _MAX_DP_FACTORS = 18
 _METHODS = ("auto", "exhaustive", "exact", "partition", "dp")
 
@@ -318,17 +319,28 @@ def _partition_search(cov, m, s, tol, time_limit, progress, n_jobs) -> IMResult:
     corr = correlation(cov)
     order = _factor_order(corr, m, s)
     perm = np.concatenate([np.arange(m), m + order])
-    LD, R, ok = subset_tables(np.ascontiguousarray(corr[np.ix_(perm, perm)]), m, s)
+    parallel = n_jobs > 1 and s >= _PARALLEL_FACTORS
+    old_threads = numba.get_num_threads()
+    numba.set_num_threads(n_jobs)
+    try:
+        LD, RT, ok = subset_tables_t(np.ascontiguousarray(corr[np.ix_(perm, perm)]), m, s,
+                                     n_jobs if parallel else 1)
+    finally:
+        numba.set_num_threads(old_threads)
     if not ok:
         raise ValueError("joint_cov is numerically singular: a conditional variance vanished")
-    incumbent, inc_masks = _kernels.local_search(LD, R, m, s, _RESTARTS, 0)
-    lam = _kernels.lagrange_prices(R, m, s, _PRICE_ITERS, incumbent)
-    lamsuf = np.concatenate([np.cumsum(lam[::-1])[::-1], [0.0]])
-    E = _kernels.reward_tables(R, lam, m, s)
-    del R
-    search = _Search(LD, E, lamsuf, m, s, tol, incumbent, n_jobs)
+    incumbent, inc_masks = _kernels.local_search(LD, RT.T, m, s, _RESTARTS, 0)
+    numba.set_num_threads(n_jobs)
+    try:
+        lams = np.stack([_kernels.standalone_prices(RT, m, s),
+                         _kernels.lagrange_prices(RT, m, s, _PRICE_ITERS, incumbent, parallel)])
+        E = _kernels.reward_tables(RT, lams, m, s, parallel)
+    finally:
+        numba.set_num_threads(old_threads)
+    lamsuf = np.concatenate([np.cumsum(lams[:, ::-1], axis=1)[:, ::-1], np.zeros((2, 1))], axis=1)
+    del RT
+    search = _Search(LD, E, lamsuf, m, s, tol, incumbent, n_jobs if parallel else 1)
     budget, bar = 2000, None
-    old_threads = numba.get_num_threads()
     numba.set_num_threads(n_jobs)
     try:
         while not search.finished:
