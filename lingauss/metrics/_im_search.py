@@ -31,25 +31,35 @@ X_b partition U_d, Σ_b λ(X_b) = λ(U_d) exactly (no sign condition on λ). Hen
 Bounding each existing block by its best latent and the new blocks (at most min(|U_d|, m − k) of
 them, on distinct latents, each term ≥ 0 because X = ∅ gives E_i[∅] ≥ R[i, ∅] = 0) by the largest
 E_i[∅] gives ``by_block``; bounding each latent by the best block it could host (or 0 when it hosts
-none) gives ``by_latent``. With λ = 0, E_i[M] = R[i, M ∪ U_d] (R is monotone) and this is the
-bound of :func:`lingauss.metrics._im_kernels.reward_bound`; good prices (below) make it much
+none) gives ``by_latent``. With λ = 0, E_i[M] = R[i, M ∪ U_d] (R is monotone): every unplaced
+factor joins every block, the plain monotonicity bound; good prices (below) make it much
 tighter. ∎
 
 The tables come from one suffix max-transform per latent (:func:`reward_tables`): start from
 T[Y] = R[i, Y] − λ(Y) and fold bits s−1, s−2, …, 0 in, T[Y] ← max(T[Y], T[Y ∪ {b}]) for
-Y ⊆ {0..b−1}; after folding bits ≥ d, T[S] = max_{X⊆U_d} (R[i, S ∪ X] − λ(S ∪ X)), so
-E^{(d)}_i[S] = T[S] + λ(S). Folding bit b touches only Y < 2^b, so all s + 1 snapshots cost
-O(2^s) per latent and are stored in 2^s − 1 entries (E^{(s)} = R itself).
+Y ⊆ {0..b−1}; after folding bits ≥ d, T[S] = max_{X⊆U_d} (R[i, S ∪ X] − λ(S ∪ X)) for
+S ⊆ {0..d−1} (induction on d: folding bit d−1 takes the larger of the maxima with and without
+factor d−1, i.e. the maximum over X ⊆ U_{d−1}), so E^{(d)}_i[S] = T[S] + λ(S). Folding bit b
+touches only Y < 2^b, so all s + 1 snapshots cost O(2^s) per latent; they are stored in
+2^{s+1} − 1 rows (level d at rows 2^d − 1 …). Several price vectors may be used at once: each
+gives a valid bound, and the smallest is taken.
 
-**Prices** (:func:`lagrange_prices`): the root bound f(λ) = λ(F) + Σ_i max_Y (R[i, Y] − λ(Y)) is
-convex and piecewise linear in λ, with subgradient g_j = 1 − #{i : j ∈ Y*_i}; a few Polyak
-subgradient steps towards the incumbent shrink it. Any λ is valid, so the step rule only affects
-speed.
+**Prices**: :func:`standalone_prices` (λ_j = max_i R[i, {j}]) and :func:`lagrange_prices`: the root
+bound f(λ) = λ(F) + Σ_i max_Y (R[i, Y] − λ(Y)) is convex and piecewise linear in λ, with
+subgradient g_j = 1 − #{i : j ∈ Y*_i}; a few Polyak subgradient steps towards the incumbent shrink
+it. Any λ is valid, so the choice only affects speed (the root-optimal prices are not always the
+best deeper in the tree, hence both).
 
-**Penalty.** As in :func:`lingauss.metrics._im_kernels.exact`: adding a factor to a block or opening
-a block never lowers Σ_{p<q} I(V_{M_p}; V_{M_q}) (MI is monotone under inclusion), so the node's
-partial penalty bounds the final one from below, and a node is cut when
+**Penalty.** Adding a factor to a block or opening a block never lowers
+Σ_{p<q} I(V_{M_p}; V_{M_q}) (MI is monotone under inclusion), so the node's partial penalty
+bounds the final one from below, and a node is cut when
 reward bound − partial penalty < max(best, incumbent) − tol.
+
+**Anytime bound.** A depth-first search stopped anywhere leaves unexplored exactly: the tasks not
+yet started, and for each running task and each depth e on its stack, the children c > choice[e]
+of the path node at depth e (:func:`frontier_bound`). Every complete partition not yet scored
+lies below one of these nodes, and every pruned one scored < best − tol ≤ best, so
+max(best, bounds of those nodes) is an upper bound on I_m.
 """
 
 from __future__ import annotations

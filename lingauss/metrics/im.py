@@ -6,26 +6,29 @@ v_j to one latent (groups may be empty; :math:`m^s` of them). Its score is
 .. math:: \mathcal{I}(S) = \sum_{i:\,S_i\ne\emptyset} I(x_i; V_{S_i})
           - \sum_{p<q,\ S_p,S_q\ne\emptyset} I(V_{S_p}; V_{S_q})
 
-(nats) and :math:`\mathcal{I}_m` is the maximum over assignments. Two methods give the same answer:
+(nats) and :math:`\mathcal{I}_m` is the maximum over assignments. All methods give the same answer:
 
 * ``"exhaustive"`` scores every labelled assignment (Numba; the reference), in O(1) amortised
   time per assignment after tabulating log-determinants of all 2^s factor subsets.
-* ``"exact"`` uses that the penalty depends only on the unlabelled set partition while the reward is
-  a matching of blocks to distinct latents: it enumerates set partitions into ≤ m blocks
-  (restricted growth strings, :func:`~lingauss.metrics.partitions.count_set_partitions` of them
-  instead of m^s) with branch-and-bound — MI is monotone under set inclusion, so the partial
-  penalty only grows and a block's reward is at most its reward with every unplaced factor added
-  (proof in :func:`lingauss.metrics._im_kernels.exact`) — and solves each surviving matching
-  exactly.
-
-  A second exact search, ``"dp"``, goes latent by latent over labelled assignments and bounds
-  each branch by the penalty-free optimum of the rest (a dynamic programme over subsets, O(m 3^s)):
-  exact when factors are independent (zero penalties), which is where the partition bounds are
-  loosest. ``"exact"`` runs the partition search and, if it has not finished after
-  ``_PARTITION_NODES`` nodes, switches to ``"dp"`` (s ≤ 18); ``"partition"`` never switches.
+* ``"exact"`` (alias ``"partition"``) uses that the penalty depends only on the unlabelled set
+  partition while the reward is a matching of blocks to distinct latents: it enumerates set
+  partitions into ≤ m blocks (restricted growth strings,
+  :func:`~lingauss.metrics.partitions.count_set_partitions` of them instead of m^s) with
+  branch-and-bound and solves each surviving matching exactly. A node is cut when a Lagrangian
+  bound on the reward of every completion, minus the partial penalty (MI is monotone under
+  inclusion, so the penalty only grows), falls below the incumbent (a local-search optimum found
+  first); proofs in :mod:`lingauss.metrics._im_search`. The search starts from ~4096 subtrees,
+  runs on ``n_jobs`` threads in chunks of ~0.1 s (progress, Ctrl-C, ``time_limit``), and hands
+  unexplored siblings of busy threads to idle ones. Stopped by ``time_limit``, it returns the
+  best assignment found and a certified upper bound: the largest node bound over the unexplored
+  part of the tree.
+* ``"dp"`` goes latent by latent over labelled assignments and bounds each branch by the
+  penalty-free optimum of the rest (a dynamic programme over subsets, O(m 3^s), s ≤ 18); kept as
+  an independent second exact search.
 
 ``"auto"`` picks exhaustive when m^s ≤ 10^5, else exact. ``IMResult.method`` names the search that
-produced the result (``"exhaustive"``, ``"partition"`` or ``"dp"``). Ties: assignments within ``tol`` nats of
+produced the result (``"exhaustive"``, ``"partition"`` or ``"dp"``); ``bound``/``exact`` say whether a time
+limit cut the search short. Ties: assignments within ``tol`` nats of
 the maximum are counted (``ties``), and so are the distinct groupings among them
 (``tied_groupings``; > 1 means the best grouping is ambiguous). The exhaustive method records at most
 4096 tied assignments for ``tied_groupings`` (exact below that, a lower bound above).
@@ -167,10 +170,10 @@ def im_score(joint_cov, n_latents: int, *, method: str = "auto", tol: float = 1e
     n_jobs = _check_n_jobs(n_jobs)
     cov, m, s = check_joint(joint_cov, n_latents)
     n_assign = m ** s
-    if method == "auto":
-        method = "exhaustive" if n_assign <= _AUTO_EXHAUSTIVE else "exact"
     if time_limit is not None and method in ("exhaustive", "dp"):
         raise ValueError(f"time_limit is supported by method='exact', 'partition' or 'auto', not {method!r}")
+    if method == "auto":
+        method = "exhaustive" if n_assign <= _AUTO_EXHAUSTIVE else "exact"
     if method in ("exact", "partition"):
         return _partition_search(cov, m, s, float(tol), time_limit, progress, n_jobs)
     LD, R = im_tables(cov, m)
@@ -422,12 +425,15 @@ def im_scores_all(joint_cov, n_latents: int) -> IMLandscape:
 
 
 def im_score_from_samples(latents, factors, *, shrinkage=None, method: str = "auto",
-                          tol: float = 1e-9) -> IMResult:
+                          tol: float = 1e-9, time_limit: float | None = None, progress=True,
+                          n_jobs: int | None = None) -> IMResult:
     """I_m of sampled latents (N×m) and factors (N×s) through their joint sample covariance.
 
-    See :func:`lingauss.metrics.samples.joint_covariance_from_samples` for ``shrinkage``.
+    See :func:`lingauss.metrics.samples.joint_covariance_from_samples` for ``shrinkage`` and
+    :func:`im_score` for the other options.
     """
     from .samples import joint_covariance_from_samples
 
     cov = joint_covariance_from_samples(latents, factors, shrinkage=shrinkage)
-    return im_score(cov, np.shape(latents)[1] if np.ndim(latents) == 2 else 1, method=method, tol=tol)
+    return im_score(cov, np.shape(latents)[1] if np.ndim(latents) == 2 else 1, method=method, tol=tol,
+                    time_limit=time_limit, progress=progress, n_jobs=n_jobs)
