@@ -64,6 +64,7 @@ _AUTO_EXHAUSTIVE = 10**5
 _TIE_RECORDS = 4096
 _TASKS = 4096            # the search starts from about this many subtrees (load balancing)
 _CHUNK_SECONDS = 0.1     # kernels return to Python this often (progress, time limit, Ctrl-C)
+_MIN_CHUNK_NODES = 1000  # ... but run at least this many nodes per thread in between
 _RESTARTS = 30           # local-search restarts for the incumbent
 _PRICE_ITERS = 15        # subgradient steps for the Lagrangian prices
 _PARALLEL_FACTORS = 12   # below this many factors a call takes milliseconds: one thread
@@ -343,7 +344,7 @@ def _partition_search(cov, m, s, tol, time_limit, progress, n_jobs) -> IMResult:
     lamsuf = np.concatenate([np.cumsum(lams[:, ::-1], axis=1)[:, ::-1], np.zeros((2, 1))], axis=1)
     del RT
     search = _Search(LD, E, lamsuf, m, s, tol, incumbent, n_jobs if parallel else 1)
-    budget, bar = 2000, None
+    budget, bar = 2 * _MIN_CHUNK_NODES, None
     numba.set_num_threads(n_jobs)
     try:
         while not search.finished:
@@ -352,7 +353,7 @@ def _partition_search(cov, m, s, tol, time_limit, progress, n_jobs) -> IMResult:
             c0 = time.perf_counter()
             search.run_chunk(budget)
             dt = time.perf_counter() - c0
-            budget = int(min(max(budget * _CHUNK_SECONDS / max(dt, 1e-4), 1000), 10**8))
+            budget = int(min(max(budget * _CHUNK_SECONDS / max(dt, 1e-4), _MIN_CHUNK_NODES), 10**8))
             if progress is True and bar is None and time.perf_counter() - t0 > 1.0:
                 bar = tqdm(total=len(search.ubs), desc=f"I_m exact (s={s}, m={m})", unit="task",
                            file=sys.stderr, leave=False)
