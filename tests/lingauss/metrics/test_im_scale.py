@@ -187,13 +187,26 @@ def test_work_stealing_splits_a_running_task(monkeypatch):
 
 # ------------------------------------------------------------------------------ anytime answers
 
-def test_every_intermediate_bound_is_certified(monkeypatch):
-    """Chunks of ~1000 nodes: after each, bound ≥ the true maximum ≥ the best found so far."""
-    monkeypatch.setattr(im_module, "_CHUNK_SECONDS", 1e-4)
-    cov = im_benchmark_covariance(13, 6, "random", 2)
+@pytest.mark.parametrize("weak_incumbent", [False, True])
+@pytest.mark.parametrize("kind, n_jobs, tasks", [("random", 1, 4096), ("structured", 2, 4096),
+                                                 ("random", 1, 1), ("structured", 1, 1)])
+def test_every_intermediate_bound_is_certified(kind, n_jobs, tasks, weak_incumbent, monkeypatch):
+    """Tiny chunks: after each, bound ≥ the true maximum ≥ the best found so far. With a weak
+    incumbent (every factor on latent 0) the search must find the optimum itself, so the
+    frontier bounds of the unexplored subtrees carry the certificate."""
+    cov = im_benchmark_covariance(13, 6, kind, 2)
     exact = im_score(cov, 6, progress=False)
+    monkeypatch.setattr(im_module, "_CHUNK_SECONDS", 1e-6)
+    monkeypatch.setattr(im_module, "_MIN_CHUNK_NODES", 5)
+    monkeypatch.setattr(im_module, "_TASKS", tasks)          # 1: the certificate is one stack
+    if weak_incumbent:
+        def poor(LD, R, m, s, restarts, seed):
+            masks = np.zeros(m, dtype=np.int64)
+            masks[0] = (1 << s) - 1
+            return float(R[0, (1 << s) - 1]), masks
+        monkeypatch.setattr(K, "local_search", poor)
     seen = []
-    res = im_score(cov, 6, progress=seen.append)
+    res = im_score(cov, 6, progress=seen.append, n_jobs=min(n_jobs, numba.config.NUMBA_NUM_THREADS))
     assert res.score == pytest.approx(exact.score, abs=1e-12)
     assert len(seen) >= 2
     for info in seen:
