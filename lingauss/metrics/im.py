@@ -67,7 +67,7 @@ _CHUNK_SECONDS = 0.1     # kernels return to Python this often (progress, time l
 _MIN_CHUNK_NODES = 1000  # ... but run at least this many nodes per thread in between
 _RESTARTS = 30           # local-search restarts for the incumbent
 _PRICE_ITERS = 15        # subgradient steps for the Lagrangian prices
-_PARALLEL_FACTORS = 12   # below this many factors a call takes milliseconds: one thread
+_PARALLEL_FACTORS = 16   # below this many factors a call takes well under a second: one thread
 _MAX_DP_FACTORS = 18
 _METHODS = ("auto", "exhaustive", "exact", "partition", "dp")
 
