@@ -146,7 +146,8 @@ def im_score(joint_cov, n_latents: int, *, method: str = "auto", tol: float = 1e
     tol : absolute tolerance (nats) for counting ties at the maximum
     time_limit : seconds (``None``: no limit, the answer is exact). With a limit the partition
         search stops after about that long and returns the best assignment found, with a certified
-        upper bound (``bound``) on the maximum and ``exact=False`` if it did not finish. Only the
+        upper bound (``bound``) on the maximum and ``exact=False`` if it did not finish (the
+        tables and the incumbent are built first, about a second at s = 20). Only the
         partition search takes a limit (``"auto"`` uses it except on ≤ 10^5 assignments, which the
         exhaustive kernel scores in milliseconds).
     progress : ``True`` shows a progress bar on stderr for searches that run over a second,
