@@ -160,6 +160,7 @@ def test_exact_beats_randomised_local_search_and_threads_agree(kind, s, m, monke
         assert one.exact and one.bound == one.score
         assert one.score >= random_local_search(cov, m, restarts=4, seed=seed) - 1e-10
         monkeypatch.setattr(im_module, "_TASKS", 2)
+        monkeypatch.setattr(im_module, "_PARALLEL_FACTORS", 1)          # two slots even at s < 16
         two = im_score(cov, m, n_jobs=min(2, numba.config.NUMBA_NUM_THREADS), progress=False)
         monkeypatch.undo()
         assert two.score == pytest.approx(one.score, abs=1e-10)
@@ -199,6 +200,7 @@ def test_every_intermediate_bound_is_certified(kind, n_jobs, tasks, weak_incumbe
     monkeypatch.setattr(im_module, "_CHUNK_SECONDS", 1e-6)
     monkeypatch.setattr(im_module, "_MIN_CHUNK_NODES", 5)
     monkeypatch.setattr(im_module, "_TASKS", tasks)          # 1: the certificate is one stack
+    monkeypatch.setattr(im_module, "_PARALLEL_FACTORS", 1)
     if weak_incumbent:
         def poor(LD, R, m, s, restarts, seed):
             masks = np.zeros(m, dtype=np.int64)
