@@ -282,3 +282,23 @@ def test_time_limit_passes_through_the_sample_path():
 def test_bad_options(kw, match):
     with pytest.raises(ValueError, match=match):
         im_score(np.eye(6), 2, **kw)
+
+
+@pytest.mark.parametrize("s, m", [(8, 4), (9, 3)])
+def test_stealing_neither_loses_nor_repeats_work_on_a_flat_landscape(s, m, monkeypatch):
+    """Every assignment ties, so every partition is a leaf: the counts expose lost or repeated
+    subtrees when tasks are split between two slots in tiny chunks."""
+    from lingauss.metrics import count_set_partitions
+
+    monkeypatch.setattr(im_module, "_TASKS", 1)
+    monkeypatch.setattr(im_module, "_PARALLEL_FACTORS", 1)
+    monkeypatch.setattr(im_module, "_CHUNK_SECONDS", 1e-6)
+    monkeypatch.setattr(im_module, "_MIN_CHUNK_NODES", 3)
+    seen = []
+    res = im_score(np.eye(m + s), m, method="exact", n_jobs=min(2, numba.config.NUMBA_NUM_THREADS),
+                   progress=lambda info: seen.append(info["total"]))
+    assert res.score == pytest.approx(0.0, abs=1e-12)
+    assert res.ties == m ** s and res.tied_groupings == count_set_partitions(s, m)
+    assert res.n_evaluated == count_set_partitions(s, m)
+    if numba.config.NUMBA_NUM_THREADS > 1:
+        assert max(seen) > 1
