@@ -214,20 +214,21 @@ def bench_im(sizes=IM_SIZES, kinds=("grouped", "structured", "random", "weak"), 
     ``naive_budget_s``; otherwise it is timed on a prefix and extrapolated. The exhaustive method runs
     in full up to ``exhaustive_budget`` assignments and is otherwise timed on a smaller case of the
     same m (its cost per assignment does not depend on s beyond cache effects) and extrapolated.
-    ``agree``: every method that ran in full found the same score (1e-9) and grouping.
+    ``agree``: every method that ran in full found the same score (1e-9), the same tie counts and,
+    unless several groupings tie, the same grouping.
     """
     from lingauss.metrics import count_set_partitions, im_score
 
     rows = []
     warm = im_benchmark_covariance(4, 3, "grouped", seed)        # compile / load the kernels once,
     for method in ("exact", "partition", "dp", "exhaustive"):    # on a small case
-        im_score(warm, 3, method=method)
+        im_score(warm, 3, method=method, progress=False)
     for s, m in tqdm(list(sizes), desc="I_m benchmark", disable=not progress, leave=False):
         for kind in kinds:
             cov = im_benchmark_covariance(s, m, kind, seed)
             n_assign = m ** s
             t0 = time.perf_counter()
-            ex = im_score(cov, m, method="exact")
+            ex = im_score(cov, m, method="exact", progress=False)
             exact_s = time.perf_counter() - t0
             agree = True
             t0 = time.perf_counter()
@@ -244,7 +245,8 @@ def bench_im(sizes=IM_SIZES, kinds=("grouped", "structured", "random", "weak"), 
                 t0 = time.perf_counter()
                 eh = im_score(cov, m, method="exhaustive")
                 exh_s, exh_x = time.perf_counter() - t0, False
-                agree &= abs(eh.score - ex.score) <= 1e-9 and eh.grouping == ex.grouping
+                agree &= abs(eh.score - ex.score) <= 1e-9 and (eh.ties, eh.tied_groupings) == \
+                    (ex.ties, ex.tied_groupings) and (ex.ambiguous or eh.grouping == ex.grouping)
             else:
                 s_small = max(1, int(np.log(exhaustive_budget / 10) / np.log(m)))
                 small = im_benchmark_covariance(s_small, m, kind, seed)
