@@ -8,7 +8,7 @@ from hypothesis import given, settings, strategies as st
 
 import lingauss as lg
 from lingauss.metrics import (count_assignments, count_set_partitions, im_score, im_scores_all,
-                              im_tables, set_partitions, stirling2)
+                              set_partitions, stirling2)
 from lingauss.metrics import _im_search
 from lingauss.metrics._im_kernels import subset_tables_t
 from lingauss.metrics._joint import correlation
