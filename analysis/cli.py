@@ -325,7 +325,9 @@ def cmd_metric(args) -> int:
     from lingauss.metrics import evaluate_metrics, metric_names, registry, result_record
 
     truth = _truth_arg(args.truth) if args.truth else None
-    options = {"im": {"method": args.method}}
+    if args.time_limit is not None and not args.time_limit > 0:
+        raise UserError(f"--time-limit must be a positive number of seconds, got {args.time_limit}")
+    options = {"im": {"method": args.method, "time_limit": args.time_limit, "progress": True}}
     if args.samples:
         latents, factors = (_load_array(f, w) for f, w in zip(args.samples, ("latents", "factors")))
         _check_sample_shapes(latents, factors)
@@ -374,6 +376,8 @@ def cmd_metric(args) -> int:
         if name == "im":
             details.append(f"latent per factor {[int(j) + 1 for j in res.assignment]}, ties {res.ties}"
                            f"{', AMBIGUOUS' if res.ambiguous else ''}, method {res.method}")
+            if not res.exact:
+                details.append(f"NOT EXACT (time limit): the maximum is at most {res.bound:.6g}")
         if name == "sap":
             details.append(f"top latent per factor {[int(j) + 1 for j in res.top_latent]}")
         print(f"{spec.label:<22}{res.score:>12.6g}  {spec.units:<24}{'; '.join(details)}")
@@ -493,15 +497,28 @@ def cmd_bench_core(args) -> int:
 
 
 def cmd_bench_im(args) -> int:
-    from .bench import bench_im, format_im
+    import numba
+
+    from .bench import IM_SCALE_SIZES, bench_im, bench_im_scale, format_im, format_im_scale
 
     if args.naive_budget <= 0:
         raise UserError("--naive-budget must be positive")
-    print("I_m benchmark: one core; naive = Python loop over m^s assignments calling gaussian_mi")
-    kw = {"sizes": args.sizes} if args.sizes else {}
-    with _hard_interrupt():                          # the I_m kernels do not see Ctrl-C
-        result = bench_im(naive_budget_s=args.naive_budget, progress=not args.quiet, **kw)
-    print(format_im(result))
+    if args.seeds < 1:
+        raise UserError("--seeds must be at least 1")
+    top = numba.config.NUMBA_NUM_THREADS
+    if any(not 1 <= j <= top for j in args.jobs):
+        raise UserError(f"--jobs must be between 1 and {top} (NUMBA_NUM_THREADS)")
+    if not args.scale_only:
+        print("I_m benchmark: one core; naive = Python loop over m^s assignments calling gaussian_mi")
+        kw = {"sizes": args.sizes} if args.sizes else {}
+        with _hard_interrupt():                      # the I_m kernels do not see Ctrl-C
+            result = bench_im(naive_budget_s=args.naive_budget, progress=not args.quiet, **kw)
+        print(format_im(result))
+    if not args.no_scale:
+        sizes = args.scale_sizes or IM_SCALE_SIZES
+        print(f"\nExact I_m at scale: {args.seeds} inputs per (size, input), threads {list(args.jobs)}")
+        print(format_im_scale(bench_im_scale(sizes=sizes, seeds=args.seeds, jobs=tuple(args.jobs),
+                                             progress=not args.quiet)))
     return 0
 
 
@@ -560,14 +577,26 @@ def _add_bench_parsers(sub) -> None:
     c.add_argument("--quiet", action="store_true", help="no progress bars")
     c.set_defaults(func=cmd_bench_core)
 
-    i = bsub.add_parser("im", help="naive vs exhaustive vs exact I_m",
+    i = bsub.add_parser("im", help="naive vs exhaustive vs exact I_m; exact at scale",
                         description="I_m: a naive Python loop vs the exhaustive Numba kernel vs the "
-                                    "exact partition search, on the same covariances.")
+                                    "exact partition search, on the same covariances; then the exact "
+                                    "search alone at s = 16..20, worst case over dense and structured "
+                                    "inputs, nodes vs set partitions, speed-up on several threads.")
     i.add_argument("--naive-budget", type=float, default=60.0,
                    help="seconds the naive loop may run before it is extrapolated (default %(default)s)")
     i.add_argument("--sizes", type=_size_pair, nargs="+", default=None, metavar="S,M",
                    help="(s, m) pairs to time (default "
                         + " ".join(f"{a},{b}" for a, b in IM_SIZES) + ")")
+    i.add_argument("--scale-sizes", type=_size_pair, nargs="+", default=None, metavar="S,M",
+                   help="(s, m) pairs of the exact-at-scale table (default 16,8 18,8 20,10)")
+    i.add_argument("--seeds", type=int, default=10,
+                   help="dense and structured inputs per size in the scale table (default %(default)s)")
+    i.add_argument("--jobs", type=int, nargs="+", default=[1], metavar="N",
+                   help="thread counts of the scale table; with 1 and more, the speed-up is printed "
+                        "(default 1)")
+    only = i.add_mutually_exclusive_group()
+    only.add_argument("--scale-only", action="store_true", help="only the exact-at-scale table")
+    only.add_argument("--no-scale", action="store_true", help="skip the exact-at-scale table")
     i.add_argument("--quiet", action="store_true", help="no progress bars")
     i.set_defaults(func=cmd_bench_im)
 
@@ -665,6 +694,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "correlation matrix (default none)")
     mt.add_argument("--method", choices=["auto", "exhaustive", "exact", "partition", "dp"], default="auto",
                     help="I_m search (default auto)")
+    mt.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
+                    help="stop the I_m search after this long and report the best assignment found "
+                         "with a certified upper bound (default: none, exact)")
     mt.add_argument("--seed", type=int, default=0, help="seed of the classifier-based metrics (default 0)")
     mt.add_argument("--truth", help="true grouping, 1-based, blocks separated by | (e.g. '1,2|3')")
     mt.add_argument("--json", action="store_true", help="print JSON instead of a table")

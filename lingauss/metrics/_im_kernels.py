@@ -1,4 +1,5 @@
-r"""Numba kernels of the I_m metric: log-determinant tables, exhaustive and exact search.
+r"""Numba kernels of the I_m metric: log-determinant tables, exhaustive and subset-DP search, and
+the block→latent matching (the partition search is in :mod:`lingauss.metrics._im_search`).
 
 Notation (all on the *correlation* matrix of [X; V], so var x_i = var v_j = 1; MI is invariant):
 
@@ -16,23 +17,23 @@ a value within ``tol`` of it is counted (and raises the best if larger).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 _NEG = -np.inf
 
 
 @njit(cache=True)
 def subset_tables(corr, m, s):
-    """``(LD, R, ok)``: tables over all 2^s factor subsets by one depth-first pass.
+    """``(LD, R, ok)``: tables over all 2^s factor subsets (:func:`subset_tables_t`, R latent-major)."""
+    LD, RT, ok = subset_tables_t(corr, m, s)
+    return LD, np.ascontiguousarray(RT.T), ok
 
-    Subsets are visited as stacks of increasing factor indices; pushing factor j extends the
-    Cholesky factor of R_VV[stack] by one row (O(k²)) and the forward-substituted cross terms
-    z_i = L⁻¹ r_{V,x_i} by one entry (O(k) each), so the whole table costs O(2^s (s² + m s)).
-    ``ok`` is False if a Schur complement is not positive (the matrix is not positive definite).
-    """
-    size = 1 << s
-    LD = np.zeros(size)
-    R = np.zeros((m, size))
+
+@njit(cache=True)
+def _subset_dfs(corr, m, s, prefix, LD, RT, max_depth):
+    """Fill LD/RT for the stack ``prefix`` (increasing factors) and every extension of it by larger
+    factors with at most ``max_depth`` elements (the prefix's own sub-prefixes are not written).
+    Returns False if a Schur complement is not positive."""
     L = np.zeros((s, s))
     Z = np.zeros((m, s))
     zz = np.zeros((m, s + 1))
@@ -40,44 +41,94 @@ def subset_tables(corr, m, s):
     masks = np.zeros(s + 1, dtype=np.int64)
     elems = np.zeros(s, dtype=np.int64)
     nxt = np.zeros(s + 1, dtype=np.int64)
+    D = prefix.shape[0]
     depth = 0
     while True:
-        j = nxt[depth]
-        if j < s:
-            nxt[depth] = j + 1
-            vj = m + j
-            d2 = corr[vj, vj]
-            for a in range(depth):
-                acc = corr[m + elems[a], vj]
-                for b in range(a):
-                    acc -= L[depth, b] * L[a, b]
-                L[depth, a] = acc / L[a, a]
-                d2 -= L[depth, a] * L[depth, a]
-            if not d2 > 0.0:
-                return LD, R, False
-            L[depth, depth] = np.sqrt(d2)
-            elems[depth] = j
-            mask = masks[depth] | (1 << j)
-            masks[depth + 1] = mask
-            ld[depth + 1] = ld[depth] + np.log(d2)
-            LD[mask] = ld[depth + 1]
-            for i in range(m):
-                acc = corr[i, vj]
-                for b in range(depth):
-                    acc -= L[depth, b] * Z[i, b]
-                Z[i, depth] = acc / L[depth, depth]
-                zz[i, depth + 1] = zz[i, depth] + Z[i, depth] * Z[i, depth]
-                resid = 1.0 - zz[i, depth + 1]
-                if not resid > 0.0:
-                    return LD, R, False
-                R[i, mask] = -0.5 * np.log(resid)
-            depth += 1
-            nxt[depth] = j + 1
+        if depth < D:
+            j = prefix[depth]
         else:
-            depth -= 1
-            if depth < 0:
-                break
-    return LD, R, True
+            j = nxt[depth]
+            if j >= s or depth >= max_depth:
+                depth -= 1
+                if depth < D:
+                    break
+                continue
+            nxt[depth] = j + 1
+        vj = m + j
+        d2 = corr[vj, vj]
+        for a in range(depth):
+            acc = corr[m + elems[a], vj]
+            for b in range(a):
+                acc -= L[depth, b] * L[a, b]
+            L[depth, a] = acc / L[a, a]
+            d2 -= L[depth, a] * L[depth, a]
+        if not d2 > 0.0:
+            return False
+        L[depth, depth] = np.sqrt(d2)
+        elems[depth] = j
+        mask = masks[depth] | (1 << j)
+        masks[depth + 1] = mask
+        ld[depth + 1] = ld[depth] + np.log(d2)
+        write = depth + 1 >= D
+        if write:
+            LD[mask] = ld[depth + 1]
+        for i in range(m):
+            acc = corr[i, vj]
+            for b in range(depth):
+                acc -= L[depth, b] * Z[i, b]
+            Z[i, depth] = acc / L[depth, depth]
+            zz[i, depth + 1] = zz[i, depth] + Z[i, depth] * Z[i, depth]
+            resid = 1.0 - zz[i, depth + 1]
+            if not resid > 0.0:
+                return False
+            if write:
+                RT[mask, i] = -0.5 * np.log(resid)
+        depth += 1
+        nxt[depth] = j + 1
+    return True
+
+
+@njit(cache=True, parallel=True)
+def _subset_tasks_par(corr, m, s, tasks, LD, RT, n_workers, ok):
+    for w in prange(n_workers):
+        for t in range(w, tasks.shape[0], n_workers):
+            if not _subset_dfs(corr, m, s, tasks[t], LD, RT, s):
+                ok[w] = False
+
+
+@njit(cache=True)
+def subset_tables_t(corr, m, s, n_workers=1):
+    """``(LD, RT, ok)``: tables over all 2^s factor subsets by depth-first passes, RT[M, i] = R[i, M].
+
+    Subsets are visited as stacks of increasing factor indices; pushing factor j extends the
+    Cholesky factor of R_VV[stack] by one row (O(k²)) and the forward-substituted cross terms
+    z_i = L⁻¹ r_{V,x_i} by one entry (O(k) each), so the whole table costs O(2^s (s² + m s)).
+    With ``n_workers`` > 1 the subsets of ≤ 2 elements are done first and the stacks starting with
+    each 3-element prefix are shared out, largest first, round-robin over the threads.
+    ``ok`` is False if a Schur complement is not positive (the matrix is not positive definite).
+    """
+    size = 1 << s
+    LD = np.zeros(size)
+    RT = np.zeros((size, m))
+    if n_workers <= 1 or s < 6:
+        return LD, RT, _subset_dfs(corr, m, s, np.zeros(0, dtype=np.int64), LD, RT, s)
+    if not _subset_dfs(corr, m, s, np.zeros(0, dtype=np.int64), LD, RT, 2):
+        return LD, RT, False
+    n = s * (s - 1) * (s - 2) // 6
+    tasks = np.zeros((n, 3), dtype=np.int64)
+    sizes = np.zeros(n, dtype=np.int64)
+    q = 0
+    for a in range(s):
+        for b in range(a + 1, s):
+            for c in range(b + 1, s):
+                tasks[q, 0], tasks[q, 1], tasks[q, 2] = a, b, c
+                sizes[q] = 1 << (s - 1 - c)
+                q += 1
+    order = np.argsort(-sizes, kind="mergesort")
+    tasks = tasks[order]
+    ok = np.ones(n_workers, dtype=np.bool_)
+    _subset_tasks_par(corr, m, s, tasks, LD, RT, n_workers, ok)
+    return LD, RT, bool(ok.all())
 
 
 @njit(cache=True)
@@ -277,168 +328,6 @@ def _matchings(W, k, m, target, count, used_out):
     if count:
         return float(n_found)
     return best if found else _NEG
-
-
-@njit(cache=True)
-def reward_bound(R, blocks, k, U, m):
-    r"""Upper bound on the final reward of every completion of a partial partition.
-
-    The node has blocks ``blocks[:k]`` of the placed factors and unplaced set ``U``. In any completion
-    each final block is M_b ∪ U_b (U_b ⊆ U) or a new block N ⊆ U, blocks sit on distinct latents, and
-    MI is monotone under inclusion, so block b earns at most R[i, M_b ∪ U] on latent i and a new
-    block at most R[i, U]. Hence the final reward is at most
-
-    * ``by_block`` = Σ_b max_i R[i, M_b ∪ U] + the sum of the min(|U|, m − k) largest R[i, U]
-      (each new block earns at most one distinct latent's R[i, U]), and
-    * ``by_latent`` = Σ_i max(max_b R[i, M_b ∪ U], R[i, U] if a block can still open, 0)
-      (each latent hosts at most one final block, or none).
-
-    Returns min(by_block, by_latent). Tested against brute-force completions in
-    ``tests/lingauss/metrics/test_im.py``.
-    """
-    can_open = U != 0 and k < m
-    by_block = 0.0
-    for b in range(k):
-        mx = _NEG
-        mb = blocks[b] | U
-        for i in range(m):
-            if R[i, mb] > mx:
-                mx = R[i, mb]
-        by_block += mx
-    by_latent = 0.0
-    for i in range(m):
-        mx = R[i, U] if can_open else 0.0
-        for b in range(k):
-            val = R[i, blocks[b] | U]
-            if val > mx:
-                mx = val
-        by_latent += mx
-    if can_open:
-        n_new = min(_popcount(U), m - k)
-        taken = 0
-        for _ in range(n_new):
-            mx = _NEG
-            arg = -1
-            for i in range(m):
-                if not (taken >> i) & 1 and R[i, U] > mx:
-                    mx = R[i, U]
-                    arg = i
-            taken |= 1 << arg
-            by_block += mx
-    return min(by_block, by_latent)
-
-
-@njit(cache=True)
-def exact(LD, R, m, s, order, tol, incumbent, max_nodes):
-    r"""Branch-and-bound over set partitions into ≤ m blocks (restricted growth strings).
-
-    Factors are placed in ``order``; a node holds blocks M_0..M_{k−1} of the placed factors and the
-    unplaced set U. Two facts bound every completion (both from MI being monotone under inclusion):
-
-    * penalty: adding a factor to a block or opening a block never lowers Σ_{p<q} I(V_{M_p}; V_{M_q}),
-      so the node's partial penalty is a lower bound of the final one;
-    * reward: every final block is M_b ∪ (part of U) or a new block inside U, and sits on its own
-      latent, so its reward is ≤ R[i, M_b ∪ U] (resp. R[i, U]). Summing the best latent per block
-      (plus the largest R[·, U] for each block that can still open) or the best block per latent both
-      bound the final reward; the smaller is used.
-
-    A node is cut when reward bound − partial penalty < max(best, incumbent) − tol; leaves then solve
-    the block→latent matching exactly. Stops after ``max_nodes`` bounded nodes (0: no limit).
-    Returns (best, best_masks, best_latents, ties, tied_groupings, n_leaves, complete).
-    """
-    full = (1 << s) - 1
-    blocks = np.zeros(m, dtype=np.int64)
-    choice = np.full(s, -1, dtype=np.int64)
-    kstack = np.zeros(s + 1, dtype=np.int64)
-    penstack = np.zeros(s + 1)
-    unplaced = np.zeros(s + 1, dtype=np.int64)
-    unplaced[0] = full
-    for d in range(s):
-        unplaced[d + 1] = unplaced[d] & ~(1 << order[d])
-    best = _NEG
-    thresh = incumbent
-    ties = 0
-    tied_groupings = 0
-    n_leaves = 0
-    best_masks = np.zeros(m, dtype=np.int64)
-    best_lat = np.zeros(m, dtype=np.int64)
-    W = np.zeros((m, m))
-    lat = np.zeros(m, dtype=np.int64)
-    n_nodes = 0
-    d = 0
-    while d >= 0:
-        f = order[d]
-        bit = 1 << f
-        k = kstack[d]
-        # undo the previous choice at this depth
-        if choice[d] >= 0:
-            blocks[choice[d]] &= ~bit
-        c = choice[d] + 1
-        limit = k + 1 if k < m else k
-        advanced = False
-        while c < limit:
-            # penalty increment of placing f into block c (existing) or a new block (c == k)
-            inc = 0.0
-            if c < k:
-                old = blocks[c]
-                new = old | bit
-                for q in range(k):
-                    if q != c:
-                        inc += 0.5 * ((LD[new] + LD[blocks[q]] - LD[new | blocks[q]])
-                                      - (LD[old] + LD[blocks[q]] - LD[old | blocks[q]]))
-            else:
-                for q in range(k):
-                    inc += 0.5 * (LD[bit] + LD[blocks[q]] - LD[bit | blocks[q]])
-            pen = penstack[d] + inc
-            blocks[c] |= bit
-            knew = k + 1 if c == k else k
-            ub = reward_bound(R, blocks, knew, unplaced[d + 1], m) - pen
-            n_nodes += 1
-            if max_nodes > 0 and n_nodes > max_nodes:
-                return best, best_masks, best_lat, ties, tied_groupings, n_leaves, False
-            if ub < thresh - tol:
-                blocks[c] &= ~bit
-                c += 1
-                continue
-            if d == s - 1:
-                # leaf: exact matching of knew blocks to m latents
-                n_leaves += 1
-                for b in range(knew):
-                    for i in range(m):
-                        W[b, i] = R[i, blocks[b]]
-                val = _matchings(W, knew, m, thresh - tol + pen, False, lat) - pen
-                if val > _NEG:
-                    if val > best + tol:
-                        best = val
-                        ties = int(_matchings(W, knew, m, best - tol + pen, True, lat))
-                        tied_groupings = 1
-                        for b in range(m):
-                            best_masks[b] = blocks[b] if b < knew else 0
-                            best_lat[b] = lat[b] if b < knew else -1
-                    elif val >= best - tol:
-                        ties += int(_matchings(W, knew, m, best - tol + pen, True, lat))
-                        tied_groupings += 1
-                        if val > best:
-                            best = val
-                            for b in range(m):
-                                best_masks[b] = blocks[b] if b < knew else 0
-                                best_lat[b] = lat[b] if b < knew else -1
-                    if best > thresh:
-                        thresh = best
-                blocks[c] &= ~bit
-                c += 1
-                continue
-            choice[d] = c
-            kstack[d + 1] = knew
-            penstack[d + 1] = pen
-            d += 1
-            choice[d] = -1
-            advanced = True
-            break
-        if not advanced:
-            choice[d] = -1
-            d -= 1
-    return best, best_masks, best_lat, ties, tied_groupings, n_leaves, True
 
 
 @njit(cache=True)

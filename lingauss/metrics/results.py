@@ -22,6 +22,10 @@ class IMResult:
     ``n_evaluated``: assignments (exhaustive, dp) or complete set partitions (partition) scored.
     ``method``: the search that produced the result: ``"exhaustive"``, ``"partition"`` or ``"dp"``
     (``"auto"`` and ``"exact"`` are requests that resolve to one of these).
+    ``bound``: a certified upper bound on the maximum (= ``score`` when ``exact``).
+    ``exact``: False when a time limit stopped the search (``score`` is then the best found,
+    ``ties``/``tied_groupings`` count only what the search saw).
+    ``n_nodes``: branch-and-bound nodes bounded (0 for the other searches).
     """
 
     score: float
@@ -32,6 +36,13 @@ class IMResult:
     tied_groupings: int
     n_evaluated: int
     method: str
+    bound: float | None = None
+    exact: bool = True
+    n_nodes: int = 0
+
+    def __post_init__(self):
+        if self.bound is None:
+            object.__setattr__(self, "bound", self.score)
 
     @property
     def ambiguous(self) -> bool:

@@ -8,8 +8,10 @@ from hypothesis import given, settings, strategies as st
 
 import lingauss as lg
 from lingauss.metrics import (count_assignments, count_set_partitions, im_score, im_scores_all,
-                              im_tables, set_partitions, stirling2)
-from lingauss.metrics._im_kernels import reward_bound
+                              set_partitions, stirling2)
+from lingauss.metrics import _im_search
+from lingauss.metrics._im_kernels import subset_tables_t
+from lingauss.metrics._joint import correlation
 from lingauss.scenarios import canonical_grouping
 from lingauss.testing import _spd_from_seed, joint_covariances
 
@@ -98,7 +100,8 @@ def test_reward_bound_and_monotone_penalty_hold_for_every_partial_partition():
     """The two facts behind branch-and-bound, checked on all prefixes of all set partitions."""
     m, s = 3, 5
     cov = _spd_from_seed(11, m + s, 50.0, 1.0)
-    LD, R = im_tables(cov, m)
+    _, RT, _ = subset_tables_t(correlation(cov), m, s)
+    E = _im_search.reward_tables(RT, np.zeros((1, s)), m, s, False)     # λ = 0: R[i, M ∪ U]
 
     def reward_and_penalty(blocks):
         best = max(sum(lg.gaussian_mi(cov, [lat], [m + j for j in blk]) for blk, lat in zip(blocks, perm))
@@ -120,7 +123,8 @@ def test_reward_bound_and_monotone_penalty_hold_for_every_partial_partition():
             masks = np.zeros(m, dtype=np.int64)
             for b, blk in enumerate(prefix):
                 masks[b] = sum(1 << j for j in blk)
-            bound = reward_bound(R, masks, len(prefix), U, m)
+            assert U == ((1 << s) - 1) ^ ((1 << d) - 1)
+            bound = _im_search.node_bound(E, np.zeros((1, s + 1)), masks, len(prefix), d, m, s)
             assert bound >= max(r for r, _ in completions) - 1e-12
             partial_pen = reward_and_penalty(prefix)[1] if len(prefix) > 1 else 0.0
             assert partial_pen <= min(pen for _, pen in completions) + 1e-12
@@ -171,19 +175,16 @@ def test_flat_landscape_counts_every_assignment_as_a_tie(s, m):
         assert res.ambiguous
 
 
-def test_exact_switches_to_the_dp_search_when_the_partition_search_runs_long(monkeypatch):
-    """Weakly informative latents on independent factors: the partition bounds are loose there."""
-    import lingauss.metrics.im as im_module
+def test_exact_is_fast_and_right_where_penalties_vanish():
+    """Weakly informative latents on independent factors: a flat landscape, no penalties."""
     from analysis.bench import im_benchmark_covariance
 
     cov = im_benchmark_covariance(9, 5, "weak", seed=1)
     ref = im_score(cov, 5, method="exhaustive")
-    monkeypatch.setattr(im_module, "_PARTITION_NODES", 50)
-    res = im_score(cov, 5, method="exact")
-    assert res.method == "dp"
-    assert res.score == pytest.approx(ref.score, abs=1e-10)
-    assert (res.grouping, res.ties, res.tied_groupings) == (ref.grouping, ref.ties, ref.tied_groupings)
-    assert im_score(cov, 5, method="partition").method == "partition"
+    for method in ("exact", "dp"):
+        res = im_score(cov, 5, method=method)
+        assert res.score == pytest.approx(ref.score, abs=1e-10)
+        assert (res.grouping, res.ties, res.tied_groupings) == (ref.grouping, ref.ties, ref.tied_groupings)
 
 
 def test_counts():
