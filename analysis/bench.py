@@ -1,6 +1,6 @@
 """Benchmarks: timed comparisons printed as tables (run by ``lingauss bench``, never by the tests).
 
-``im``: the I_m metric — the talk's naive loop over m^s assignments calling ``gaussian_mi``, the
+``im``: the I_m metric — Vu et al.'s (2024) naive loop over m^s assignments calling ``gaussian_mi``, the
 Numba exhaustive enumeration, and the exact partition branch-and-bound, on the same covariances;
 then the exact search alone at scale (s = 16..20), worst case over many dense and structured
 inputs, nodes explored vs the number of set partitions, and the speed-up on several threads.

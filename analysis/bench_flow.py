@@ -1,4 +1,4 @@
-r"""Flow Factorized Representation Learning on MNIST transformation sequences: seed 001's Table 1
+r"""Flow Factorized Representation Learning on MNIST transformation sequences: Song et al.'s (2023) Table 1
 (equivariance error 𝓔_k and log-likelihood), our rows next to the paper's. A benchmark, run by a
 command (``lingauss bench flow``), never by the tests.
 
@@ -17,7 +17,7 @@ same conv encoder/decoder:
   (straight-through Gumbel-Softmax, τ annealed from 1 to 0.05, reached at
   :data:`neural.flow.TAU_FLOOR_FRACTION` of the run, :func:`neural.flow.temperature_rate`); the flows
   never see the label. What q(k|x̄) is trained against is the configuration key ``weak_index``:
-  ``"labels"`` (default) is seed 001's code listing and the public code — KL(one_hot(k) ‖ q(k|x̄)) with
+  ``"labels"`` (default) is Song et al.'s (2023) code listing and the public code — KL(one_hot(k) ‖ q(k|x̄)) with
   the true index, which is what the paper's "weak" row measures; ``"prior"`` is its ELBO,
   KL(q(k|x̄) ‖ uniform), labels never used (weak supervision in the strict sense; it collapses to one
   index in runs this short). The model's indices are evaluated through the one-to-one match to the
@@ -327,7 +327,7 @@ def format_flow_benchmark(result: FlowBenchResult) -> str:
               f"steps per model, batch {c['batch_size']}, lr {c['lr']}; FFRL with the learned negative force "
               f"(generalised HJ), exact log-det; weak: τ from 1 to 0.05 at {c['gumbel_floor_fraction']:.0%} of "
               f"the steps (rate {c['gumbel_rate']:.3g}), q(z_0|x_0), q(k|x̄) trained against "
-              + ("the true index (seed 001's code listing and the public code; the flows see only its "
+              + ("the true index (Song et al.'s (2023) code listing and the public code; the flows see only its "
                  "Gumbel samples)" if c["weak_index"] == "labels" else "the uniform prior (its ELBO; no labels)")
               + f"; total {result.seconds:.0f} s.",
               f"E_k: {c['E_units']}. log p(x_t): {c['ll_units']}; 'Normal σ=1' reads the decoded mean as a "

@@ -620,7 +620,7 @@ def _add_bench_parsers(sub) -> None:
     f.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default %(default)s)")
     f.add_argument("--out", default=None, metavar="DIR", help="also write DIR/results.json")
     f.add_argument("--weak-index", choices=("labels", "prior"), default="labels",
-                   help="what q(k|x) of FFRL-weak is trained against: the true index (the seed's code "
+                   help="what q(k|x) of FFRL-weak is trained against: the true index (the paper's code "
                         "listing, the paper's row) or the uniform prior (its ELBO, no labels) (default %(default)s)")
     f.add_argument("--jobs", type=int, default=1,
                    help="run the seeds in this many processes, one torch thread each (default %(default)s)")
@@ -631,7 +631,7 @@ def _add_bench_parsers(sub) -> None:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="lingauss", formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="The linear Gaussian beta-VAE toolkit: the talk's tables, sweeps, metrics, "
+        description="The linear Gaussian beta-VAE toolkit: Vu et al.'s (2024) tables, sweeps, metrics, "
                     "training and benchmarks. 'lingauss COMMAND --help' lists a command's options.",
         epilog="exit codes: 0 done; 1 done, but some points or a training failed; 2 a usage "
                "mistake (one line);\n3 an internal error (traceback printed and saved); 130 "

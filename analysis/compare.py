@@ -147,7 +147,7 @@ class Comparison:
 
 def compare(scenarios=None, *, n_samples: int = 1500, n_random: int = 20, dci: bool = True,
             extra_rows: list[dict] | None = None, rng=0, progress: bool = True) -> Comparison:
-    """Score the linear encoder population of each scenario (default: the talk's scenario 2 at both
+    """Score the linear encoder population of each scenario (default: Vu et al.'s (2024) scenario 2 at both
     sizes) with every metric, add ``extra_rows`` (e.g. neural models: dicts with ``scenario``,
     ``source``, ``label`` and the metric columns), and compute the rank correlations per scenario
     and over all rows."""

@@ -7,14 +7,14 @@ stops, what "reconstruction error" measures, which Σ_Z family is learned, or th
 Each of those is a field here, with our documented default:
 
 =======================  ==========================================================================
-``decoder_noise``        ``"full"``: the talk's Σ_Z update (eq. 10); ``"diagonal"`` / ``"isotropic"``;
+``decoder_noise``        ``"full"``: Vu et al.'s (2024) Σ_Z update (eq. 10); ``"diagonal"`` / ``"isotropic"``;
                          ``"true"``: Σ_Z fixed at the data's own noise σ²I (not learned: the
                          objective is then bounded for every γ > 0 with γ/σ² + 2λ > 0)
 ``init``                 ``"random"`` decoder (seeded per ``seed``) or ``"pca"``
 ``max_iter``, ``tol``    stop when |ΔL| ≤ tol·max(1, |L|) or after ``max_iter`` iterations
 ``accept``               BA statuses whose solution counts as "the optimum" (default: converged and
                          max_iter; a diverged run has no optimum, a collapsed one reconstructs nothing)
-``tolerance``            bound on the relative reconstruction error (default 0.05, the talk's 5 %)
+``tolerance``            bound on the relative reconstruction error (default 0.05, Vu et al.'s (2024) 5 %)
 ``error_reading``        ``"sampled"``: E‖Y − AX‖² / tr Σ_Y with X = BY + W (the loss's mse term);
                          ``"mean"``: E‖Y − ABY‖² / tr Σ_Y (encoder noise left out);
                          ``"none"``: no tolerance

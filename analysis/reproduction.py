@@ -14,13 +14,13 @@ I_4         44 %        60 %        56 %
 SAP (554)   52 %        20 %        4 %
 ==========  ==========  ==========  ==========
 
-:func:`reproduce` runs that protocol (every choice the talk leaves open is a field of
+:func:`reproduce` runs that protocol (every choice Vu et al. (2024) leave open is a field of
 :class:`~analysis.protocol.Protocol`, printed with the results), the null baselines of
 :mod:`analysis.baselines`, and a *sensitivity table*: the same rates with one protocol choice
 changed at a time, next to the mean absolute distance to the published numbers — the honest answer
 to "which choice moves them". Nothing is tuned to match the table.
 
-What the runs show (2026-11-25, default scenario constants): with the talk's learned full Σ_Z the
+What the runs show (2026-11-25, default scenario constants): with Vu et al.'s (2024) learned full Σ_Z the
 objective is degenerate — γ > 1 diverges (10 of 25 points), γ < 1 collapses (8), γ = 1 drifts
 (max_iter) — so at most 2 of 25 points per scenario are usable and every rate is 0–8 %. With Σ_Z
 fixed at the true σ²I (``--decoder-noise true``) BA converges everywhere; its sampled error is

@@ -112,7 +112,7 @@ class SweepTable:
         """``{key: {"n", "eligible", "im", "sap", "status": {...}}}`` with rates in percent.
 
         ``key`` is the tuple of the ``by`` fields (a bare value when ``by`` has one field); rates are
-        successes over all points of the group (the talk's "over the total 25 pairs").
+        successes over all points of the group (Vu et al.'s (2024) "over the total 25 pairs").
         """
         out: dict = {}
         for r in self.rows:

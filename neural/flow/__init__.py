@@ -1,4 +1,4 @@
-"""Flow Factorized Representation Learning (seed 001: Song, Keller, Sebe & Welling).
+"""Flow Factorized Representation Learning (Song, Keller, Sebe & Welling, 2023; "Song et al. (2023)").
 
 K learned scalar potentials u^k(z, t) move latents by their gradient fields,
 z_t = z_{t−1} + ∇_z u^k(z_{t−1}, t); the posterior density follows by the continuity equation,

@@ -2,7 +2,7 @@ r"""The posterior density along the flow: the log-determinant of I + ∇²u (exa
 public code's row sums).
 
 A step z' = z + ∇u(z) is the map Φ(z) with Jacobian J = I + H, H = ∇²_z u (symmetric). By the
-change of variables (the discrete continuity equation of seed 001)
+change of variables (the discrete continuity equation of Song et al. (2023))
 
 .. math:: \log q_t(z_t) = \log q_{t-1}(z_{t-1}) - \log|\det(I + H(z_{t-1}))| .
 

@@ -1,4 +1,4 @@
-r"""Gumbel-Softmax with straight-through hard samples and the annealed temperature of seed 001.
+r"""Gumbel-Softmax with straight-through hard samples and the annealed temperature of Song et al. (2023).
 
 Seed 001 (appendix, eq. 15): y_i = softmax((x_i + g_i)/τ), g_i ~ Gumbel(0, 1); the forward pass
 uses the hard one-hot argmax, the backward pass the gradient of the soft y (straight-through);

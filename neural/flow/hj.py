@@ -1,11 +1,11 @@
-r"""The Hamilton–Jacobi penalty that makes each potential an optimal-transport flow (seed 001).
+r"""The Hamilton–Jacobi penalty that makes each potential an optimal-transport flow (Song et al. (2023)).
 
 The potentials should satisfy the (generalised) HJ equation
 
 .. math:: \partial_t u^k(z, t) + \tfrac12\|\nabla_z u^k(z, t)\|^2 = f(z, t), \qquad f \le 0,
 
 whose solutions are the velocity potentials of L2-Wasserstein geodesics (f = 0) or of flows with a
-negative external force (f < 0; seed 001's appendix, eqs. 16–20). The penalty is the squared
+negative external force (f < 0; Song et al.'s (2023) appendix, eqs. 16–20). The penalty is the squared
 residual, plus an initial condition on the gradient:
 
 .. math:: \mathcal L_{HJ} = \frac1{T}\sum_{t=1}^{T}\mathbb E_z\Big(\partial_t u^k + \tfrac12\|\nabla u^k\|^2
@@ -29,7 +29,7 @@ __all__ = ["NegativeForce", "hj_residual", "hj_residual_from", "hj_initial_condi
 
 
 class NegativeForce(nn.Module):
-    """f(z, t) = −softplus(MLP([z, e(t)])) ≤ 0, shape (B,) (the seed's constraint f ≤ 0)."""
+    """f(z, t) = −softplus(MLP([z, e(t)])) ≤ 0, shape (B,) (the paper's constraint f ≤ 0)."""
 
     def __init__(self, latent_dim: int, *, hidden: int = 32, time_dim: int = 16):
         super().__init__()

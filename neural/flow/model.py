@@ -1,4 +1,4 @@
-r"""Flow Factorized Representation Learning (seed 001): a VAE whose latent moves by K learned
+r"""Flow Factorized Representation Learning (Song et al. (2023)): a VAE whose latent moves by K learned
 gradient flows, one per transformation.
 
 Generative model and posterior (supervised case, transformation k given):
@@ -12,7 +12,7 @@ Generative model and posterior (supervised case, transformation k given):
   sums on request);
 * prior: p(z_0) = N(0, I) diffusing, p_{k,t} = N(0, s²_{k,t} I) (:mod:`.prior`).
 
-``loss(batch)`` is the negative ELBO of seed 001 plus the HJ penalty, per sequence (batch mean), in
+``loss(batch)`` is the negative ELBO of Song et al. (2023) plus the HJ penalty, per sequence (batch mean), in
 nats:
 
 .. math::
@@ -39,7 +39,7 @@ Supervision (``supervision=``):
   (:func:`.metrics.assignment_accuracy`; the inferred classes are identifiable only up to
   relabelling). The step counter driving τ is a buffer, so checkpoints resume the schedule.
 
-  ``index_target`` says what the KL term of q(k|x̄) compares it with — the seed has two readings:
+  ``index_target`` says what the KL term of q(k|x̄) compares it with — the paper has two readings:
 
   - ``"prior"`` (its ELBO): KL(q(k|x̄) ‖ p(k)), p(k) uniform — labels are never used (``kl_index``);
   - ``"labels"`` (its code listing, ``loss += KL(index_potential, index)`` with ``index`` the sampled
@@ -158,7 +158,7 @@ class FlowFactorizedVAE(nn.Module):
     index_target : ``"prior"`` (default) or ``"labels"``, the KL term of q(k|x̄) (module doc)
     index_balance_weight : weight w ≥ 0 of w·KL(q̄ ‖ U(K)), q̄ = the batch mean of q(k|x̄) — the
         transformations are equally frequent in the data, so the aggregate posterior should be
-        uniform (not in the seed's ELBO; default 0, off). Uses no labels
+        uniform (not in the paper's ELBO; default 0, off). Uses no labels
     """
 
     def __init__(self, *, n_transformations: int = 3, n_frames: int = 9, latent_dim: int = 8,
