@@ -61,8 +61,8 @@ __all__ = ["SKIN_COLOURS", "HAIR_COLOURS", "TOP_COLOURS", "BOTTOM_COLOURS", "SPR
            "SPRITES_LIKE_FACTORS", "ACTION_TYPES", "DIRECTIONS", "render_sprites_like",
            "make_sprites_like"]
 
-SKIN_COLOURS = np.array([[1.00, 0.87, 0.74], [0.95, 0.76, 0.60], [0.80, 0.58, 0.40],
-                         [0.60, 0.40, 0.25], [0.40, 0.25, 0.15], [0.55, 0.85, 0.55]])
+SKIN_COLOURS = np.array([[1.00, 0.88, 0.75], [0.85, 0.60, 0.40], [0.55, 0.35, 0.20],
+                         [0.30, 0.18, 0.10], [0.55, 0.85, 0.45], [0.60, 0.70, 1.00]])
 HAIR_COLOURS = np.array([[0.05, 0.05, 0.05], [0.45, 0.25, 0.08], [0.95, 0.85, 0.30],
                          [0.85, 0.25, 0.10], [0.85, 0.85, 0.85], [0.20, 0.35, 0.95]])
 TOP_COLOURS = np.array([[0.90, 0.10, 0.10], [0.95, 0.85, 0.10], [0.10, 0.75, 0.15],
