@@ -22,7 +22,8 @@ from .exploration import (CRITERIA, ExplorationResult, brute_force_exploration, 
 from .floors import (TRIVIAL_MODELS, TrivialFloors, ground_truth_swaps, judge_consistency,
                      trivial_agreements, trivial_floors)
 from .judges import Judge, JudgeCNN, JudgeResult, judge_accuracy, train_judges
-from .metrics import PairedRecombiner, SwapEvaluation, complement_channels, d_mf, d_sd, derangement, evaluate_swaps, swap_agreement
+from .metrics import (PairedRecombiner, SwapEvaluation, complement_channels, d_mf, d_sd, derangement, eval_mode,
+                      evaluate_swaps, swap_agreement)
 from .networks import KOOPMAN_CHANNELS, FrameDecoder, FrameEncoder, SequenceDecoder, SequenceEncoder
 from .operator import METHODS, KoopmanFit, fit_koopman, koopman_eigvals, ridge_lstsq
 from .skd import SKD, KoopmanBasis
@@ -39,7 +40,7 @@ __all__ = [
     "FrameEncoder", "FrameDecoder", "SequenceEncoder", "SequenceDecoder", "KOOPMAN_CHANNELS",
     "as_mask", "mode_coefficients", "eigenbasis_swap", "channel_swap",
     "JudgeCNN", "Judge", "JudgeResult", "train_judges", "judge_accuracy",
-    "d_sd", "d_mf", "SwapEvaluation", "PairedRecombiner", "derangement", "swap_agreement", "evaluate_swaps", "complement_channels",
+    "d_sd", "d_mf", "eval_mode", "SwapEvaluation", "PairedRecombiner", "derangement", "swap_agreement", "evaluate_swaps", "complement_channels",
     "ExplorationResult", "brute_force_exploration", "greedy_exploration", "factorial_scorer", "CRITERIA",
     "StaticChannelMetrics", "static_channel_metrics", "static_codes",
     "TRIVIAL_MODELS", "TrivialFloors", "trivial_floors", "trivial_agreements", "judge_consistency",

@@ -32,6 +32,7 @@ derangement (x ≠ y) unless given.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,7 +40,7 @@ import torch
 
 from lingauss._validation import as_rng
 
-__all__ = ["d_sd", "d_mf", "SwapEvaluation", "PairedRecombiner", "derangement", "swap_agreement", "evaluate_swaps",
+__all__ = ["eval_mode", "d_sd", "d_mf", "SwapEvaluation", "PairedRecombiner", "derangement", "swap_agreement", "evaluate_swaps",
            "complement_channels"]
 
 
@@ -78,6 +79,21 @@ def d_mf(factorial_acc: Mapping, static_factors: Sequence, dynamic_factors: Sequ
             target = 1.0 if g == f else 1.0 / int(cardinalities[g])
             total += abs(factorial_acc[f][g] - target)
     return 1.0 - total / (len(fs) * (len(fs) + len(fd)))
+
+
+@contextmanager
+def eval_mode(model):
+    """Run the block with ``model`` in eval mode (batch norm on running statistics, nothing
+    updated), then restore the caller's mode; objects without ``train``/``eval`` pass through."""
+    module = model if callable(getattr(model, "eval", None)) and hasattr(model, "training") else None
+    was = module.training if module is not None else None
+    if module is not None:
+        module.eval()
+    try:
+        yield model
+    finally:
+        if module is not None:
+            module.train(was)
 
 
 def derangement(n: int, rng=None) -> np.ndarray:
@@ -170,6 +186,8 @@ def evaluate_swaps(model, judge, sequences, *, groups: Mapping | None = None, fa
     factors : the judged factors to use (default all of the judge's)
     n : use the first ``n`` of a seeded shuffle (default all); ``partner``: explicit pairing
         (indices into the used sequences, no fixed points), else a seeded derangement
+
+    The model runs in eval mode (:func:`eval_mode`) whatever the caller's mode, which is restored.
     """
     seqs = np.asarray(getattr(sequences, "sequences", sequences), dtype=np.float32)
     gen = as_rng(rng)
@@ -185,6 +203,12 @@ def evaluate_swaps(model, judge, sequences, *, groups: Mapping | None = None, fa
     fs = tuple(f for f in factors if judge.static[f])
     fd = tuple(f for f in factors if not judge.static[f])
     cards = {f: int(judge.cardinalities[f]) for f in factors}
+    with eval_mode(model):
+        return _evaluate_swaps(model, judge, seqs, groups, factors, fs, fd, cards, partner, batch_size)
+
+
+def _evaluate_swaps(model, judge, seqs, groups, factors, fs, fd, cards, partner, batch_size) -> SwapEvaluation:
+    N = len(seqs)
     if callable(getattr(model, "prepare_evaluation", None)):
         model.prepare_evaluation(torch.as_tensor(seqs, dtype=torch.float32))
     orig = judge.predict(seqs)
