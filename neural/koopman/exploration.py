@@ -34,7 +34,8 @@ import torch
 
 from lingauss._validation import as_rng
 
-from .metrics import PairedRecombiner, complement_channels, derangement, eval_mode, swap_agreement
+from .metrics import (PairedRecombiner, complement_channels, derangement, eval_mode, model_device,
+                      swap_agreement)
 
 __all__ = ["ExplorationResult", "brute_force_exploration", "greedy_exploration", "factorial_scorer",
            "CRITERIA"]
@@ -147,7 +148,7 @@ def factorial_scorer(model, judge, sequences, static_factors: Sequence, *, n: in
     partner = derangement(len(seqs), gen) if partner is None else np.asarray(partner, dtype=np.int64)
     with eval_mode(model):
         if callable(getattr(model, "prepare_evaluation", None)):
-            model.prepare_evaluation(torch.as_tensor(seqs, dtype=torch.float32))
+            model.prepare_evaluation(torch.as_tensor(seqs, dtype=torch.float32).to(model_device(model)))
         orig = judge.predict(seqs)
         K = int(model.n_static_channels)
         factors = list(static_factors)

@@ -117,5 +117,5 @@ def test_residual_lstms_and_output_bias(seqs):
     from analysis.bench_koopman import reconstruction_errors
     m.eval()
     e = reconstruction_errors(m, seqs, seqs.mean((0, 1)))
-    assert set(e) == {"test_rec_mse", "mean_frame_mse", "fg_rec_mse", "fg_mean_frame_mse"}
+    assert set(e) == {"recon_mse", "baseline_mse", "fg_recon_mse", "fg_baseline_mse"}
     assert all(math.isfinite(v) and v >= 0 for v in e.values())
