@@ -99,11 +99,12 @@ def dataset_spec(name: str, config: dict) -> dict:
     return out
 
 
-def _make_data(name: str, n: int, n_frames: int, seed: int, image_size: int):
+def _make_data(name: str, n: int, n_frames: int, seed: int, image_size: int, random_start: bool = False):
     from neural.data import make_moving_dsprites, make_sprites_like
 
     if name == "sprites-like":
-        return make_sprites_like(n, n_frames=n_frames, rng=seed, image_size=image_size)
+        return make_sprites_like(n, n_frames=n_frames, rng=seed, image_size=image_size,
+                                 random_start=bool(random_start))
     return make_moving_dsprites(n, n_frames=n_frames, rng=seed)
 
 
@@ -229,8 +230,9 @@ def run_koopman_benchmark(*, config: str | dict = "reduced", datasets=None, mode
         for name in names:
             spec = dataset_spec(name, cfg)
             S, T, seed0 = spec["image_size"], spec["n_frames"], spec["data_seed"]
-            train = _make_data(name, spec["n_train"], T, seed0, S)
-            test = _make_data(name, spec["n_test"], T, seed0 + 1, S)
+            rs = spec.get("random_start", False)
+            train = _make_data(name, spec["n_train"], T, seed0, S, rs)
+            test = _make_data(name, spec["n_test"], T, seed0 + 1, S, rs)
             n_ex = spec["n_explore"]
             if n_ex < 2 or spec["n_test"] - n_ex < 2:
                 raise ValueError("need n_explore >= 2 and n_test - n_explore >= 2")
