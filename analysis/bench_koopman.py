@@ -32,8 +32,11 @@ Configurations (:data:`CONFIGS`): ``"reduced"`` — the CPU configuration (sprit
 32 sequences); ``"full"`` — the seed's size for a GPU (64×64 frames, conv widths 32–256, k = 40 with
 s = 8 for SKD, k = 15 for SSM-SKD, 10,000 training sequences). Encoder size: the full
 configuration's encoder (four 4×4 stride-2 convolutions 3→32→64→128→256, dense 4096→256→k and a
-k-wide LSTM) has ≈ 1.76 M parameters for SKD (k = 40) and ≈ 1.76 M for SSM-SKD (k = 15), close to
-the seed's ≈ 2 M; the decoder mirrors it (about the same again), so a whole model has ≈ 3.5 M.
+k-wide LSTM) has 1.763 M parameters for SKD (k = 40) and 1.746 M for SSM-SKD (k = 15), close to
+the seed's ≈ 2 M encoder; the decoder mirrors it (1.767 M / 1.749 M), so a whole model has 3.53 M /
+3.49 M — the "3.5 M" is encoder plus decoder, not a larger encoder. The full configuration's step
+count (15,000 steps of 32 sequences) is sized for ≤ 10 minutes per model and seed on one H200-class
+GPU by estimate only: it has not been timed on a GPU here.
 """
 
 from __future__ import annotations
