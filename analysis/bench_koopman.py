@@ -441,7 +441,8 @@ def format_koopman_benchmark(result: KoopmanBenchResult) -> str:
         parts = []
         for key, label in (("D_sd", "D_sd − floor"), ("D_mf", "D_mf − floor"), ("colour_keep", "colour kept")):
             c = v[key]
-            parts.append(f"{label} = {c['value']:+.3f} (target {c['target']:.2f}): "
+            val = f"{c['value']:.3f}" if key == "colour_keep" else f"{c['value']:+.3f}"
+            parts.append(f"{label} = {val} (target {c['target']:.2f}): "
                          f"{'MET' if c['met'] else 'NOT MET'}{'' if c['every_seed'] == c['met'] else ' (not on every seed)' if c['met'] else ''}")
         out.append(f"- {v['model']} on {v['dataset']} ({v['seeds']} seed(s)): " + "; ".join(parts))
     out += ["", "Notes: both data sets are procedural (neural.data.make_sprites_like, make_moving_dsprites), "
