@@ -41,11 +41,12 @@ import numpy as np
 
 from lingauss._validation import as_rng
 
-from ._checks import check_choice, check_count
+from ._checks import check_choice, check_count, check_int_array
 from .base import SequenceDataset
 from .dsprites import HUES, ORIENTATIONS, POSITIONS, SCALES, SHAPES, render_shapes
 
-__all__ = ["DEFAULT_VELOCITIES", "BOUNDARIES", "move_positions", "make_moving_dsprites"]
+__all__ = ["DEFAULT_VELOCITIES", "BOUNDARIES", "move_positions", "make_moving_dsprites",
+           "render_moving_dsprites"]
 
 DEFAULT_VELOCITIES = (-2, -1, 0, 1, 2)
 BOUNDARIES = ("bounce", "wrap")
@@ -90,6 +91,23 @@ def move_positions(start, velocity, n_frames: int, *, boundary: str = "bounce",
     pos = np.where(r <= n_positions - 1, r, period - r)
     heading = np.where(r < n_positions - 1, 1, -1) * v.astype(np.int64)[:, None]
     return pos, heading
+
+
+def render_moving_dsprites(factors, *, colour: bool = True, orientation: int = 0, supersample: int = 1,
+                           n_velocities: int = len(DEFAULT_VELOCITIES)) -> np.ndarray:
+    """Frames (M, C, 64, 64) of per-frame factor classes (M, s) in the column order of
+    :func:`make_moving_dsprites` (shape, [colour,] scale, pos_x, pos_y, vel_x, vel_y; the velocity
+    columns do not change a frame). Used to render ground-truth swaps."""
+    cards = (len(SHAPES),) + ((len(HUES),) if colour else ()) + (len(SCALES), _N_POS, _N_POS,
+                                                                  int(n_velocities), int(n_velocities))
+    cls = check_int_array(factors, "factors", cards)
+    if isinstance(orientation, (bool, np.bool_)) or not isinstance(orientation, (int, np.integer)) \
+            or not 0 <= orientation < len(ORIENTATIONS):
+        raise ValueError(f"orientation must be an orientation class in 0..{len(ORIENTATIONS) - 1}, "
+                         f"got {orientation!r}")
+    j = 2 if colour else 1
+    return render_shapes(cls[:, 0], SCALES[cls[:, j]], ORIENTATIONS[orientation], POSITIONS[cls[:, j + 1]],
+                         POSITIONS[cls[:, j + 2]], HUES[cls[:, 1]] if colour else None, supersample=supersample)
 
 
 def make_moving_dsprites(n: int, *, n_frames: int = 8, rng=None, colour: bool = True,
@@ -153,12 +171,6 @@ def make_moving_dsprites(n: int, *, n_frames: int = 8, rng=None, colour: bool = 
     to_class = np.vectorize(lookup.__getitem__, otypes=[np.int64])
     vx, vy = to_class(hx), to_class(hy)
 
-    rep = lambda a: np.repeat(a, n_frames)  # noqa: E731 — per-sequence → per-frame
-    frames = render_shapes(rep(shape), SCALES[rep(scale)], ORIENTATIONS[orientation],
-                           POSITIONS[px.ravel()], POSITIONS[py.ravel()],
-                           None if hue_cls is None else HUES[rep(hue_cls)], supersample=supersample)
-    frames = frames.reshape(n, n_frames, *frames.shape[1:])
-
     static_cols = [shape] + ([hue_cls] if colour else []) + [scale]
     factors = np.concatenate([np.broadcast_to(c[:, None, None], (n, n_frames, 1)) for c in static_cols]
                              + [px[..., None], py[..., None], vx[..., None], vy[..., None]],
@@ -166,6 +178,9 @@ def make_moving_dsprites(n: int, *, n_frames: int = 8, rng=None, colour: bool = 
     names = ("shape",) + (("colour",) if colour else ()) + ("scale", "pos_x", "pos_y", "vel_x", "vel_y")
     cards = (len(SHAPES),) + ((len(HUES),) if colour else ()) + (len(SCALES), _N_POS, _N_POS,
                                                                   len(vel), len(vel))
+    frames = render_moving_dsprites(factors.reshape(n * n_frames, -1), colour=colour, orientation=orientation,
+                                    supersample=supersample, n_velocities=len(vel))
+    frames = frames.reshape(n, n_frames, *frames.shape[1:])
     static = (True,) * len(static_cols) + (False,) * 4
     values = {"shape": np.array(SHAPES), "scale": SCALES.copy(), "pos_x": POSITIONS.copy(),
               "pos_y": POSITIONS.copy(), "vel_x": vel_arr.copy(), "vel_y": vel_arr.copy()}

@@ -10,6 +10,7 @@ One concept per module:
 * :mod:`~neural.koopman.swap` — eigenbasis swap (SKD) and coordinate channel swap (SSM-SKD).
 * :mod:`~neural.koopman.judges` — judge CNNs per factor.
 * :mod:`~neural.koopman.metrics` — D_sd and D_mf and the sample swaps.
+* :mod:`~neural.koopman.floors` — floors (trivial models) and ceilings (ground-truth swaps) of D_sd / D_mf.
 * :mod:`~neural.koopman.exploration` — brute-force vs greedy latent exploration.
 * :mod:`~neural.koopman.static_metrics` — I_m / SAP of the static channels via :mod:`neural.bridge`.
 """
@@ -18,8 +19,11 @@ from .base import KoopmanAutoencoder
 from .eigvec import StaticEigenpair, nearest_real_eigenvalue, static_eigenpair, static_projector
 from .exploration import (CRITERIA, ExplorationResult, brute_force_exploration, factorial_scorer,
                           greedy_exploration)
+from .floors import (TRIVIAL_MODELS, TrivialFloors, ground_truth_swaps, judge_consistency,
+                     trivial_agreements, trivial_floors)
 from .judges import Judge, JudgeCNN, JudgeResult, judge_accuracy, train_judges
-from .metrics import PairedRecombiner, SwapEvaluation, complement_channels, d_mf, d_sd, derangement, evaluate_swaps, swap_agreement
+from .metrics import (PairedRecombiner, SwapEvaluation, complement_channels, d_mf, d_sd, derangement, eval_mode,
+                      evaluate_swaps, swap_agreement)
 from .networks import KOOPMAN_CHANNELS, FrameDecoder, FrameEncoder, SequenceDecoder, SequenceEncoder
 from .operator import METHODS, KoopmanFit, fit_koopman, koopman_eigvals, ridge_lstsq
 from .skd import SKD, KoopmanBasis
@@ -36,7 +40,9 @@ __all__ = [
     "FrameEncoder", "FrameDecoder", "SequenceEncoder", "SequenceDecoder", "KOOPMAN_CHANNELS",
     "as_mask", "mode_coefficients", "eigenbasis_swap", "channel_swap",
     "JudgeCNN", "Judge", "JudgeResult", "train_judges", "judge_accuracy",
-    "d_sd", "d_mf", "SwapEvaluation", "PairedRecombiner", "derangement", "swap_agreement", "evaluate_swaps", "complement_channels",
+    "d_sd", "d_mf", "eval_mode", "SwapEvaluation", "PairedRecombiner", "derangement", "swap_agreement", "evaluate_swaps", "complement_channels",
     "ExplorationResult", "brute_force_exploration", "greedy_exploration", "factorial_scorer", "CRITERIA",
     "StaticChannelMetrics", "static_channel_metrics", "static_codes",
+    "TRIVIAL_MODELS", "TrivialFloors", "trivial_floors", "trivial_agreements", "judge_consistency",
+    "ground_truth_swaps",
 ]

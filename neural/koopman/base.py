@@ -4,6 +4,9 @@ r"""What SKD and SSM-SKD share: the sequence autoencoder, the Koopman layer and 
 
 * Z = encoder(X) (b, T, k); the Koopman fit (:func:`neural.koopman.operator.fit_koopman`, float64)
   gives Ŷ = Z[:, :-1] C and Z_pred = [Z_0, Ŷ];
+* decode(Z) and decode(Z_pred) are two separate decoder passes, so that the decoder's batch norm
+  (training mode) normalises the real and the predicted latents each with their own batch
+  statistics, as the public SKD code does (one pass over [Z; Z_pred] would mix them);
 * L_rec = MSE(decode(Z), X), L_predX = MSE(decode(Z_pred), X), L_predZ = MSE(Ŷ, Z[:, 1:]) (the seed's
   three MSEs, means over all entries), and L_eig (the subclass's spectral loss, float64);
 * loss = w_rec L_rec + w_predX L_predX + w_predZ L_predZ + w_eig L_eig. Public defaults: w_rec = 15,
@@ -87,12 +90,11 @@ class KoopmanAutoencoder(nn.Module):
 
     def loss(self, batch) -> dict:
         x = batch_images(batch).to(self.decoder.lstm.weight_ih_l0.dtype)
-        b = x.shape[0]
         Z = self.encode(x)
         fit = self.koopman(Z)
-        frames = self.decode(torch.cat([Z, fit.Z_pred.to(Z.dtype)], dim=0))
-        rec = F.mse_loss(frames[:b], x)
-        pred_x = F.mse_loss(frames[b:], x)
+        # two decoder passes: batch norm normalises real and predicted latents separately
+        rec = F.mse_loss(self.decode(Z), x)
+        pred_x = F.mse_loss(self.decode(fit.Z_pred.to(Z.dtype)), x)
         pred_z = F.mse_loss(fit.Z_pred_next, fit.Y)
         eig = self.eigen_loss(fit)
         total = (self.w_rec * rec + self.w_pred_x * pred_x).to(torch.float64) \

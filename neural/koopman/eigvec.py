@@ -47,18 +47,28 @@ class StaticEigenpair:
 
 
 def nearest_real_eigenvalue(C: torch.Tensor, target: float = 1.0, *, tol: float = 1e-8,
-                            eigvals: torch.Tensor | None = None) -> torch.Tensor:
+                            eigvals: torch.Tensor | None = None,
+                            candidates: torch.Tensor | None = None) -> torch.Tensor:
     """The real eigenvalue of C (..., k, k) nearest ``target`` (detached, float64, shape (...)).
 
     An eigenvalue counts as real when |Im λ| ≤ tol·max(1, |λ|); without one, Re of the nearest.
+    ``candidates``: optional boolean mask (..., k) over ``eigvals`` (or the computed spectrum) of
+    the eigenvalues allowed (SSM-SKD excludes the padded zeros of a low-rank operator); a spectrum
+    with no allowed entry falls back to all of them.
     """
     lam = torch.linalg.eigvals(C.detach().to(torch.float64)) if eigvals is None else eigvals.detach()
     lam = lam.to(torch.complex128)
-    real = lam.imag.abs() <= tol * lam.abs().clamp_min(1.0)
+    if candidates is None:
+        allowed = torch.ones(lam.shape, dtype=torch.bool, device=lam.device)
+    else:
+        allowed = candidates.to(torch.bool).expand(lam.shape)
+        allowed = allowed | ~allowed.any(-1, keepdim=True)
+    real = (lam.imag.abs() <= tol * lam.abs().clamp_min(1.0)) & allowed
     dist = (lam - target).abs()
-    dist_real = torch.where(real, dist, torch.full_like(dist, float("inf")))
+    inf = torch.full_like(dist, float("inf"))
+    dist_real = torch.where(real, dist, inf)
     none = ~real.any(-1, keepdim=True)
-    idx = torch.where(none, dist, dist_real).argmin(-1, keepdim=True)
+    idx = torch.where(none, torch.where(allowed, dist, inf), dist_real).argmin(-1, keepdim=True)
     return torch.gather(lam.real, -1, idx).squeeze(-1)
 
 
@@ -69,7 +79,8 @@ def _sign_fix(x: torch.Tensor) -> torch.Tensor:
 
 
 def static_eigenpair(C: torch.Tensor, *, target: float = 1.0, n_iter: int = 4, shift=None,
-                     offset: float = 1e-3, eigvals: torch.Tensor | None = None) -> StaticEigenpair:
+                     offset: float = 1e-3, eigvals: torch.Tensor | None = None,
+                     candidates: torch.Tensor | None = None) -> StaticEigenpair:
     """Eigenvalue, right and left eigenvector of the real eigenvalue of C nearest ``target``.
 
     Parameters
@@ -80,13 +91,15 @@ def static_eigenpair(C: torch.Tensor, *, target: float = 1.0, n_iter: int = 4, s
     shift : optional fixed shift σ (scalar or (...,)); default Re λ̂ + ``offset`` (module doc)
     offset : distance of the automatic shift from the eigenvalue (> 0 keeps C − σI invertible)
     eigvals : optional precomputed spectrum (..., k) used to locate λ̂ (e.g. the low-rank one)
+    candidates : optional boolean mask (..., k) over ``eigvals`` of the eigenvalues λ̂ may be
+        (see :func:`nearest_real_eigenvalue`)
     """
     if int(n_iter) < 1:
         raise ValueError(f"n_iter must be >= 1, got {n_iter!r}")
     C = C.to(torch.float64)
     k = C.shape[-1]
     if shift is None:
-        sigma = nearest_real_eigenvalue(C, target, eigvals=eigvals) + float(offset)
+        sigma = nearest_real_eigenvalue(C, target, eigvals=eigvals, candidates=candidates) + float(offset)
     else:
         sigma = torch.as_tensor(shift, dtype=torch.float64, device=C.device).detach()
         sigma = sigma.expand(C.shape[:-2]) if sigma.dim() == 0 else sigma

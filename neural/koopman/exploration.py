@@ -34,7 +34,8 @@ import torch
 
 from lingauss._validation import as_rng
 
-from .metrics import PairedRecombiner, complement_channels, derangement, swap_agreement
+from .metrics import (PairedRecombiner, complement_channels, derangement, eval_mode, model_device,
+                      swap_agreement)
 
 __all__ = ["ExplorationResult", "brute_force_exploration", "greedy_exploration", "factorial_scorer",
            "CRITERIA"]
@@ -137,20 +138,25 @@ def factorial_scorer(model, judge, sequences, static_factors: Sequence, *, n: in
                      partner=None, batch_size: int = 32) -> Callable:
     """score(subset) → {f: a_f(subset)} for a model with ``recombine`` (see
     :func:`neural.koopman.metrics.evaluate_swaps`): x keeps the static channels in ``subset``, every
-    other static channel and all dynamics come from the partner y."""
+    other static channel and all dynamics come from the partner y. The model runs in eval mode
+    (:func:`neural.koopman.metrics.eval_mode`) at creation and in every call, whatever the caller's
+    mode, which is restored."""
     seqs = np.asarray(getattr(sequences, "sequences", sequences), dtype=np.float32)
     gen = as_rng(rng)
     if n is not None and n < len(seqs):
         seqs = seqs[np.sort(gen.permutation(len(seqs))[:n])]
     partner = derangement(len(seqs), gen) if partner is None else np.asarray(partner, dtype=np.int64)
-    if callable(getattr(model, "prepare_evaluation", None)):
-        model.prepare_evaluation(torch.as_tensor(seqs, dtype=torch.float32))
-    orig = judge.predict(seqs)
-    K = int(model.n_static_channels)
-    factors = list(static_factors)
-    pairs = PairedRecombiner(model, seqs, partner, batch_size)
+    with eval_mode(model):
+        if callable(getattr(model, "prepare_evaluation", None)):
+            model.prepare_evaluation(torch.as_tensor(seqs, dtype=torch.float32).to(model_device(model)))
+        orig = judge.predict(seqs)
+        K = int(model.n_static_channels)
+        factors = list(static_factors)
+        pairs = PairedRecombiner(model, seqs, partner, batch_size)
 
     def score(subset) -> dict:
-        return swap_agreement(judge.predict(pairs(complement_channels(sorted(subset), K), True)), orig, factors)
+        with eval_mode(model):
+            return swap_agreement(judge.predict(pairs(complement_channels(sorted(subset), K), True)), orig,
+                                  factors)
 
     return score

@@ -78,9 +78,10 @@ class Judge:
         for net in self.nets:
             was = net.training
             net.eval()
+            dev = next(net.parameters()).device
             for i in range(0, len(flat), self.batch_size):
-                for n, v in net(flat[i:i + self.batch_size]).items():
-                    out[n].append(v)
+                for n, v in net(flat[i:i + self.batch_size].to(dev)).items():
+                    out[n].append(v.cpu())
             net.train(was)
         return {n: torch.cat(v).reshape(N, T, -1) for n, v in out.items()}
 
@@ -117,11 +118,12 @@ class JudgeResult:
 def train_judges(data, factors=None, *, test=None, test_fraction: float = 0.2, steps: int = 400,
                  batch_size: int = 64, lr: float = 2e-3, seed: int = 0, shared: bool = True,
                  channels: Sequence[int] = (16, 32, 32, 64), hidden: int = 128,
-                 progress: bool = False) -> JudgeResult:
+                 progress: bool = False, device=None) -> JudgeResult:
     """Train judges for ``factors`` (names; default every discrete factor) of a SequenceDataset.
 
     ``test``: a held-out SequenceDataset, else the last ``test_fraction`` of a seeded shuffle of
-    ``data`` is held out. Returns a :class:`JudgeResult` with the held-out accuracies.
+    ``data`` is held out. ``device``: where the judges train and predict (default CPU). Returns a
+    :class:`JudgeResult` with the held-out accuracies.
     """
     import time
 
@@ -151,7 +153,8 @@ def train_judges(data, factors=None, *, test=None, test_fraction: float = 0.2, s
         torch.manual_seed(seed + i)
         net = JudgeCNN(frames.images.shape[1], {f: cards[f] for f in group}, image_size=frames.images.shape[-1],
                        channels=channels, hidden=hidden, columns={f: cols[f] for f in group})
-        Trainer(net, lr=lr, seed=seed + i, progress=progress, grad_clip=10.0).fit(frames, steps, batch_size=batch_size)
+        Trainer(net, lr=lr, seed=seed + i, progress=progress, grad_clip=10.0, device=device).fit(
+            frames, steps, batch_size=batch_size)
         nets.append(net)
     judge = Judge(nets, static, cards)
     acc = judge_accuracy(judge, test.sequences, test.factors, cols)

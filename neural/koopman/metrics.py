@@ -32,6 +32,7 @@ derangement (x ≠ y) unless given.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,7 +40,7 @@ import torch
 
 from lingauss._validation import as_rng
 
-__all__ = ["d_sd", "d_mf", "SwapEvaluation", "PairedRecombiner", "derangement", "swap_agreement", "evaluate_swaps",
+__all__ = ["eval_mode", "model_device", "d_sd", "d_mf", "SwapEvaluation", "PairedRecombiner", "derangement", "swap_agreement", "evaluate_swaps",
            "complement_channels"]
 
 
@@ -78,6 +79,30 @@ def d_mf(factorial_acc: Mapping, static_factors: Sequence, dynamic_factors: Sequ
             target = 1.0 if g == f else 1.0 / int(cardinalities[g])
             total += abs(factorial_acc[f][g] - target)
     return 1.0 - total / (len(fs) * (len(fs) + len(fd)))
+
+
+def model_device(model) -> torch.device:
+    """The device of ``model``'s first parameter (CPU for parameter-less stand-ins)."""
+    params = getattr(model, "parameters", None)
+    if callable(params):
+        for p in params():
+            return p.device
+    return torch.device("cpu")
+
+
+@contextmanager
+def eval_mode(model):
+    """Run the block with ``model`` in eval mode (batch norm on running statistics, nothing
+    updated), then restore the caller's mode; objects without ``train``/``eval`` pass through."""
+    module = model if callable(getattr(model, "eval", None)) and hasattr(model, "training") else None
+    was = module.training if module is not None else None
+    if module is not None:
+        module.eval()
+    try:
+        yield model
+    finally:
+        if module is not None:
+            module.train(was)
 
 
 def derangement(n: int, rng=None) -> np.ndarray:
@@ -131,11 +156,15 @@ class PairedRecombiner:
 
     def __init__(self, model, seqs: np.ndarray, partner: np.ndarray, batch_size: int = 32):
         self.model, self.seqs, self.partner, self.batch_size = model, seqs, partner, int(batch_size)
+        self.device = model_device(model)
         self.Z = None
         if all(callable(getattr(model, a, None)) for a in ("encode", "recombine_latents", "decode")):
             with torch.no_grad():
-                self.Z = torch.cat([model.encode(torch.as_tensor(seqs[i:i + batch_size], dtype=torch.float32))
+                self.Z = torch.cat([model.encode(self._tensor(seqs[i:i + batch_size]))
                                     for i in range(0, len(seqs), batch_size)])
+
+    def _tensor(self, a) -> torch.Tensor:
+        return torch.as_tensor(a, dtype=torch.float32).to(self.device)
 
     @torch.no_grad()
     def __call__(self, static_from_y, dynamic_from_y: bool) -> np.ndarray:
@@ -145,11 +174,10 @@ class PairedRecombiner:
             if self.Z is not None:
                 Z = self.model.recombine_latents(self.Z[idx], self.Z[self.partner[idx]], static_from_y,
                                                  dynamic_from_y)
-                out.append(self.model.decode(Z).float().numpy())
+                out.append(self.model.decode(Z).float().cpu().numpy())
             else:
-                x = torch.as_tensor(self.seqs[idx], dtype=torch.float32)
-                y = torch.as_tensor(self.seqs[self.partner[idx]], dtype=torch.float32)
-                out.append(self.model.recombine(x, y, static_from_y, dynamic_from_y).float().numpy())
+                x, y = self._tensor(self.seqs[idx]), self._tensor(self.seqs[self.partner[idx]])
+                out.append(self.model.recombine(x, y, static_from_y, dynamic_from_y).float().cpu().numpy())
         return np.concatenate(out)
 
 
@@ -170,6 +198,8 @@ def evaluate_swaps(model, judge, sequences, *, groups: Mapping | None = None, fa
     factors : the judged factors to use (default all of the judge's)
     n : use the first ``n`` of a seeded shuffle (default all); ``partner``: explicit pairing
         (indices into the used sequences, no fixed points), else a seeded derangement
+
+    The model runs in eval mode (:func:`eval_mode`) whatever the caller's mode, which is restored.
     """
     seqs = np.asarray(getattr(sequences, "sequences", sequences), dtype=np.float32)
     gen = as_rng(rng)
@@ -185,8 +215,14 @@ def evaluate_swaps(model, judge, sequences, *, groups: Mapping | None = None, fa
     fs = tuple(f for f in factors if judge.static[f])
     fd = tuple(f for f in factors if not judge.static[f])
     cards = {f: int(judge.cardinalities[f]) for f in factors}
+    with eval_mode(model):
+        return _evaluate_swaps(model, judge, seqs, groups, factors, fs, fd, cards, partner, batch_size)
+
+
+def _evaluate_swaps(model, judge, seqs, groups, factors, fs, fd, cards, partner, batch_size) -> SwapEvaluation:
+    N = len(seqs)
     if callable(getattr(model, "prepare_evaluation", None)):
-        model.prepare_evaluation(torch.as_tensor(seqs, dtype=torch.float32))
+        model.prepare_evaluation(torch.as_tensor(seqs, dtype=torch.float32).to(model_device(model)))
     orig = judge.predict(seqs)
     K = int(model.n_static_channels)
     pairs = PairedRecombiner(model, seqs, partner, batch_size)

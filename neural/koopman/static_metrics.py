@@ -21,6 +21,8 @@ import torch
 
 from neural.bridge import BridgeResult, evaluate_latents
 
+from .metrics import eval_mode, model_device
+
 __all__ = ["StaticChannelMetrics", "static_channel_metrics", "static_codes"]
 
 
@@ -38,13 +40,13 @@ class StaticChannelMetrics:
 
 @torch.no_grad()
 def static_codes(model, sequences: np.ndarray, batch_size: int = 64) -> np.ndarray:
-    """(N, m) float64 static codes of ``sequences`` (N, T, C, H, W); prepares SKD's basis first."""
-    x = torch.as_tensor(np.asarray(sequences), dtype=torch.float32)
-    model.eval()
-    if callable(getattr(model, "prepare_evaluation", None)):
-        model.prepare_evaluation(x)
-    return torch.cat([model.static_codes(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
-                     ).double().numpy()
+    """(N, m) float64 static codes of ``sequences`` (N, T, C, H, W) in eval mode; prepares SKD's basis first."""
+    x = torch.as_tensor(np.asarray(sequences), dtype=torch.float32).to(model_device(model))
+    with eval_mode(model):
+        if callable(getattr(model, "prepare_evaluation", None)):
+            model.prepare_evaluation(x)
+        return torch.cat([model.static_codes(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
+                         ).double().cpu().numpy()
 
 
 class _StaticSamples:
