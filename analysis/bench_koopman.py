@@ -3,14 +3,14 @@ r"""Koopman benchmark: SKD and SSM-SKD, D_sd / D_mf next to their floors and cei
 Run by a command (``lingauss bench koopman``), never by the test suite.
 :func:`run_koopman_benchmark` returns a :class:`KoopmanBenchResult` (configuration, per-dataset
 facts, one row per (model, dataset, seed)); :func:`format_koopman_benchmark` prints it next to the
-seed's table (seed 000) with a plain verdict on the targets; :meth:`KoopmanBenchResult.as_json`
+published table (Hason 2024) with a plain verdict on the targets; :meth:`KoopmanBenchResult.as_json`
 is what ``--out DIR`` writes to ``DIR/results.json``.
 
 Pipeline, per dataset (shared by all its rows):
 
 1. Data: ``"sprites-like"`` (:func:`neural.data.make_sprites_like`: static skin/hair/top/bottom
-   colours, dynamic action × direction — the seed's success case) or ``"moving-dsprites"``
-   (:func:`neural.data.make_moving_dsprites`, colour, bounce — the seed's hard case); a train set
+   colours, dynamic action × direction — Hason's (2024) success case) or ``"moving-dsprites"``
+   (:func:`neural.data.make_moving_dsprites`, colour, bounce — Hason's (2024) hard case); a train set
    and a test set split into an *exploration* part and an *evaluation* part.
 2. Judges (:func:`neural.koopman.train_judges`): one small multi-head CNN on the train frames for
    the judged factors (sprites-like: the four colours and the action; Moving dSprites: shape,
@@ -21,7 +21,7 @@ Pipeline, per dataset (shared by all its rows):
    generator (:func:`neural.koopman.ground_truth_swaps`).
 4. Per model and seed: train (:class:`neural.train.Trainer`: gradient clipping, plateau decay, NaN
    guard); latent exploration on the exploration part — SKD: brute force over its s static modes
-   whenever 2^s ≤ 4096 (``BRUTE_FORCE_LIMIT``), else greedy; SSM-SKD: the seed's greedy rule over its k
+   whenever 2^s ≤ 4096 (``BRUTE_FORCE_LIMIT``), else greedy; SSM-SKD: Hason's (2024) greedy rule over its k
    channels, plus the brute-force optimum as a check when k ≤ ``brute_force_max_channels``; D_sd
    and D_mf on the evaluation part (eval mode); I_m and SAP of the static channels against the
    static factors (:func:`neural.koopman.static_channel_metrics`); test reconstruction MSE next to
@@ -29,11 +29,11 @@ Pipeline, per dataset (shared by all its rows):
 
 Configurations (:data:`CONFIGS`): ``"reduced"`` — the CPU configuration (sprites-like frames at
 32×32, narrow convolutions, k = 16 with s = 8 for SKD, k = 8 for SSM-SKD, a few hundred steps of
-32 sequences); ``"full"`` — the seed's size for a GPU (64×64 frames, conv widths 32–256, k = 40 with
+32 sequences); ``"full"`` — Hason's (2024) size for a GPU (64×64 frames, conv widths 32–256, k = 40 with
 s = 8 for SKD, k = 15 for SSM-SKD, 10,000 training sequences). Encoder size: the full
 configuration's encoder (four 4×4 stride-2 convolutions 3→32→64→128→256, dense 4096→256→k and a
 k-wide LSTM) has 1.763 M parameters for SKD (k = 40) and 1.746 M for SSM-SKD (k = 15), close to
-the seed's ≈ 2 M encoder; the decoder mirrors it (1.767 M / 1.749 M), so a whole model has 3.53 M /
+Hason's (2024) ≈ 2 M encoder; the decoder mirrors it (1.767 M / 1.749 M), so a whole model has 3.53 M /
 3.49 M — the "3.5 M" is encoder plus decoder, not a larger encoder. The full configuration's step
 count (15,000 steps of 32 sequences) is sized for ≤ 10 minutes per model and seed on one H200-class
 GPU by estimate only: it has not been timed on a GPU here.
@@ -53,14 +53,14 @@ __all__ = ["KoopmanBenchResult", "run_koopman_benchmark", "format_koopman_benchm
            "JUDGED_FACTORS", "COLOUR_FACTORS", "TARGETS", "BRUTE_FORCE_LIMIT", "reconstruction_errors",
            "dataset_spec"]
 
-#: The seed's reported scores (SSM-SKD unless noted).
+#: Hason's (2024) reported scores (SSM-SKD unless noted).
 SEED_TABLE = {
     ("SSM-SKD", "Moving dSprites"): (0.8699, 0.9348),
     ("SSM-SKD", "dSprites"): (0.9491, 0.9142),
     ("SSM-SKD", "Sprites"): (0.9872, 0.9836),
     ("SKD", "Sprites"): (0.9981, 0.9276),
 }
-#: The seed's per-factor dynamic-swap agreements (SSM-SKD on Moving dSprites; partly lost).
+#: Hason's (2024) per-factor dynamic-swap agreements (SSM-SKD on Moving dSprites; partly lost).
 SEED_DYNAMIC_SWAP = {"colour": 0.9976, "shape": 0.4907, "scale": 0.1301, "pos_x": 0.1721, "pos_y": 0.1605}
 
 DATASETS = ("sprites-like", "moving-dsprites")
@@ -372,7 +372,7 @@ def target_verdicts(result: KoopmanBenchResult) -> list[dict]:
 
 def format_koopman_benchmark(result: KoopmanBenchResult) -> str:
     """Markdown tables: every score next to its floor and ceiling, means over seeds next to the
-    seed's table, per-factor swap agreements next to the trivial models, and the target verdicts."""
+    published table, per-factor swap agreements next to the trivial models, and the target verdicts."""
     rows = result.rows
     if not rows:
         return "(no rows)"
@@ -426,7 +426,7 @@ def format_koopman_benchmark(result: KoopmanBenchResult) -> str:
             out.append(f"| ceiling | {label} | " + " | ".join(f"{d['ceiling'][key][f]:.3f}" for f in facs) + " |")
         for m, ag in fl["agreement"].items():
             out.append(f"| floor: {m} | any | " + " | ".join(f"{ag[f]:.3f}" for f in facs) + " |")
-    out += ["", "Means over seeds next to the seed's table (seed 000 used the real data sets at paper size):", "",
+    out += ["", "Means over seeds next to Hason's (2024) table (Hason (2024) used the real data sets at paper size):", "",
             "| model | data | D_sd | D_mf | source |", "|---|---|---|---|---|"]
     for name in result.datasets:
         for model in dict.fromkeys(r["model"] for r in rows if r["dataset"] == name):
@@ -434,7 +434,7 @@ def format_koopman_benchmark(result: KoopmanBenchResult) -> str:
             out.append(f"| {model} | {name} (ours, {cfg.get('name')}) | {_ms(r['D_sd'] for r in mr)} "
                        f"| {_ms(r['D_mf'] for r in mr)} | measured, {len(mr)} seed(s), mean ± sd |")
     for (model, data), (dsd, dmf) in SEED_TABLE.items():
-        out.append(f"| {model} | {data} | {dsd:.4f} | {dmf:.4f} | seed 000 |")
+        out.append(f"| {model} | {data} | {dsd:.4f} | {dmf:.4f} | Hason (2024) |")
     out += ["", "Targets (mean over seeds; D_sd ≥ floor + 0.20, D_mf ≥ floor + 0.05, a dynamic swap keeps the "
                 "static colour(s) ≥ 90 %):", ""]
     for v in target_verdicts(result):
@@ -446,7 +446,7 @@ def format_koopman_benchmark(result: KoopmanBenchResult) -> str:
                          f"{'MET' if c['met'] else 'NOT MET'}{'' if c['every_seed'] == c['met'] else ' (not on every seed)' if c['met'] else ''}")
         out.append(f"- {v['model']} on {v['dataset']} ({v['seeds']} seed(s)): " + "; ".join(parts))
     out += ["", "Notes: both data sets are procedural (neural.data.make_sprites_like, make_moving_dsprites), "
-                "not the seed's files. Floors assume uniform, independent factors and judge errors spread "
+                "not Hason's (2024) files. Floors assume uniform, independent factors and judge errors spread "
                 "uniformly; the ceiling is measured on the evaluation pairs with the same judges, so judge "
                 "errors lower it. 'colour kept' is the mean agreement of the static colour factor(s) after a "
                 "dynamic swap. 'degenerate static' is the fraction of training sequences whose spectrum would "

@@ -7,19 +7,18 @@ no file is read. Each sequence draws its four *static* appearance factors once a
 
 Factors, one row per frame in ``factors`` (N, T, s):
 
-==========  =====  ===============================================================  ======
-factor      card.  class k means                                                    static
-==========  =====  ===============================================================  ======
-skin        6      ``SKIN_COLOURS[k]`` (head, arms, hands)                          yes
-hair        6      ``HAIR_COLOURS[k]``                                              yes
-top         6      ``TOP_COLOURS[k]`` (torso)                                       yes
-bottom      6      ``BOTTOM_COLOURS[k]`` (legs)                                     yes
-action      9      ``SPRITES_LIKE_ACTIONS[k]`` = action ``k // 3`` (walk, spellcard,  no
-                   slash) facing direction ``k % 3`` (front, left, right)
-pose        P      the pose index of the action's cycle shown in the frame           no
-==========  =====  ===============================================================  ======
+======  =====  =======================================================  ======
+factor  card.  class k means                                            static
+======  =====  =======================================================  ======
+skin    6      ``SKIN_COLOURS[k]`` (head, arms, hands)                  yes
+hair    6      ``HAIR_COLOURS[k]``                                      yes
+top     6      ``TOP_COLOURS[k]`` (torso)                               yes
+bottom  6      ``BOTTOM_COLOURS[k]`` (legs)                             yes
+action  9      ``SPRITES_LIKE_ACTIONS[k]``: action k // 3 facing k % 3  no
+pose    P      the pose index of the action's cycle shown in the frame  no
+======  =====  =======================================================  ======
 
-(The class order of ``action`` is that of the real Sprites files, see
+Actions k // 3: walk, spellcard, slash; directions k % 3: front, left, right. (The class order of ``action`` is that of the real Sprites files, see
 :data:`neural.data.loaders.SPRITES_ACTIONS`.) Dynamics: the action is the same over a sequence (as
 in Sprites) and the pose advances by one each frame, pose_t = (pose_0 + t) mod P with P =
 ``n_poses``; pose_0 = 0 (Sprites: every clip starts at the beginning of its action) unless

@@ -1,4 +1,4 @@
-"""Koopman sequential disentanglement: SKD and SSM-SKD (seed 000), their swaps, metrics and exploration.
+"""Koopman sequential disentanglement: SKD and SSM-SKD (Hason 2024), their swaps, metrics and exploration.
 
 One concept per module:
 

@@ -7,7 +7,7 @@ r"""What SKD and SSM-SKD share: the sequence autoencoder, the Koopman layer and 
 * decode(Z) and decode(Z_pred) are two separate decoder passes, so that the decoder's batch norm
   (training mode) normalises the real and the predicted latents each with their own batch
   statistics, as the public SKD code does (one pass over [Z; Z_pred] would mix them);
-* L_rec = MSE(decode(Z), X), L_predX = MSE(decode(Z_pred), X), L_predZ = MSE(Ŷ, Z[:, 1:]) (the seed's
+* L_rec = MSE(decode(Z), X), L_predX = MSE(decode(Z_pred), X), L_predZ = MSE(Ŷ, Z[:, 1:]) (Hason's (2024)
   three MSEs, means over all entries), and L_eig (the subclass's spectral loss, float64);
 * loss = w_rec L_rec + w_predX L_predX + w_predZ L_predZ + w_eig L_eig. Public defaults: w_rec = 15,
   w_pred (both) = 1, w_eig = 1, k = 40 on Sprites.
@@ -15,13 +15,13 @@ r"""What SKD and SSM-SKD share: the sequence autoencoder, the Koopman layer and 
 ``residual`` (default True): residual connections around the encoder and decoder LSTMs
 (:mod:`neural.koopman.networks`; without them the reduced CPU models barely learn).
 
-Gradient clipping (the seed's NaN fix) is the trainer's ``grad_clip``; the learning-rate decay on
+Gradient clipping (Hason's (2024) NaN fix) is the trainer's ``grad_clip``; the learning-rate decay on
 plateau is its ``plateau`` option.
 
 Swaps for evaluation go through one method, :meth:`KoopmanAutoencoder.recombine` ``(x, y,
 static_from_y, dynamic_from_y)``: the latents of x with the chosen static *channels* (SKD: static
 modes, SSM-SKD: coordinates of the static representation) and optionally all dynamics taken from y,
-decoded. The seed's sample swaps are special cases (:mod:`neural.koopman.metrics`).
+decoded. Hason's (2024) sample swaps are special cases (:mod:`neural.koopman.metrics`).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ Signs are fixed so the largest-magnitude entry of v and of w is positive.
 
 The static projector in the row convention Z_{t+1} = Z_t C is P = v wᵀ / (wᵀ v): the static
 representation of a sequence is Z P (the static column of the eigenvector matrix times the static
-row of its inverse, as in the seed's SSM-SKD swap), the dynamic one Z (I − P).
+row of its inverse, as in Hason's (2024) SSM-SKD swap), the dynamic one Z (I − P).
 
 If C has no real eigenvalue (possible only for even k) the nearest complex one's real part is used
 as the shift; the iteration then does not converge to an eigenvector (there is none that is real),

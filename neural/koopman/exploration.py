@@ -1,6 +1,6 @@
 r"""Latent exploration: which static channels carry which static factor.
 
-Objective (seed 000, "Latent Space Exploration"): partition the static channels (SKD: static modes,
+Objective (Hason (2024), "Latent Space Exploration"): partition the static channels (SKD: static modes,
 SSM-SKD: coordinates of the static representation) into one set S_f per static factor f so as to
 maximise the **sum of factor accuracies**
 
@@ -12,12 +12,12 @@ i.e. a_f(S_f) is the g = f term of D_mf's factorial swap (:mod:`neural.koopman.m
 * :func:`brute_force_exploration` — SKD's search over the power set: every labelled partition
   (each channel to exactly one factor), evaluated exactly by dynamic programming over subsets
   (a_f is computed once for each of the 2^K subsets, then O(|F_s|·3^K) combination steps).
-* :func:`greedy_exploration` — the seed's greedy algorithm: for each channel c, swap every static
+* :func:`greedy_exploration` — Hason's (2024) greedy algorithm: for each channel c, swap every static
   channel except c (keep only c) and tie c to the factor whose accuracy a_f({c}) is maximal
-  (``criterion="accuracy"``, the seed's rule); K evaluations instead of 2^K.
+  (``criterion="accuracy"``, Hason's (2024) rule); K evaluations instead of 2^K.
 
 When the accuracies are separable, a_f(S) = b_f + Σ_{c∈S} α_{c,f}, J = Σ b_f + Σ_c α_{c,σ(c)} is
-maximised by tying each channel to argmax_f α_{c,f}; the seed's rule compares b_f + α_{c,f}, which is
+maximised by tying each channel to argmax_f α_{c,f}; Hason's (2024) rule compares b_f + α_{c,f}, which is
 the same argmax when the baselines b_f = a_f(∅) are equal (e.g. every factor at chance with the same
 number of classes). ``criterion="gain"`` compares a_f({c}) − a_f(∅) and is optimal for any
 separable accuracies; both rules can miss the optimum when channels interact (the seed notes that
@@ -116,7 +116,7 @@ def brute_force_exploration(score: Callable, n_channels: int, factors: Sequence)
 
 def greedy_exploration(score: Callable, n_channels: int, factors: Sequence, *,
                        criterion: str = "accuracy") -> ExplorationResult:
-    """The seed's greedy exploration (module doc): tie channel c to argmax_f a_f({c})
+    """Hason's (2024) greedy exploration (module doc): tie channel c to argmax_f a_f({c})
     (``criterion="accuracy"``) or argmax_f a_f({c}) − a_f(∅) (``"gain"``); ties → first factor."""
     if criterion not in CRITERIA:
         raise ValueError(f"criterion must be one of {CRITERIA}, got {criterion!r}")

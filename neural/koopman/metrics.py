@@ -1,6 +1,6 @@
-r"""The seed's swap metrics D_sd (static/dynamic) and D_mf (multifactor), and the swaps they use.
+r"""Hason's (2024) swap metrics D_sd (static/dynamic) and D_mf (multifactor), and the swaps they use.
 
-Notation (seed 000, "Evaluation — Metrics"): F_s / F_d are the static / dynamic factors, C_f the
+Notation (Hason (2024), "Evaluation — Metrics"): F_s / F_d are the static / dynamic factors, C_f the
 judge of factor f, |C_f| its number of classes, and Acc(C_f(X'), C_f(X)) the fraction of
 agreements between the judge's labels on the swapped sequences X' and on the originals X (static
 factors per sequence, dynamic ones per frame). Each sequence x is paired with a partner y (another
@@ -183,7 +183,7 @@ class PairedRecombiner:
 
 def evaluate_swaps(model, judge, sequences, *, groups: Mapping | None = None, factors=None,
                    n: int | None = None, rng=None, partner=None, batch_size: int = 32) -> SwapEvaluation:
-    """Run the seed's sample swaps with ``model`` and score them with ``judge`` (module doc).
+    """Run Hason's (2024) sample swaps with ``model`` and score them with ``judge`` (module doc).
 
     Parameters
     ----------

@@ -26,7 +26,7 @@ and can change the whole sequence; the skip paths carry the frame code unchanged
 0.5 (sprites: mostly black frames), which saves the first steps of learning the background.
 
 There is **one latent width k** everywhere (the conv code, both LSTMs and the Koopman operator):
-the public SKD code let an LSTM hidden size differ from the Koopman size (the seed's "dimension
+the public SKD code let an LSTM hidden size differ from the Koopman size (Hason's (2024) "dimension
 mismatch"); here there is no second width to get wrong.
 """
 

@@ -12,7 +12,7 @@ The predictions are Ŷ = X C (``Z_pred_next``) and ``Z_pred`` = [Z_0, Ŷ] (the f
 predecessor and is copied, as in the public code), so L_predZ = MSE(Ŷ, Y) and L_predX compares
 decode(Z_pred) with the frames.
 
-Solver (documented choice). Everything runs in **float64** (the seed's fix). The default
+Solver (documented choice). Everything runs in **float64** (Hason's (2024) fix). The default
 ``method="ridge"`` solves the regularised normal equations
 
 .. math:: C = (X^\top X + \varepsilon I_k)^{-1} X^\top Y

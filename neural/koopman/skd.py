@@ -1,6 +1,6 @@
 r"""SKD — Structured Koopman Disentanglement (batch Koopman operator, s static modes).
 
-The model of the seed's "SKD" slides with the seed's fixes ("Reimplementing SKD"):
+The model of Hason's (2024) "SKD" slides with Hason's (2024) fixes ("Reimplementing SKD"):
 
 * one latent width k for the conv code, the LSTMs and the operator (no hidden-size ≠ Koopman-size
   mismatch);

@@ -7,7 +7,7 @@ The seed (000, "SKD") prints
           0, & \text{otherwise}\end{cases}
 
 with S the static and D the dynamic eigenvalues. **S is always exactly the s eigenvalues closest
-to 1** (in |λ − 1|), regardless of conjugate pairing — the seed's fix of the public code's
+to 1** (in |λ − 1|), regardless of conjugate pairing — Hason's (2024) fix of the public code's
 ``get_unique_num``, which let |S| vary from batch to batch. A conjugate pair straddling the
 boundary contributes one member to S and the other to D; exact ties in |λ − 1| (a conjugate pair
 has them) are broken by the position in the eigenvalue array (stable sort; LAPACK lists the
@@ -15,7 +15,7 @@ has them) are broken by the position in the eigenvalue array (stable sort; LAPAC
 
 Dynamic penalty (``dynamic_penalty``):
 
-* ``"real"`` (default, the seed's formula): Re λ · 1[Re λ > α] — note the value jumps from 0 to α at
+* ``"real"`` (default, Hason's (2024) formula): Re λ · 1[Re λ > α] — note the value jumps from 0 to α at
   the threshold (the gradient is that of relu(Re λ − α));
 * ``"modulus"``: relu(|λ| − α), the SKD paper's penalty on the modulus of dynamic modes, continuous.
 

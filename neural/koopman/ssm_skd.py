@@ -1,4 +1,4 @@
-r"""SSM-SKD — Single Static Mode Structured Koopman Disentanglement (the seed's model).
+r"""SSM-SKD — Single Static Mode Structured Koopman Disentanglement (Hason's (2024) model).
 
 Differences from :class:`neural.koopman.skd.SKD`, as the seed describes them:
 
@@ -6,7 +6,7 @@ Differences from :class:`neural.koopman.skd.SKD`, as the seed describes them:
   Z_i[1:] ≈ Z_i[:-1] C_i — the remedy for the shortcut problem of a batch operator with s = 1;
 * **a single static mode** with eigenvalue ≈ 1: the real eigenvalue of C_i nearest 1 is found with
   the backprop-friendly shifted inverse iteration of :mod:`neural.koopman.eigvec`, which also gives
-  its right/left eigenvectors v_i, w_i. The spectral loss is the seed's L_eig with S = {that
+  its right/left eigenvectors v_i, w_i. The spectral loss is Hason's (2024) L_eig with S = {that
   eigenvalue} (its differentiable two-sided Rayleigh quotient enters |λ − 1|²) and D = the other k−1
   eigenvalues of C_i (averaged over the batch);
 * **coordinate-based swap**: static representation S_i = Z_i P_i with P_i = v_i w_iᵀ/(w_iᵀ v_i), dynamic
@@ -19,7 +19,7 @@ decoder there and the structure comes from L_eig; the spectrum is then taken fro
 padded zeros (and any zero eigenvalue) are never the static mode (:meth:`SSMSKD.static_candidates`);
 :meth:`SSMSKD.degenerate_static` flags spectra where they would have been chosen, or where no real
 nonzero eigenvalue exists, and training counts them (``degenerate_count`` / ``static_mode_count``;
-the loss dict's ``degenerate_static`` is the batch fraction). The seed's Sprites setting is k = 15.
+the loss dict's ``degenerate_static`` is the batch fraction). Hason's (2024) Sprites setting is k = 15.
 """
 
 from __future__ import annotations

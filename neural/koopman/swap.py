@@ -7,7 +7,7 @@ Swapping a set M of modes from sequence b into sequence a is
 .. math:: \Phi' = \Phi_a \text{ with columns } M \text{ taken from } \Phi_b,\qquad Z' = \operatorname{Re}(\Phi' V^{-1}).
 
 When M holds both members of every conjugate pair Z' is real; SKD takes exactly s static modes
-regardless of pairing (the seed's fix), so a pair split by M gives a complex Z' whose real part is
+regardless of pairing (Hason's (2024) fix), so a pair split by M gives a complex Z' whose real part is
 kept (documented choice). A static/dynamic swap uses M = the static modes; a factorial swap any
 chosen subset. Swapping a sequence with itself returns Z exactly (up to round-off).
 
