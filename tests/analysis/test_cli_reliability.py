@@ -151,7 +151,7 @@ def _swap_registered_im(monkeypatch, function):
 def test_a_bug_is_not_reported_as_a_usage_mistake(files, capsys, monkeypatch):
     folder, _ = files
 
-    def buggy(cov, m, method="auto"):
+    def buggy(cov, m, **options):
         return np.ones(3) + np.ones(4)                  # numpy's ValueError: a bug, not the user
 
     _swap_registered_im(monkeypatch, buggy)
@@ -271,11 +271,11 @@ def test_trainer_refuses_a_bad_learning_rate():
     Trainer(M(), lr=0.0, progress=False)                # a frozen optimizer is allowed
 
 
-def _implicit_failure(cov, m, method="auto"):
+def _implicit_failure(cov, m, **options):
     return float("not a number")                        # a conversion failing, not a check
 
 
-def _deliberate_check(cov, m, method="auto"):
+def _deliberate_check(cov, m, **options):
     raise ValueError("n_latents is wrong (deliberate check)")
 
 
