@@ -322,7 +322,8 @@ def _check_truth(truth, n_factors: int) -> None:
 
 def cmd_metric(args) -> int:
     import lingauss as lg
-    from lingauss.metrics import evaluate_metrics, metric_names, registry, result_record
+    from lingauss.metrics.metric_registry import (evaluate_metrics, extras_text, metric_names, registry,
+                                                  result_record)
 
     truth = _truth_arg(args.truth) if args.truth else None
     if args.time_limit is not None and not args.time_limit > 0:
@@ -369,10 +370,7 @@ def cmd_metric(args) -> int:
     print(f"{'metric':<22}{'score':>12}  {'units':<24}details")
     for name, res in results.items():
         spec = registry()[name]
-        details = []
-        for f in spec.extras:
-            value = getattr(res, f)
-            details.append(f"{f} {grouping_text(value)}" if f == "grouping" else f"{f} {value:.6g}")
+        details = extras_text(name, res, number_format=".6g")
         if name == "im":
             details.append(f"latent per factor {[int(j) + 1 for j in res.assignment]}, ties {res.ties}"
                            f"{', AMBIGUOUS' if res.ambiguous else ''}, method {res.method}")

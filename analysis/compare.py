@@ -38,9 +38,15 @@ __all__ = ["METRIC_COLUMNS", "Comparison", "compare", "linear_encoders", "neural
 
 #: The registry's metrics scored here (covariance and sample metrics, in registry order).
 METRICS = lg.metrics.metric_names("covariance", "samples")
-#: Column names: each metric's ``score``, then ``name.field`` for its registered diagnostics.
-METRIC_COLUMNS = tuple(col for name in METRICS for col in
-                       (name, *(f"{name}.{f}" for f in lg.metrics.registry()[name].extras if f != "grouping")))
+
+
+def _numeric_extras(name: str) -> tuple[str, ...]:
+    """The registered diagnostics of metric ``name`` that are numbers (a grouping is not)."""
+    return tuple(f for f in lg.metrics.registry()[name].extras if f != "grouping")
+
+
+#: Column names: each metric's ``score``, then ``name.field`` for its numeric diagnostics.
+METRIC_COLUMNS = tuple(col for name in METRICS for col in (name, *(f"{name}.{f}" for f in _numeric_extras(name))))
 #: Per-metric options (cheaper DCI trees than the reference's defaults).
 METRIC_OPTIONS = {"dci": {"gbt_kwargs": {"n_estimators": 10, "max_depth": 3}, "factor_bins": 5}}
 
@@ -57,9 +63,7 @@ def score_samples(latents, factors, *, joint_cov=None, rng=None, dci: bool = Tru
     out = dict.fromkeys(METRIC_COLUMNS, np.nan)
     for name, res in results.items():
         out[name] = res.score
-        for f in lg.metrics.registry()[name].extras:
-            if f != "grouping":
-                out[f"{name}.{f}"] = getattr(res, f)
+        out.update({f"{name}.{f}": getattr(res, f) for f in _numeric_extras(name)})
     return {k: float(v) for k, v in out.items()}
 
 

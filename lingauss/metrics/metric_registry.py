@@ -40,7 +40,7 @@ from .standard_sampling import beta_vae_score, factor_vae_score
 from .sap_classifier import standard_sap
 
 __all__ = ["INPUTS", "MetricSpec", "registry", "evaluate_metrics", "metric_names", "result_record",
-           "summary_lines"]
+           "summary_lines", "extras_text"]
 
 #: The kinds of input a metric can take.
 INPUTS = ("covariance", "samples", "sampler")
@@ -243,19 +243,23 @@ def result_record(name: str, result) -> dict:
     return record
 
 
+def extras_text(name: str, result, factor_names=None, number_format: str = ".4f") -> list[str]:
+    """The registered diagnostics of one result as ``"field value"`` strings (a ``grouping`` as
+    ``{v1,v2}{v3}``, or with ``factor_names``; numbers in ``number_format``)."""
+    parts = []
+    for field in _REGISTRY[name].extras:
+        value = getattr(result, field)
+        parts.append(f"{field} {grouping_text(value, factor_names)}" if field == "grouping"
+                     else f"{field} {value:{number_format}}")
+    return parts
+
+
 def summary_lines(results: Mapping, factor_names=None) -> list[str]:
     """One printable line per result of :func:`evaluate_metrics`: label, score, units, extras.
 
     ``factor_names`` label the factors in a ``grouping`` field (default ``v1, v2, …``).
     """
-    lines = []
-    for name, res in results.items():
-        spec = _REGISTRY[name]
-        parts = [f"{spec.label} = {res.score:.4f} {spec.units}"]
-        for field in spec.extras:
-            value = getattr(res, field)
-            parts.append(f"{field} {grouping_text(value, factor_names)}" if field == "grouping"
-                         else f"{field} {value:.4f}")
-        lines.append(", ".join(parts))
-    return lines
+    return [", ".join([f"{_REGISTRY[name].label} = {res.score:.4f} {_REGISTRY[name].units}",
+                       *extras_text(name, res, factor_names)])
+            for name, res in results.items()]
 
