@@ -539,20 +539,9 @@ def _run_slot(LD, E, lamsuf, m, s, tol, slot, budget, labs, tlen, queue, qpos, q
         if th > thr:
             thr = th
         if d == s:
-            k = kst[slot, d]
-            pen = pst[slot, d]
             leaves[slot] += 1
-            for b in range(k):
-                row = E[leaf_off + blocks[b], 0]
-                for i in range(m):
-                    W[b, i] = row[i]
-            val = _matchings(W, k, m, thr - tol + pen, False, lat) - pen
-            if val > _NEG:
-                _leaf_record(val, W, k, m, pen, tol, slot, blocks, lat, best, bmask, blat, ties, tgroup)
-                if best[slot] > thr:
-                    thr = best[slot]
-                    if thr > thresh[0]:
-                        thresh[0] = thr
+            thr = _score_leaf(E, leaf_off, blocks, kst[slot, d], m, pst[slot, d], W, lat, thr, tol,
+                              slot, best, bmask, blat, ties, tgroup, thresh)
             cur[slot] = -1
             done_tasks[0] += 1
             spent += 1
@@ -574,18 +563,8 @@ def _run_slot(LD, E, lamsuf, m, s, tol, slot, budget, labs, tlen, queue, qpos, q
             nodes[slot] += 1
             if d == s - 1:
                 leaves[slot] += 1
-                for b in range(knew):
-                    row = E[leaf_off + blocks[b], 0]
-                    for i in range(m):
-                        W[b, i] = row[i]
-                val = _matchings(W, knew, m, thr - tol + pen, False, lat) - pen
-                if val > _NEG:
-                    _leaf_record(val, W, knew, m, pen, tol, slot, blocks, lat, best, bmask, blat,
-                                 ties, tgroup)
-                    if best[slot] > thr:
-                        thr = best[slot]
-                        if thr > thresh[0]:
-                            thresh[0] = thr
+                thr = _score_leaf(E, leaf_off, blocks, knew, m, pen, W, lat, thr, tol, slot, best,
+                                  bmask, blat, ties, tgroup, thresh)
                 blocks[c] &= ~bit
                 c += 1
                 continue
@@ -612,26 +591,47 @@ def _run_slot(LD, E, lamsuf, m, s, tol, slot, budget, labs, tlen, queue, qpos, q
 
 
 @njit(cache=True)
+def _score_leaf(E, leaf_off, blocks, k, m, pen, W, lat, thr, tol, slot, best, bmask, blat, ties,
+                tgroup, thresh):
+    """Score the complete partition ``blocks[:k]`` (penalty ``pen``): fill the block × latent
+    rewards W, solve the matching above the threshold, record it; the updated threshold."""
+    for b in range(k):
+        row = E[leaf_off + blocks[b], 0]
+        for i in range(m):
+            W[b, i] = row[i]
+    val = _matchings(W, k, m, thr - tol + pen, False, lat) - pen
+    if val > _NEG:
+        _leaf_record(val, W, k, m, pen, tol, slot, blocks, lat, best, bmask, blat, ties, tgroup)
+        if best[slot] > thr:
+            thr = best[slot]
+            if thr > thresh[0]:
+                thresh[0] = thr
+    return thr
+
+
+@njit(cache=True)
+def _store_best(W, k, m, slot, blocks, lat, best, val, bmask, blat):
+    """Make ``val`` the slot's best and store its partition and optimal block → latent matching."""
+    best[slot] = val
+    _matchings(W, k, m, _NEG, False, lat)
+    for b in range(m):
+        bmask[slot, b] = blocks[b] if b < k else 0
+        blat[slot, b] = lat[b] if b < k else -1
+
+
+@njit(cache=True)
 def _leaf_record(val, W, k, m, pen, tol, slot, blocks, lat, best, bmask, blat, ties, tgroup):
     """Running-maximum tie bookkeeping of one leaf partition (its matching value ``val``)."""
     b0 = best[slot]
     if val > b0 + tol:
-        best[slot] = val
         ties[slot] = _matchings(W, k, m, val - tol + pen, True, lat)
         tgroup[slot] = 1
-        _matchings(W, k, m, _NEG, False, lat)
-        for b in range(m):
-            bmask[slot, b] = blocks[b] if b < k else 0
-            blat[slot, b] = lat[b] if b < k else -1
+        _store_best(W, k, m, slot, blocks, lat, best, val, bmask, blat)
     elif val >= b0 - tol:
         ties[slot] += _matchings(W, k, m, b0 - tol + pen, True, lat)
         tgroup[slot] += 1
         if val > b0:
-            best[slot] = val
-            _matchings(W, k, m, _NEG, False, lat)
-            for b in range(m):
-                bmask[slot, b] = blocks[b] if b < k else 0
-                blat[slot, b] = lat[b] if b < k else -1
+            _store_best(W, k, m, slot, blocks, lat, best, val, bmask, blat)
 
 
 @njit(cache=True, parallel=True)
