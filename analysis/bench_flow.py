@@ -72,6 +72,7 @@ PAPER_TABLE1 = (
 
 MODELS = ("VAE", "ShiftVAE", "FFRL-supervised", "FFRL-weak")
 _E_KEYS = (("scale", "E_scale"), ("rotate", "E_rotation"), ("colour", "E_colour"))
+_ROW_KEYS = ("E_scale", "E_rotation", "E_colour", "ll_normal", "ll_bernoulli")
 TARGET_REDUCTION = 0.30       # FFRL-supervised at least 30 % below VAE on every E_k
 TARGET_WEAK_RATIO = 1.5       # FFRL-weak at most 1.5 × FFRL-supervised on every E_k
 
@@ -87,10 +88,13 @@ DATA_PROTOCOLS = {
 FLOW_CONFIGS = {
     "reduced": dict(n_train=1024, n_eval=64, n_frames=9, latent_dim=8, train_steps=600, batch_size=16,
                     lr=1e-3, n_importance=16, seeds=(0, 1, 2), data="public", channels=(32, 64),
-                    hidden=256, weak_index="labels"),
+                    hidden=256, weak_index="labels", image_size=28, curve_every=200),
+    "cpu": dict(n_train=2048, n_eval=64, n_frames=9, latent_dim=16, train_steps=500, batch_size=32,
+                lr=1e-3, n_importance=16, seeds=(0, 1, 2), data="public", channels=(32, 64),
+                hidden=256, weak_index="labels", image_size=16, curve_every=100),
     "full": dict(n_train=20000, n_eval=1000, n_frames=9, latent_dim=16, train_steps=3000, batch_size=128,
                  lr=1e-3, n_importance=64, seeds=(0, 1, 2), data="public", channels=(32, 64),
-                 hidden=256, weak_index="labels"),
+                 hidden=256, weak_index="labels", image_size=28, curve_every=500),
 }
 
 
@@ -98,12 +102,17 @@ FLOW_CONFIGS = {
 class FlowBenchResult:
     """``rows``: one dict per (model, seed) with the keys of ``results.json`` (module doc) plus
     ``index_acc`` (FFRL-weak: accuracy of the matched q(k|x̄) on held-out sequences);
-    ``config``: everything needed to rerun; ``seconds`` the total wall time."""
+    ``config``: everything needed to rerun; ``seconds`` the total wall time; ``curve``: one dict
+    per (model, seed, step) with the row keys, ``step``, ``train_s`` and the held-out ELBO terms
+    (:func:`neural.flow.curves.elbo_terms`); ``examples``: per model, the decoded rollouts of the
+    first seed's first aligned digits (:func:`neural.flow.figures.decoded_rollouts`)."""
 
     rows: list
     config: dict
     seconds: float
     notes: list = field(default_factory=list)
+    curve: list = field(default_factory=list)
+    examples: dict = field(default_factory=dict)
 
 
 def _train(model, data, steps, batch_size, lr, seed, device, progress):
@@ -125,7 +134,7 @@ _TRAININGS = ("vae", "supervised", "weak")     # VAE + ShiftVAE rows, FFRL-super
 def _one_task(args):
     config, seed, training, kw = args
     res = run_flow_benchmark(config, seeds=(seed,), jobs=1, trainings=(training,), **kw)
-    return res.rows, res.config
+    return res.rows, res.config, res.curve, res.examples
 
 
 def run_flow_benchmark(config: str = "reduced", *, seeds=None, train_steps: int | None = None,
@@ -158,13 +167,20 @@ def run_flow_benchmark(config: str = "reduced", *, seeds=None, train_steps: int 
         with ProcessPoolExecutor(max_workers=min(int(jobs), len(tasks)),
                                  mp_context=mp.get_context("spawn")) as ex:
             parts = list(ex.map(_one_task, tasks))
-        rows = [r for part, _ in parts for r in part]
+        rows = [r for part in parts for r in part[0]]
+        curve = [c for part in parts for c in part[2]]
+        examples = {}
+        for part, task in zip(parts, tasks):
+            if task[1] == cfg_seeds[0]:
+                examples.update(part[3])
         cfg_out = dict(parts[0][1], seeds=list(cfg_seeds), jobs=int(jobs))
-        return FlowBenchResult(rows, cfg_out, time.perf_counter() - t0)
+        return FlowBenchResult(rows, cfg_out, time.perf_counter() - t0, curve=curve, examples=examples)
 
     from neural.data import TRANSFORMATIONS, make_mnist_sequences
     from neural.flow import (FlowFactorizedVAE, ShiftVAE, aligned_mnist_sequences, equivariance_error,
                              label_index_map, log_likelihood, sequence_labels, temperature_rate)
+    from neural.flow.curves import elbo_terms, fit_with_curve
+    from neural.flow.figures import N_EXAMPLES, decoded_rollouts
     from neural.flow.gumbel import TAU_FLOOR_FRACTION
 
     if config not in FLOW_CONFIGS:
@@ -185,18 +201,19 @@ def run_flow_benchmark(config: str = "reduced", *, seeds=None, train_steps: int 
     device = str(torch.device(device))
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError(f"device {device!r} requested but CUDA is not available")
-    proto = dict(DATA_PROTOCOLS[cfg["data"]])
+    proto = dict(DATA_PROTOCOLS[cfg["data"]], image_size=int(cfg["image_size"]))
     base_hue = proto.pop("base_hue")
     names = tuple(TRANSFORMATIONS)
     steps, T, d = cfg["train_steps"], cfg["n_frames"], cfg["latent_dim"]
     tau_rate = temperature_rate(steps)
-    net = dict(latent_dim=d, channels=tuple(cfg["channels"]), hidden=cfg["hidden"])
+    net = dict(latent_dim=d, channels=tuple(cfg["channels"]), hidden=cfg["hidden"],
+               image_size=int(cfg["image_size"]))
 
     t_all = time.perf_counter()
     old_threads = torch.get_num_threads()
     if threads:
         torch.set_num_threads(int(threads))
-    rows = []
+    rows, curve, examples = [], [], {}
     try:
         for seed in cfg["seeds"]:
             # the data depend on the seed too: the spread over seeds includes the draw of the data
@@ -206,43 +223,74 @@ def run_flow_benchmark(config: str = "reduced", *, seeds=None, train_steps: int 
                                                  base_hue=base_hue, **proto)
             train_labels, test_labels = sequence_labels(train), sequence_labels(test)
 
-            def evaluate(model, name, train_s, index_map=None, use_labels=True, index_acc=None):
+            def measure(model, index_map=None, use_labels=True):
                 torch.manual_seed(seed + 7)
                 eq = equivariance_error(model, aligned, names=names, index_map=index_map).as_dict()
                 ll = {p: log_likelihood(model, test.sequences, test_labels, n_samples=cfg["n_importance"],
                                         pixel=p, use_labels=use_labels).per_frame
                       for p in ("normal", "bernoulli")}
-                row = {"model": name, "seed": int(seed), **{key: float(eq[k]) for k, key in _E_KEYS},
-                       "ll_normal": float(ll["normal"]), "ll_bernoulli": float(ll["bernoulli"]),
-                       "train_s": float(train_s)}
+                return {**{key: float(eq[k]) for k, key in _E_KEYS},
+                        "ll_normal": float(ll["normal"]), "ll_bernoulli": float(ll["bernoulli"])}
+
+            def record(name, point, train_s, index_acc=None):
+                row = {"model": name, "seed": int(seed), **{k: point[k] for k in _ROW_KEYS}, "train_s": float(train_s)}
                 if index_acc is not None:
                     row["index_acc"] = float(index_acc)
                 rows.append(row)
                 if progress:
                     print(json.dumps(row), flush=True)
 
+            def fit(model, measure_point):
+                torch.manual_seed(seed)
+                return fit_with_curve(model, train, steps=steps, every=cfg["curve_every"], measure=measure_point,
+                                      batch_size=cfg["batch_size"], lr=cfg["lr"], seed=seed, device=device,
+                                      progress=progress)
+
+            def add_curve(name, points, **extra):
+                curve.extend({"model": name, "seed": int(seed), **extra, **p} for p in points)
+
             if "vae" in trainings:
                 torch.manual_seed(seed)
                 vae = ShiftVAE(n_transformations=len(names), **net)
-                train_s = _train(vae, train, steps, cfg["batch_size"], cfg["lr"], seed, device, progress)
-                vae.dynamics = "static"
-                vae.fit_shifts(train.sequences, train_labels)
-                evaluate(vae, "VAE", train_s)
-                vae.dynamics = "shift"
-                vae.fit_shifts(train.sequences, train_labels)
-                evaluate(vae, "ShiftVAE", train_s)
+
+                def vae_point(m):
+                    out = {"elbo": elbo_terms(m, test.sequences)}
+                    for dyn in ("static", "shift"):
+                        m.dynamics = dyn
+                        m.fit_shifts(train.sequences, train_labels)
+                        out[dyn] = measure(m)
+                    return out
+
+                points, train_s = fit(vae, vae_point)
+                for name, dyn in (("VAE", "static"), ("ShiftVAE", "shift")):
+                    add_curve(name, [{"step": p["step"], "train_s": p["train_s"], **p[dyn], **p["elbo"]}
+                                     for p in points])
+                    record(name, points[-1][dyn], train_s)
+                    if seed == cfg["seeds"][0]:
+                        vae.dynamics = dyn
+                        vae.fit_shifts(train.sequences, train_labels)
+                        examples[name] = decoded_rollouts(vae, aligned[:N_EXAMPLES])
                 del vae
             for sup in [t for t in ("supervised", "weak") if t in trainings]:
                 torch.manual_seed(seed)
                 flow = FlowFactorizedVAE(n_transformations=len(names), n_frames=T, supervision=sup,
                                          force=True, gumbel_rate=tau_rate, index_target=cfg["weak_index"],
                                          **net)
-                train_s = _train(flow, train, steps, cfg["batch_size"], cfg["lr"], seed, device, progress)
-                if sup == "weak":
-                    index_map, acc = label_index_map(flow, test.sequences, test_labels)
-                    evaluate(flow, "FFRL-weak", train_s, index_map=index_map, use_labels=False, index_acc=acc)
-                else:
-                    evaluate(flow, "FFRL-supervised", train_s)
+
+                def flow_point(m, sup=sup):
+                    if sup == "weak":
+                        index_map, acc = label_index_map(m, test.sequences, test_labels)
+                        return {**measure(m, index_map=index_map, use_labels=False),
+                                **elbo_terms(m, test.sequences), "index_acc": acc, "index_map": index_map}
+                    return {**measure(m), **elbo_terms(m, test.sequences, test_labels)}
+
+                points, train_s = fit(flow, flow_point)
+                name = "FFRL-weak" if sup == "weak" else "FFRL-supervised"
+                add_curve(name, points)
+                record(name, points[-1], train_s, index_acc=points[-1].get("index_acc"))
+                if seed == cfg["seeds"][0]:
+                    examples[name] = decoded_rollouts(flow, aligned[:N_EXAMPLES],
+                                                      index_map=points[-1].get("index_map"))
                 del flow
     finally:
         if threads:
@@ -252,14 +300,15 @@ def run_flow_benchmark(config: str = "reduced", *, seeds=None, train_steps: int 
                       optimizer="adamw", grad_clip=100.0, force=True, logdet="exact" if d <= 16 else "hutchinson",
                       gumbel_rate=tau_rate, gumbel_floor_fraction=TAU_FLOOR_FRACTION, gumbel_tau=[1.0, 0.05],
                       weak_z0_posterior="q(z_0|x_0)", device=device, threads=threads,
-                      mnist_digits=5000, image="3x28x28",
-                      E_units="L1 over 2352 pixel values in [0,1], summed over t=1..T-1, mean over n_eval digits",
+                      mnist_digits=5000, image=f"3x{cfg['image_size']}x{cfg['image_size']}",
+                      E_units=f"L1 over {3 * cfg['image_size'] ** 2} pixel values in [0,1], summed over "
+                              "t=1..T-1, mean over n_eval digits",
                       ll_units=f"nats per frame, importance sampling with n_importance={cfg['n_importance']} "
                                f"samples per frame, mean over n_eval={cfg['n_eval']} sequences x T frames",
                       ll_normal_pixel="Normal(x; Decode(z), sigma=1) per value",
                       ll_bernoulli_pixel="Bernoulli(x; sigmoid(logits)) per value",
                       rows_note="VAE and ShiftVAE are one trained network per seed (same train_s)")
-    return FlowBenchResult(rows, config_out, time.perf_counter() - t_all)
+    return FlowBenchResult(rows, config_out, time.perf_counter() - t_all, curve=curve, examples=examples)
 
 
 def _stats(rows, model, key):
@@ -341,7 +390,8 @@ def format_flow_benchmark(result: FlowBenchResult) -> str:
 
 def write_results(result: FlowBenchResult, out_dir) -> Path:
     """``out_dir/results.json``: ``{"config": {...}, "rows": [{"model", "seed", "E_scale",
-    "E_rotation", "E_colour", "ll_normal", "ll_bernoulli", "train_s"}]}``; returns the path."""
+    "E_rotation", "E_colour", "ll_normal", "ll_bernoulli", "train_s"}], "curve": [...]}`` (``curve``
+    as in :class:`FlowBenchResult`); returns the path."""
     keys = ("model", "seed", "E_scale", "E_rotation", "E_colour", "ll_normal", "ll_bernoulli", "train_s")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -350,6 +400,7 @@ def write_results(result: FlowBenchResult, out_dir) -> Path:
     def clean(v):
         return None if isinstance(v, float) and not math.isfinite(v) else v
 
-    doc = {"config": result.config, "rows": [{k: clean(r[k]) for k in keys} for r in result.rows]}
+    doc = {"config": result.config, "rows": [{k: clean(r[k]) for k in keys} for r in result.rows],
+           "curve": [{k: clean(v) for k, v in c.items()} for c in result.curve]}
     path.write_text(json.dumps(doc, indent=2) + "\n")
     return path

