@@ -61,7 +61,7 @@ import numpy as np
 
 __all__ = ["FLOW_CONFIGS", "DATA_PROTOCOLS", "MODELS", "PAPER_TABLE1", "TARGET_REDUCTION",
            "TARGET_WEAK_RATIO", "FlowBenchResult", "run_flow_benchmark", "format_flow_benchmark",
-           "flow_targets", "write_results"]
+           "flow_targets", "write_results", "write_figures"]
 
 #: Seed 001, Table 1 (MNIST): (method, supervision, 𝓔 scaling, rotation, colouring, log-likelihood).
 PAPER_TABLE1 = (
@@ -71,6 +71,8 @@ PAPER_TABLE1 = (
 )
 
 MODELS = ("VAE", "ShiftVAE", "FFRL-supervised", "FFRL-weak")
+#: Key of the ground-truth aligned sequences in :attr:`FlowBenchResult.examples`.
+GROUND_TRUTH = "ground truth"
 _E_KEYS = (("scale", "E_scale"), ("rotate", "E_rotation"), ("colour", "E_colour"))
 _ROW_KEYS = ("E_scale", "E_rotation", "E_colour", "ll_normal", "ll_bernoulli")
 TARGET_REDUCTION = 0.30       # FFRL-supervised at least 30 % below VAE on every E_k
@@ -178,7 +180,8 @@ def run_flow_benchmark(config: str = "reduced", *, seeds=None, train_steps: int 
 
     from neural.data import TRANSFORMATIONS, make_mnist_sequences
     from neural.flow import (FlowFactorizedVAE, ShiftVAE, aligned_mnist_sequences, equivariance_error,
-                             label_index_map, log_likelihood, sequence_labels, temperature_rate)
+                             label_index_map, log_likelihood, reconstruction_floor, sequence_labels,
+                             temperature_rate)
     from neural.flow.curves import elbo_terms, fit_with_curve
     from neural.flow.figures import N_EXAMPLES, decoded_rollouts
     from neural.flow.gumbel import TAU_FLOOR_FRACTION
@@ -222,6 +225,8 @@ def run_flow_benchmark(config: str = "reduced", *, seeds=None, train_steps: int 
             aligned, _ = aligned_mnist_sequences(cfg["n_eval"], n_steps=T, rng=1000 * seed + 2,
                                                  base_hue=base_hue, **proto)
             train_labels, test_labels = sequence_labels(train), sequence_labels(test)
+            if seed == cfg["seeds"][0]:
+                examples[GROUND_TRUTH] = aligned[:N_EXAMPLES].copy()
 
             def measure(model, index_map=None, use_labels=True):
                 torch.manual_seed(seed + 7)
@@ -229,7 +234,9 @@ def run_flow_benchmark(config: str = "reduced", *, seeds=None, train_steps: int 
                 ll = {p: log_likelihood(model, test.sequences, test_labels, n_samples=cfg["n_importance"],
                                         pixel=p, use_labels=use_labels).per_frame
                       for p in ("normal", "bernoulli")}
+                floor = reconstruction_floor(model, aligned, names=names).as_dict()
                 return {**{key: float(eq[k]) for k, key in _E_KEYS},
+                        **{f"floor_{key}": float(floor[k]) for k, key in _E_KEYS},
                         "ll_normal": float(ll["normal"]), "ll_bernoulli": float(ll["bernoulli"])}
 
             def record(name, point, train_s, index_acc=None):
@@ -335,6 +342,16 @@ def flow_targets(result: FlowBenchResult) -> list[dict]:
     return out
 
 
+def _final_points(result: FlowBenchResult) -> list[dict]:
+    """The last curve point of every (model, seed)."""
+    last = {}
+    for p in result.curve:
+        key = (p["model"], p["seed"])
+        if key not in last or p["step"] >= last[key]["step"]:
+            last[key] = p
+    return list(last.values())
+
+
 def format_flow_benchmark(result: FlowBenchResult) -> str:
     """Markdown: per-model means ± sample std over the seeds, the targets, the paper's Table 1,
     the configuration and the units."""
@@ -353,6 +370,32 @@ def format_flow_benchmark(result: FlowBenchResult) -> str:
         lines.append(f"| {model} | {cell(model, 'E_scale')} | {cell(model, 'E_rotation')} | "
                      f"{cell(model, 'E_colour')} | {cell(model, 'll_normal')} | {cell(model, 'll_bernoulli')} | "
                      f"{cell(model, 'train_s', '{:.0f}')} |")
+    final = _final_points(result)
+    floors = [p for p in final if "floor_E_scale" in p and p["model"] in ("VAE", "FFRL-supervised")]
+    if floors:
+        for model in ("VAE", "FFRL-supervised"):
+            sel = [p for p in floors if p["model"] == model]
+            if sel:
+                vals = " | ".join(f"{np.mean([p['floor_' + key] for p in sel]):.1f}" for _, key in _E_KEYS)
+                lines.append(f"| ceiling: {model}'s autoencoder on the true frames, Decode(μ(x_t)) | {vals} "
+                             f"| — | — | seeds {sorted(p['seed'] for p in sel)} |")
+    terms = [p for p in final if "neg_elbo" in p]
+    if terms:
+        lines += ["", "Held-out negative ELBO per frame (nats), its terms, last step (mean over seeds):", "",
+                  "| model | recon | KL of z_0 | flow KL | −ELBO |", "|---|---|---|---|---|"]
+        for model in MODELS:
+            sel = [p for p in terms if p["model"] == model]
+            if sel and model != "ShiftVAE":
+                lines.append(f"| {model} | " + " | ".join(f"{np.mean([p[k] for p in sel]):.2f}"
+                                                         for k in ("recon", "kl_z0", "kl_flow", "neg_elbo")) + " |")
+    per_seed = sorted({r["seed"] for r in result.rows})
+    if len(per_seed) > 1:
+        lines += ["", "FFRL-supervised below VAE, per seed (scaling / rotation / colouring):"]
+        for sd in per_seed:
+            v = {r["model"]: r for r in result.rows if r["seed"] == sd}
+            if "VAE" in v and "FFRL-supervised" in v:
+                lines.append(f"- seed {sd}: " + " / ".join(
+                    f"{1 - v['FFRL-supervised'][key] / v['VAE'][key]:.1%}" for _, key in _E_KEYS))
     accs = [r["index_acc"] for r in result.rows if "index_acc" in r]
     if accs:
         lines += ["", "FFRL-weak: accuracy of argmax q(k|x̄) on the held-out sequences under the best "
@@ -404,3 +447,23 @@ def write_results(result: FlowBenchResult, out_dir) -> Path:
            "curve": [{k: clean(v) for k, v in c.items()} for c in result.curve]}
     path.write_text(json.dumps(doc, indent=2) + "\n")
     return path
+
+
+def write_figures(result: FlowBenchResult, out_dir, *, prefix: str = "flow") -> list[Path]:
+    """``out_dir/{prefix}_curves.png`` (the learning curves, :func:`neural.flow.figures.plot_curves`)
+    and ``out_dir/{prefix}_sequences.png`` (ground truth above each model's decoded latent flow,
+    first seed, first aligned digit, :func:`neural.flow.figures.plot_sequences`); returns the paths
+    written (none without curve points or examples)."""
+    from neural.flow.figures import plot_curves, plot_sequences
+
+    out, paths = Path(out_dir), []
+    c = result.config
+    if result.curve:
+        title = (f"Flow benchmark '{c.get('name')}' ({c.get('image', '')}, d = {c.get('latent_dim')}, batch "
+                 f"{c.get('batch_size')}): mean over seeds {list(c.get('seeds', []))}, range shaded")
+        paths.append(plot_curves(result.curve, out / f"{prefix}_curves.png", models=MODELS, title=title))
+    ex = dict(result.examples)
+    truth = ex.pop(GROUND_TRUTH, None)
+    if truth is not None and ex:
+        paths.append(plot_sequences(truth, {m: ex[m] for m in MODELS if m in ex}, out / f"{prefix}_sequences.png"))
+    return paths

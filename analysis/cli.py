@@ -575,6 +575,8 @@ def cmd_bench_flow(args) -> int:
     print(mod.format_flow_benchmark(res))
     if args.out:
         print(f"results: {mod.write_results(res, args.out)}")
+        for path in mod.write_figures(res, args.out):
+            print(f"figure: {path}")
     return 0
 
 
@@ -643,13 +645,17 @@ def _add_bench_parsers(sub) -> None:
                         description="Train the VAE baselines and Flow Factorized Representation "
                                     "Learning (reduced CPU configuration by default) and print "
                                     "equivariance errors and log-likelihoods next to the published table.")
-    f.add_argument("--config", choices=("reduced", "full"), default="reduced",
-                   help="reduced: CPU, minutes per model; full: the paper's scale, for a GPU (default %(default)s)")
+    from .bench_flow import FLOW_CONFIGS
+
+    f.add_argument("--config", choices=tuple(FLOW_CONFIGS), default="reduced",
+                   help="reduced: CPU, 28x28 frames; cpu: CPU, 16x16 frames, learning curves; full: the "
+                        "paper's scale, for a GPU (default %(default)s)")
     f.add_argument("--steps", type=int, default=None,
                    help="training steps per model (default: the configuration's)")
     f.add_argument("--seeds", type=int, nargs="+", default=None, help="seeds (default: the configuration's, 0 1 2)")
     f.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default %(default)s)")
-    f.add_argument("--out", default=None, metavar="DIR", help="also write DIR/results.json")
+    f.add_argument("--out", default=None, metavar="DIR",
+                   help="also write DIR/results.json, DIR/flow_curves.png and DIR/flow_sequences.png")
     f.add_argument("--weak-index", choices=("labels", "prior"), default="labels",
                    help="what q(k|x) of FFRL-weak is trained against: the true index (the paper's code "
                         "listing, the paper's row) or the uniform prior (its ELBO, no labels) (default %(default)s)")

@@ -30,7 +30,8 @@ from .gumbel import (TAU_FLOOR_FRACTION, TAU_INITIAL, TAU_MIN, TAU_RATE, gumbel_
 from .hj import NegativeForce, hj_initial_condition, hj_loss, hj_residual, hj_residual_from
 from .metrics import (PIXEL_MODELS, EquivarianceResult, LikelihoodResult, PairClassifier, VPResult,
                       assignment_accuracy, bridge_scores, confusion_matrix, equivariance_error,
-                      label_index_map, log_likelihood, pixel_log_likelihood, traversal_pairs, vp_score)
+                      label_index_map, log_likelihood, pixel_log_likelihood, reconstruction_floor,
+                      traversal_pairs, vp_score)
 from .model import INDEX_TARGETS, SUPERVISION, FlowFactorizedVAE, FlowStep, unpack_sequence_batch
 from .potential import (ScalarPotential, PotentialSet, SinusoidalTimeEmbedding, hessian_func,
                         potential_derivatives)
@@ -45,7 +46,7 @@ __all__ = [
     "NegativeForce", "hj_initial_condition", "hj_loss", "hj_residual", "hj_residual_from",
     "PIXEL_MODELS", "EquivarianceResult", "LikelihoodResult", "PairClassifier", "VPResult",
     "assignment_accuracy", "bridge_scores", "confusion_matrix", "equivariance_error", "label_index_map",
-    "log_likelihood", "pixel_log_likelihood", "traversal_pairs", "vp_score",
+    "log_likelihood", "pixel_log_likelihood", "reconstruction_floor", "traversal_pairs", "vp_score",
     "INDEX_TARGETS", "SUPERVISION", "FlowFactorizedVAE", "FlowStep", "unpack_sequence_batch",
     "ScalarPotential", "PotentialSet", "SinusoidalTimeEmbedding", "hessian_func",
     "potential_derivatives", "DiffusionPrior",

@@ -25,7 +25,7 @@ gradient flows) or :class:`~.baseline.ShiftVAE` (a plain VAE with latent shifts)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -33,7 +33,7 @@ from torch import nn
 
 from lingauss._validation import as_rng
 
-__all__ = ["PIXEL_MODELS", "pixel_log_likelihood", "assignment_accuracy", "label_index_map", "confusion_matrix", "EquivarianceResult", "LikelihoodResult", "VPResult", "equivariance_error",
+__all__ = ["PIXEL_MODELS", "pixel_log_likelihood", "assignment_accuracy", "label_index_map", "confusion_matrix", "EquivarianceResult", "LikelihoodResult", "VPResult", "equivariance_error", "reconstruction_floor",
            "log_likelihood", "vp_score", "traversal_pairs", "bridge_scores", "PairClassifier"]
 
 
@@ -187,6 +187,36 @@ def equivariance_error(model, aligned, *, names=None, reset: bool = True, batch_
     return EquivarianceResult(tuple(float(v) for v in per_step.sum(1)), names, per_step, bool(reset), int(n))
 
 
+@torch.no_grad()
+def reconstruction_floor(model, aligned, *, names=None, batch_size: int = 64) -> EquivarianceResult:
+    """The equivariance error's ceiling for ``model``'s autoencoder: 𝓔_k with the rolled latent z_t
+    replaced by the posterior mean of the true frame x_t, Σ_{t=1}^{T−1} ‖x_t − Decode(μ(x_t))‖₁
+    (mean over the n digits) — what a perfect latent transport would score with this encoder and
+    decoder; no flow can go below it (up to the encoder's own error). Same layout and units as
+    :func:`equivariance_error`."""
+    x = torch.as_tensor(np.asarray(aligned) if not torch.is_tensor(aligned) else aligned)
+    if x.dim() != 6:
+        raise ValueError(f"aligned must be (n, K, T, C, H, W), got shape {tuple(x.shape)}")
+    n, K, T = x.shape[:3]
+    names = tuple(names) if names is not None else tuple(f"k{k}" for k in range(K))
+    device, dtype = _model_device_dtype(model)
+    was = model.training
+    model.eval()
+    per_step = np.zeros((K, max(T - 1, 0)))
+    try:
+        for start in range(0, n, batch_size):
+            xb = x[start:start + batch_size].to(device, dtype)
+            B = xb.shape[0]
+            frames = xb[:, :, 1:].flatten(0, 2)
+            rec = model.decode_mean(model.encode(frames))
+            err = (frames - rec).abs().flatten(1).sum(1).view(B, K, T - 1)
+            per_step += err.sum(0).double().cpu().numpy()
+    finally:
+        model.train(was)
+    per_step /= n
+    return EquivarianceResult(tuple(float(v) for v in per_step.sum(1)), names, per_step, True, int(n))
+
+
 @dataclass(frozen=True)
 class LikelihoodResult:
     """log p(x_t) estimates: ``per_frame`` the mean over frames and sequences (nats per frame),
@@ -280,13 +310,19 @@ def traversal_pairs(model, frames0, *, n_frames: int, n_transformations: int,
 @dataclass(frozen=True)
 class VPResult:
     """VP score: ``accuracy`` on the held-out pairs (fraction; ×100 for the paper's %),
-    ``chance`` = 1/K, ``n_train``/``n_test`` pairs, ``steps`` classifier steps."""
+    ``chance`` = 1/K, ``n_train``/``n_test`` pairs, ``steps`` classifier steps; ``train_starts`` /
+    ``test_starts`` the start-frame indices of the classifier's training pairs and of the held-out
+    pairs (disjoint: a start frame's K pairs are all on one side); ``classifier`` the trained
+    :class:`PairClassifier`."""
 
     accuracy: float
     chance: float
     n_train: int
     n_test: int
     steps: int
+    train_starts: tuple = ()
+    test_starts: tuple = ()
+    classifier: nn.Module | None = field(default=None, repr=False, compare=False)
 
 
 def vp_score(model, frames0, *, n_frames: int, n_transformations: int, train_fraction: float = 0.5,
@@ -324,7 +360,9 @@ def vp_score(model, frames0, *, n_frames: int, n_transformations: int, train_fra
         opt.step()
     with torch.no_grad():
         acc = float((clf(xte).argmax(1) == yte).float().mean())
-    return VPResult(acc, 1.0 / n_transformations, int(xtr.shape[0]), int(xte.shape[0]), int(steps))
+    test_ids = sorted(set(range(M)) - set(int(i) for i in train_ids))
+    return VPResult(acc, 1.0 / n_transformations, int(xtr.shape[0]), int(xte.shape[0]), int(steps),
+                    tuple(sorted(int(i) for i in train_ids)), tuple(test_ids), clf.eval())
 
 
 def bridge_scores(model, dataset, *, factors=("angle", "scale", "hue"), n_samples: int | None = 2000,
