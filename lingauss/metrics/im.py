@@ -45,7 +45,7 @@ import numba
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..scenarios import canonical_grouping
+from ..grouping import canonical_grouping
 from . import _im_search as _kernels
 from ._im_kernels import exact_dp as _exact_dp_kernel
 from ._im_kernels import exhaustive as _exhaustive_kernel
