@@ -151,7 +151,7 @@ def test_weak_model_index_map_is_the_best_relabelling_and_drives_the_equivarianc
 
 
 def test_bench_results_json_schema_and_targets(tmp_path):
-    from analysis.bench_flow import FlowBenchResult, flow_targets, write_results
+    from analysis.bench.flow import FlowBenchResult, flow_targets, write_results
 
     rows = []
     for seed in (0, 1):
@@ -160,7 +160,7 @@ def test_bench_results_json_schema_and_targets(tmp_path):
                          "ll_normal": -2200.0, "ll_bernoulli": -300.0, "train_s": 1.0, "index_acc": 0.5})
     res = FlowBenchResult(rows, {"name": "reduced", "seeds": [0, 1]}, 1.0)
     doc = json.loads(write_results(res, tmp_path / "out").read_text())
-    assert set(doc) == {"config", "rows"} and len(doc["rows"]) == 8
+    assert set(doc) == {"config", "rows", "curve"} and len(doc["rows"]) == 8 and doc["curve"] == []
     assert all(set(r) == {"model", "seed", "E_scale", "E_rotation", "E_colour", "ll_normal", "ll_bernoulli",
                           "train_s"} for r in doc["rows"])
     t = {x["name"].split(" ")[0] + " " + x["name"].split(" ")[1]: x for x in flow_targets(res)}

@@ -52,14 +52,15 @@ whether it is met.
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["FLOW_CONFIGS", "DATA_PROTOCOLS", "MODELS", "PAPER_TABLE1", "TARGET_REDUCTION",
+from .runner import mean_std, resolve_config, resolve_device, torch_threads, write_results_json
+
+__all__ = ["FLOW_CONFIGS", "CONFIGS", "DATA_PROTOCOLS", "MODELS", "WEAK_INDEX", "PAPER_TABLE1", "TARGET_REDUCTION",
            "TARGET_WEAK_RATIO", "FlowBenchResult", "run_flow_benchmark", "format_flow_benchmark",
            "flow_targets", "write_results", "write_figures"]
 
@@ -74,7 +75,7 @@ MODELS = ("VAE", "ShiftVAE", "FFRL-supervised", "FFRL-weak")
 #: Key of the ground-truth aligned sequences in :attr:`FlowBenchResult.examples`.
 GROUND_TRUTH = "ground truth"
 _E_KEYS = (("scale", "E_scale"), ("rotate", "E_rotation"), ("colour", "E_colour"))
-_ROW_KEYS = ("E_scale", "E_rotation", "E_colour", "ll_normal", "ll_bernoulli")
+_MEASURES = ("E_scale", "E_rotation", "E_colour", "ll_normal", "ll_bernoulli")
 TARGET_REDUCTION = 0.30       # FFRL-supervised at least 30 % below VAE on every E_k
 TARGET_WEAK_RATIO = 1.5       # FFRL-weak at most 1.5 × FFRL-supervised on every E_k
 
@@ -98,6 +99,11 @@ FLOW_CONFIGS = {
                  lr=1e-3, n_importance=64, seeds=(0, 1, 2), data="public", channels=(32, 64),
                  hidden=256, weak_index="labels", image_size=28, curve_every=500),
 }
+CONFIGS = FLOW_CONFIGS
+#: Values of the configuration key ``weak_index`` — what q(k|x̄) of FFRL-weak is trained against —
+#: in the order the command line lists them: :data:`neural.flow.INDEX_TARGETS` (which needs torch
+#: to import; :func:`run_flow_benchmark` checks that the two hold the same names).
+WEAK_INDEX = ("labels", "prior")
 
 
 @dataclass
@@ -116,18 +122,14 @@ class FlowBenchResult:
     curve: list = field(default_factory=list)
     examples: dict = field(default_factory=dict)
 
+    def as_json(self) -> dict:
+        """The ``results.json`` document: ``{"config", "rows", "curve"}``, ``rows`` with the schema's
+        row keys (:func:`write_results`), ``curve`` the learning-curve points."""
+        return {"config": self.config, "rows": [{k: r[k] for k in _ROW_KEYS} for r in self.rows],
+                "curve": [dict(p) for p in self.curve]}
 
-def _train(model, data, steps, batch_size, lr, seed, device, progress):
-    from neural.train import Trainer
 
-    t0 = time.perf_counter()
-    Trainer(model, lr=lr, seed=seed, progress=progress, grad_clip=100.0, device=device).fit(
-        data, steps=steps, batch_size=batch_size)
-    if device is not None and str(device).startswith("cuda"):
-        import torch
-
-        torch.cuda.synchronize()
-    return time.perf_counter() - t0
+_ROW_KEYS = ("model", "seed", "E_scale", "E_rotation", "E_colour", "ll_normal", "ll_bernoulli", "train_s")
 
 
 _TRAININGS = ("vae", "supervised", "weak")     # VAE + ShiftVAE rows, FFRL-supervised, FFRL-weak
@@ -185,25 +187,17 @@ def run_flow_benchmark(config: str = "reduced", *, seeds=None, train_steps: int 
     from neural.flow.curves import elbo_terms, fit_with_curve
     from neural.flow.figures import N_EXAMPLES, decoded_rollouts
     from neural.flow.gumbel import TAU_FLOOR_FRACTION
+    from neural.flow.model import INDEX_TARGETS
 
-    if config not in FLOW_CONFIGS:
-        raise ValueError(f"config must be one of {tuple(FLOW_CONFIGS)}, got {config!r}")
-    cfg = dict(FLOW_CONFIGS[config])
-    unknown = set(overrides) - set(cfg)
-    if unknown:
-        raise ValueError(f"unknown configuration keys {sorted(unknown)}")
-    cfg.update(overrides)
-    if seeds is not None:
-        cfg["seeds"] = tuple(int(s) for s in seeds)
-    if train_steps is not None:
-        cfg["train_steps"] = int(train_steps)
+    if set(WEAK_INDEX) != set(INDEX_TARGETS):
+        raise RuntimeError(f"WEAK_INDEX {WEAK_INDEX} out of step with neural.flow.INDEX_TARGETS {INDEX_TARGETS}")
+    _, cfg = resolve_config(config, FLOW_CONFIGS, seeds=seeds, steps=train_steps, steps_key="train_steps",
+                            overrides=overrides)
     if cfg["train_steps"] < 1 or not cfg["seeds"]:
         raise ValueError("train_steps must be >= 1 and seeds non-empty")
     if cfg["data"] not in DATA_PROTOCOLS:
         raise ValueError(f"data must be one of {tuple(DATA_PROTOCOLS)}, got {cfg['data']!r}")
-    device = str(torch.device(device))
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} requested but CUDA is not available")
+    device = resolve_device(device)
     proto = dict(DATA_PROTOCOLS[cfg["data"]], image_size=int(cfg["image_size"]))
     base_hue = proto.pop("base_hue")
     names = tuple(TRANSFORMATIONS)
@@ -213,11 +207,8 @@ def run_flow_benchmark(config: str = "reduced", *, seeds=None, train_steps: int 
                image_size=int(cfg["image_size"]))
 
     t_all = time.perf_counter()
-    old_threads = torch.get_num_threads()
-    if threads:
-        torch.set_num_threads(int(threads))
     rows, curve, examples = [], [], {}
-    try:
+    with torch_threads(threads):
         for seed in cfg["seeds"]:
             # the data depend on the seed too: the spread over seeds includes the draw of the data
             train = make_mnist_sequences(cfg["n_train"], n_steps=T, rng=1000 * seed, base_hue=base_hue, **proto)
@@ -240,7 +231,7 @@ def run_flow_benchmark(config: str = "reduced", *, seeds=None, train_steps: int 
                         "ll_normal": float(ll["normal"]), "ll_bernoulli": float(ll["bernoulli"])}
 
             def record(name, point, train_s, index_acc=None):
-                row = {"model": name, "seed": int(seed), **{k: point[k] for k in _ROW_KEYS}, "train_s": float(train_s)}
+                row = {"model": name, "seed": int(seed), **{k: point[k] for k in _MEASURES}, "train_s": float(train_s)}
                 if index_acc is not None:
                     row["index_acc"] = float(index_acc)
                 rows.append(row)
@@ -299,9 +290,6 @@ def run_flow_benchmark(config: str = "reduced", *, seeds=None, train_steps: int 
                     examples[name] = decoded_rollouts(flow, aligned[:N_EXAMPLES],
                                                       index_map=points[-1].get("index_map"))
                 del flow
-    finally:
-        if threads:
-            torch.set_num_threads(old_threads)
     config_out = dict(name=config, **{k: (list(v) if isinstance(v, tuple) else v) for k, v in cfg.items()},
                       data_protocol={k: v for k, v in DATA_PROTOCOLS[cfg["data"]].items()},
                       optimizer="adamw", grad_clip=100.0, force=True, logdet="exact" if d <= 16 else "hutchinson",
@@ -319,10 +307,8 @@ def run_flow_benchmark(config: str = "reduced", *, seeds=None, train_steps: int 
 
 
 def _stats(rows, model, key):
-    v = np.array([r[key] for r in rows if r["model"] == model], dtype=float)
-    if not v.size:
-        return float("nan"), float("nan"), 0
-    return float(v.mean()), float(v.std(ddof=1)) if v.size > 1 else 0.0, int(v.size)
+    # NaN propagates: a diverged seed shows as nan, it is never dropped silently
+    return mean_std(r[key] for r in rows if r["model"] == model)
 
 
 def flow_targets(result: FlowBenchResult) -> list[dict]:
@@ -435,18 +421,7 @@ def write_results(result: FlowBenchResult, out_dir) -> Path:
     """``out_dir/results.json``: ``{"config": {...}, "rows": [{"model", "seed", "E_scale",
     "E_rotation", "E_colour", "ll_normal", "ll_bernoulli", "train_s"}], "curve": [...]}`` (``curve``
     as in :class:`FlowBenchResult`); returns the path."""
-    keys = ("model", "seed", "E_scale", "E_rotation", "E_colour", "ll_normal", "ll_bernoulli", "train_s")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "results.json"
-
-    def clean(v):
-        return None if isinstance(v, float) and not math.isfinite(v) else v
-
-    doc = {"config": result.config, "rows": [{k: clean(r[k]) for k in keys} for r in result.rows],
-           "curve": [{k: clean(v) for k, v in c.items()} for c in result.curve]}
-    path.write_text(json.dumps(doc, indent=2) + "\n")
-    return path
+    return write_results_json(result.as_json(), Path(out_dir))
 
 
 def write_figures(result: FlowBenchResult, out_dir, *, prefix: str = "flow") -> list[Path]:
