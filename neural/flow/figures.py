@@ -4,7 +4,8 @@
   transformation, z_0 the posterior mean of the first frame and z_t rolled by the model (the
   sequences the equivariance error compares with the ground truth);
 * :func:`plot_curves` — one panel per measurement (𝓔 per transformation, both log-likelihood
-  readings, the held-out ELBO terms), one line per model (mean over seeds, the seeds' range shaded);
+  readings, the held-out ELBO terms), one line per model (mean over seeds, the seeds' range shaded),
+  and in the 𝓔 panels the first model's reconstruction floor (dashed; :func:`.metrics.reconstruction_floor`);
 * :func:`plot_sequences` — for each transformation, the ground-truth sequence above the decoded
   sequence of every model.
 """
@@ -22,8 +23,8 @@ __all__ = ["N_EXAMPLES", "CURVE_PANELS", "decoded_rollouts", "plot_curves", "plo
 N_EXAMPLES = 2
 
 #: (key in a curve point, panel title) of :func:`plot_curves`.
-CURVE_PANELS = (("E_scale", "𝓔 scaling (L1, Σ t=1..T−1)"), ("E_rotation", "𝓔 rotation"),
-                ("E_colour", "𝓔 colouring"), ("ll_bernoulli", "log p(x_t), Bernoulli (nats/frame)"),
+CURVE_PANELS = (("E_scale", "E scaling (L1, sum over t=1..T−1)"), ("E_rotation", "E rotation"),
+                ("E_colour", "E colouring"), ("ll_bernoulli", "log p(x_t), Bernoulli (nats/frame)"),
                 ("ll_normal", "log p(x_t), Normal σ=1 (nats/frame)"), ("recon", "held-out recon (nats/frame)"),
                 ("kl_z0", "KL of z_0 (nats/frame)"), ("kl_flow", "flow KL (nats/frame)"))
 
@@ -82,6 +83,11 @@ def plot_curves(curve, path, *, models=None, title: str | None = None) -> Path:
             lo, hi = np.array([min(v) for v in vals]), np.array([max(v) for v in vals])
             line, = ax.plot(steps, mean, marker="o", ms=3, label=name)
             ax.fill_between(steps, lo, hi, color=line.get_color(), alpha=0.2)
+        floor = [p for p in pts if p["model"] == names[0] and p.get("floor_" + key) is not None]
+        if floor:                      # the ceiling: the first model's autoencoder on the true frames
+            steps = sorted({p["step"] for p in floor})
+            ax.plot(steps, [np.mean([p["floor_" + key] for p in floor if p["step"] == s]) for s in steps],
+                    ls="--", color="grey", label=f"ceiling: {names[0]} decoding μ(x_t)")
         ax.set_title(label, fontsize=9)
         ax.set_xlabel("training step", fontsize=8)
         ax.tick_params(labelsize=7)
