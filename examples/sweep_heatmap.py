@@ -1,4 +1,9 @@
-"""A (γ, λ) sweep on a process pool (or Dask), saved as a resumable table and drawn as heatmaps.
+"""A (γ, λ) sweep on a process pool or Dask, with heatmaps
+=======================================================
+
+A (γ, λ) sweep on a process pool (or Dask), saved as a resumable table and drawn as heatmaps.
+
+From the repository root::
 
     python examples/sweep_heatmap.py                          # 9×9 grid, 2 scenarios, process pool
     python examples/sweep_heatmap.py --executor dask          # the same on a local Dask cluster
@@ -22,7 +27,7 @@ from analysis.plots import plot_grid_heatmaps
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--points", type=int, default=9, help="grid points per axis (default 9)")
     p.add_argument("--executor", choices=["processes", "dask", "none"], default="processes")
     p.add_argument("--workers", type=int, default=2)
