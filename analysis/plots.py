@@ -54,9 +54,9 @@ def _save(fig, path, show: bool, formats=(".png", ".pdf"), dpi: int = 130) -> li
 
 def _ticks(ax, gammas, lams):
     ax.set_xticks(range(lams.size))
-    ax.set_xticklabels([f"{x:g}" for x in lams], rotation=45 if lams.size > 7 else 0, fontsize=7)
+    ax.set_xticklabels([f"{x:g}" for x in lams], rotation=45 if lams.size > 7 else 0, fontsize=8)
     ax.set_yticks(range(gammas.size))
-    ax.set_yticklabels([f"{x:g}" for x in gammas], fontsize=7)
+    ax.set_yticklabels([f"{x:g}" for x in gammas], fontsize=8)
     ax.set_xlabel("λ (weight of E‖Y−AX‖²)")
     ax.set_ylabel("γ (weight of −E log p(y|x))")
 
@@ -72,7 +72,8 @@ def plot_grid_heatmaps(table, scenario: str, path, *, decoder_noise: str | None 
               ("relative_error", "E‖Y−AX‖² / tr Σ_Y", "magma_r"),
               ("im_score", "I_m score (nats)", "viridis"), ("im_success", "I_m success", None),
               ("sap_score", "SAP score", "viridis"), ("sap_success", "SAP success", None)]
-    fig, axes = plt.subplots(2, 4, figsize=(17, 7.5))
+    # two panels a row: readable at the width of a page or a screen (the colour bars take room)
+    fig, axes = plt.subplots(4, 2, figsize=(10, 14))
     labels = list(STATUS_COLORS)
     status_colors = [STATUS_COLORS[s] for s in labels]
     for ax, (field, title, cmap) in zip(axes.flat, panels):
@@ -98,7 +99,7 @@ def plot_grid_heatmaps(table, scenario: str, path, *, decoder_noise: str | None 
     info.axis("off")
     info.text(0.0, 0.95, f"{scenario}\ndecoder noise: {decoder_noise or 'all'}\nseed: {seed}\n\n"
               "success = eligible point (accepted BA status,\nerror within tolerance) whose metric\n"
-              "recovers the true grouping", va="top", fontsize=9)
+              "recovers the true grouping", va="top", fontsize=10)
     fig.suptitle(f"(γ, λ) grid — {scenario}")
     fig.tight_layout()
     return _save(fig, path, show)

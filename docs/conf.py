@@ -47,6 +47,7 @@ html_static_path = ["_static"]
 html_css_files = ["lingauss.css"]
 html_theme_options = {
     "navigation_with_keys": False,
+    "header_links_before_dropdown": 4,
     "show_toc_level": 2,
     "secondary_sidebar_items": ["page-toc"],
     "footer_start": ["copyright"],
@@ -66,6 +67,7 @@ sphinx_gallery_conf = {
     "show_signature": False,
     "remove_config_comments": True,
     "min_reported_time": 1,
+    "write_computation_times": False,            # its pages load tables from a CDN
 }
 
 autodoc_default_options = {"members": True, "show-inheritance": True}

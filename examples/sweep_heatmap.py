@@ -15,6 +15,7 @@ decoder noise fixed at the data's σ²I — the reading under which the whole gr
 solution is scored with I_m and SAP. The rows go to ``OUT/sweep.jsonl`` (a rerun solves only the
 missing points) and ``OUT/sweep.csv``; the heatmaps to ``OUT/heatmap-*.png``.
 """
+# sphinx_gallery_multi_image = "single"
 
 import argparse
 from pathlib import Path

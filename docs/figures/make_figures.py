@@ -147,35 +147,121 @@ def posedness(out: Path = FIGURES) -> Path:
 
 # ---------------------------------------------------------------------------- I_m search tree
 
-def im_pruning(out: Path = FIGURES, m: int = 4, sizes=range(4, 15)) -> Path:
-    """Nodes the exact partition search bounds, against the whole search tree, as s grows."""
-    from analysis.bench import im_benchmark_covariance
-    from lingauss.metrics import count_set_partitions
+def _toy_branch_and_bound(cov, m: int, s: int, tol: float = 1e-9):
+    """The partition branch and bound of the metrics page in plain Python, with its plain
+    monotonicity bound, on a small instance: ``(best score, {prefix: "expanded" | "pruned" | "leaf"})``.
 
-    sizes = list(sizes)
-    tree = [sum(count_set_partitions(d, m) for d in range(s + 1)) for s in sizes]
-    leaves = [count_set_partitions(s, m) for s in sizes]
-    fig, ax = plt.subplots(figsize=(8.0, 4.2))
-    ax.plot(sizes, [m ** s for s in sizes], "k:", label=f"labelled assignments m^s (exhaustive search)")
-    ax.plot(sizes, tree, "k-", lw=2, label=f"search-tree nodes (partitions of a prefix into ≤ {m} blocks)")
-    ax.plot(sizes, leaves, "k--", label=f"tree leaves (partitions into ≤ {m} blocks)")
-    styles = {"grouped": ("#2ca02c", "o"), "structured": ("#1f77b4", "s"), "random": ("#d62728", "^")}
-    for kind, (color, marker) in styles.items():
-        nodes, scored = [], []
-        for s in sizes:
-            res = lg.im_score(im_benchmark_covariance(s, m, kind, seed=0), m, method="exact", progress=False)
-            nodes.append(res.n_nodes)
-            scored.append(res.n_evaluated)
-        ax.plot(sizes, nodes, "-", color=color, marker=marker, label=f"nodes visited, {kind} input")
-        ax.plot(sizes, scored, ":", color=color, marker=marker, mfc="none",
-                label=f"leaves scored, {kind} input")
-    ax.set_yscale("log")
-    ax.set_xlabel("s (factors)")
-    ax.set_ylabel("count (log scale)")
-    ax.set_title(f"Exact I_m by branch and bound, m = {m} latents: every node not visited was pruned "
-                 "by its bound", fontsize=10)
-    ax.grid(True, which="major", alpha=0.3)
-    ax.legend(fontsize=7.5, ncol=2, loc="upper left")
+    A node is a restricted growth prefix (factor j → block label). Its bound: every latent hosts at
+    most one final block, and a final block is a current block plus unplaced factors U (or a new
+    block inside U), so the reward is at most Σ_i max(max_b I(x_i; V_{M_b ∪ U}), I(x_i; V_U)) (MI is
+    monotone); the partial penalty only grows. Children are visited best bound first; a leaf solves
+    its block-to-latent matching exactly.
+    """
+    from itertools import combinations
+
+    from scipy.optimize import linear_sum_assignment
+
+    def fac(M):
+        return [m + j for j in sorted(M)]
+
+    def reward(i, M):
+        return lg.gaussian_mi(cov, [i], fac(M)) if M else 0.0
+
+    def penalty(blocks):
+        return sum(lg.gaussian_mi(cov, fac(P), fac(Q)) for P, Q in combinations(blocks, 2))
+
+    def bound(blocks, d):
+        unplaced = set(range(d, s))
+        hosts = [blocks_b | unplaced for blocks_b in blocks]
+        if len(blocks) < m and unplaced:
+            hosts.append(unplaced)
+        return sum(max([reward(i, M) for M in hosts] + [0.0]) for i in range(m)) - penalty(blocks)
+
+    def leaf(blocks):
+        W = np.array([[reward(i, M) for i in range(m)] for M in blocks])
+        rows, cols = linear_sum_assignment(-W)
+        return float(W[rows, cols].sum()) - penalty(blocks)
+
+    seen, best = {}, [-np.inf]
+
+    def visit(prefix, blocks):
+        d = len(prefix)
+        if d == s:
+            seen[prefix] = "leaf"
+            best[0] = max(best[0], leaf(blocks))
+            return
+        if bound(blocks, d) < best[0] - tol:
+            seen[prefix] = "pruned"
+            return
+        seen[prefix] = "expanded"
+        children = []
+        for c in range(min(len(blocks) + 1, m)):
+            nb = [set(M) for M in blocks] + ([set()] if c == len(blocks) else [])
+            nb[c].add(d)
+            children.append((bound(nb, d + 1) if d + 1 < s else np.inf, c, nb))
+        for _, c, nb in sorted(children, key=lambda x: (-x[0], x[1])):
+            visit(prefix + (c,), nb)
+
+    visit((), [])
+    return best[0], seen
+
+
+def im_pruning(out: Path = FIGURES, s: int = 6, m: int = 3) -> Path:
+    """The search tree of a small I_m instance: which nodes the branch and bound expanded, pruned,
+    scored, or never reached (the library's search uses tighter, Lagrangian bounds)."""
+    from analysis.bench import im_benchmark_covariance
+
+    cov = im_benchmark_covariance(s, m, "structured", seed=0)
+    best, seen = _toy_branch_and_bound(cov, m, s)
+    exact = lg.im_score(cov, m, method="exhaustive")
+    if abs(best - exact.score) > 1e-9:
+        raise RuntimeError(f"the illustration's search found {best}, the library {exact.score}")
+    # the whole tree: every restricted growth prefix with at most m blocks
+    tree = [()]
+    level = [()]
+    for _ in range(s):
+        level = [p + (c,) for p in level for c in range(min(max(p, default=-1) + 2, m))]
+        tree += level
+    leaves = [p for p in tree if len(p) == s]
+    xpos = {p: float(k) for k, p in enumerate(leaves)}
+    for p in sorted(tree, key=len, reverse=True):
+        if len(p) < s:
+            kids = [xpos[q] for q in tree if len(q) == len(p) + 1 and q[:len(p)] == p]
+            xpos[p] = float(np.mean(kids))
+    styles = {"expanded": ("#1f77b4", "o", "bounded, expanded"), "pruned": ("#d62728", "X", "bounded, pruned"),
+              "leaf": ("#2ca02c", "s", "leaf scored (matching solved)"),
+              None: ("#cccccc", "o", "never reached (below a pruned node)")}
+    fig, (ax, bar) = plt.subplots(1, 2, figsize=(10.0, 4.6), gridspec_kw={"width_ratios": [3.2, 1]})
+    for p in tree:
+        if p:
+            parent = p[:-1]
+            reached = p in seen
+            ax.plot([xpos[parent], xpos[p]], [-len(parent), -len(p)], "-", lw=0.6,
+                    color="#777777" if reached else "#dddddd", zorder=1)
+    for state, (color, marker, label) in styles.items():
+        pts = [p for p in tree if seen.get(p) == state]
+        ax.scatter([xpos[p] for p in pts], [-len(p) for p in pts], s=22 if state else 8, color=color,
+                   marker=marker, zorder=2, label=f"{label}: {len(pts)}")
+    ax.set_yticks([-d for d in range(s + 1)])
+    ax.set_yticklabels([str(d) for d in range(s + 1)])
+    ax.set_ylabel("depth (factors placed)")
+    ax.set_xticks([])
+    ax.set_xlabel(f"{len(leaves)} leaves: the set partitions of s = {s} factors into ≤ m = {m} blocks "
+                  f"({m ** s} labelled assignments)")
+    ax.legend(fontsize=8, loc="upper right", framealpha=0.9)
+    ax.set_title(f"I_m search tree, s = {s}, m = {m}: best {best:.3f} nats (= the exhaustive search)",
+                 fontsize=10)
+    depths = np.arange(s + 1)
+    bottom = np.zeros(s + 1)
+    for state, (color, _, label) in styles.items():
+        counts = np.array([sum(1 for p in tree if len(p) == d and seen.get(p) == state) for d in depths])
+        bar.barh(-depths, counts, left=bottom, color=color, height=0.7)
+        bottom += counts
+    bar.set_yticks(-depths)
+    bar.set_yticklabels([str(d) for d in depths])
+    bar.set_xscale("symlog", linthresh=10)
+    bar.set_xlabel("nodes at this depth")
+    bar.set_title("per depth", fontsize=10)
     fig.tight_layout()
     return _save(fig, out / "im_search_pruning.png")
 
