@@ -39,7 +39,7 @@ extensions = [
 ]
 
 root_doc = "index"
-exclude_patterns = ["_build", "figures/README.rst"]
+exclude_patterns = ["_build"]
 templates_path: list[str] = []
 html_theme = "pydata_sphinx_theme"
 html_title = "lingauss"

@@ -337,7 +337,10 @@ def im_bench(out: Path = RESULTS) -> list[Path]:
     from analysis.plots import plot_im_bench
 
     rows = bench_im(naive_budget_s=5.0, progress=False)
-    return plot_im_bench(rows, out / "im_bench_scaling", formats=(".png",), dpi=DPI)
+    written = plot_im_bench(rows, out / "im_bench_scaling", formats=(".png",), dpi=DPI)
+    for path in written:
+        print(f"wrote {path.relative_to(ROOT)} ({path.stat().st_size / 1024:.0f} KB)")
+    return written
 
 
 DESIGN = {"ba_status": ba_status, "posedness": posedness, "im_pruning": im_pruning, "bridge": bridge}

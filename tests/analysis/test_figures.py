@@ -55,6 +55,11 @@ def test_reproduction_grids_draw_each_cell_in_its_status_and_success_colour(tabl
         for ax, key in ((im_ax, "im_success"), (sap_ax, "sap_success")):
             want = to_rgb("#1f77b4" if r[key] else "#f2f2f2")
             assert np.allclose(_pixel(fig, ax, j, i), want, atol=0.02), (key, r)
+    for ax in fig.axes[:3]:                   # the tick labels name the grid values where they stand,
+        ax_y = ax.yaxis                       # and γ grows upwards as in every (γ, λ) figure
+        assert [float(lab.get_text()) for lab in ax.get_yticklabels()] == [0.9, 1.0, 1.1]
+        assert list(ax.get_yticks()) == [0, 1, 2] and not ax_y.get_inverted()
+        assert [float(lab.get_text()) for lab in ax.get_xticklabels()] == [-0.01, 0.0, 0.01, 0.02]
     titles = [ax.get_title() for ax in fig.axes[:3]]
     assert "I_m success: 4/12" in titles[1] and "SAP success: 3/12" in titles[2]
     assert all(ax.get_xlabel() == "λ" and ax.get_ylabel() == "γ" for ax in fig.axes[:3])
