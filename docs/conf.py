@@ -159,5 +159,15 @@ def literal_bars(app, what, name, obj, options, lines):
         lines[k] = _escape_bars(line)
 
 
+def skip_type_aliases(app, what, name, obj, skip, options):
+    """Leave out module-level type aliases (``Grouping = tuple[tuple[int, ...], ...]``): autodoc
+    takes a subscripted generic for a class and fails on its signature; the module docstring and
+    the functions' annotations describe the form."""
+    import types
+
+    return True if isinstance(obj, types.GenericAlias) else None
+
+
 def setup(app):
     app.connect("autodoc-process-docstring", literal_bars)
+    app.connect("autodoc-skip-member", skip_type_aliases)
