@@ -47,13 +47,14 @@ html_static_path = ["_static"]
 html_css_files = ["lingauss.css"]
 html_theme_options = {
     "navigation_with_keys": False,
-    "header_links_before_dropdown": 4,
+    "header_links_before_dropdown": 3,
     "show_toc_level": 2,
     "secondary_sidebar_items": ["page-toc"],
     "footer_start": ["copyright"],
     "footer_end": [],
 }
-html_sidebars = {"index": [], "references": []}
+# no left sidebar on the top-level pages (they have no sub-pages): the text and figures get its width
+html_sidebars = {"*": []}
 html_show_sourcelink = False
 
 sphinx_gallery_conf = {

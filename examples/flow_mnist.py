@@ -60,3 +60,5 @@ def main(argv=None) -> None:
 
 if __name__ == "__main__":
     main()
+
+# sphinx_gallery_thumbnail_path = "figures/bridge_dataflow.png"

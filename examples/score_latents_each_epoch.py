@@ -88,3 +88,5 @@ def main(argv=None) -> None:
 
 if __name__ == "__main__":
     main()
+
+# sphinx_gallery_thumbnail_path = "figures/bridge_dataflow.png"

@@ -84,6 +84,7 @@ def ba_status(out: Path = FIGURES, points: int = 21) -> Path:
         label = "learned full Σ_Z (Vu et al. 2024)" if family == "full" else "Σ_Z fixed at the data's σ²I"
         counts = ", ".join(f"{int(np.sum(grid.status == s))} {s}" for s in lg.STATUSES if np.any(grid.status == s))
         ax.set_title(f"{label}\n{counts}", fontsize=9)
+        ax.set_xticks([-0.05, 0.0, 0.05, 0.1, 0.15])
         ax.set_xlabel("λ (weight of E‖Y − AX‖²)")
     axes[0].set_ylabel("γ (weight of −E log p(y | x))")
     handles = [Patch(color=STATUS_COLORS[s], label=s) for s in lg.STATUSES if s in seen]

@@ -79,7 +79,8 @@ def _comparison(groups=("(3,4,3) scenario 2", "(5,5,4) scenario 2"), n=25):
     for g in groups:
         for _ in range(n):
             base = rng.normal()
-            rows.append({"scenario": g, "source": "random", "label": "", **{c: base + rng.normal() for c in METRIC_COLUMNS}})
+            scores = {c: base + rng.normal() for c in METRIC_COLUMNS}       # correlated metric columns
+            rows.append({"scenario": g, "source": "random", "label": "", **scores})
     sel = {"all": rows, **{g: [r for r in rows if r["scenario"] == g] for g in groups}}
     return Comparison(rows=rows, correlations={k: rank_correlations(v) for k, v in sel.items()})
 
