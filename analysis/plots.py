@@ -1,7 +1,9 @@
 """Figures of a sweep (matplotlib, Agg): (γ, λ) heatmaps, success bars vs Vu et al. (2024), the I_m landscape.
 
-Every function writes ``<path>.png`` and ``<path>.pdf`` (``path`` without suffix) and returns the
-written paths; ``show=True`` also opens an interactive window (when a display backend exists).
+Every function draws its figure once and writes ``<path>.<format>`` for each of ``formats``
+(default ``("png",)``; ``("png", "pdf")`` adds the vector version; ``path`` without suffix) and
+returns the written paths; ``show=True`` also opens an interactive window (when a display backend
+exists).
 """
 
 from __future__ import annotations
@@ -14,7 +16,22 @@ import lingauss as lg
 
 from .evaluate import grouping_text
 
-__all__ = ["plot_grid_heatmaps", "plot_success_bars", "plot_im_landscape"]
+__all__ = ["plot_grid_heatmaps", "plot_success_bars", "plot_im_landscape", "FIGURE_FORMATS",
+           "check_formats"]
+
+#: The file formats a figure can be written in.
+FIGURE_FORMATS = ("png", "pdf", "svg")
+
+
+def check_formats(formats) -> tuple[str, ...]:
+    """``formats`` as a tuple of :data:`FIGURE_FORMATS` (``ValueError`` naming ``formats``)."""
+    if isinstance(formats, str):
+        formats = [f.strip() for f in formats.split(",") if f.strip()]
+    out = tuple(dict.fromkeys(str(f).lower() for f in formats))
+    bad = [f for f in out if f not in FIGURE_FORMATS]
+    if not out or bad:
+        raise ValueError(f"formats must be a non-empty list of {FIGURE_FORMATS}, got {formats!r}")
+    return out
 
 
 def _pyplot():
@@ -28,13 +45,13 @@ def _pyplot():
     return plt
 
 
-def _save(fig, path, show: bool) -> list[Path]:
+def _save(fig, path, show: bool, formats=("png",)) -> list[Path]:
     plt = _pyplot()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     out = []
-    for ext in (".png", ".pdf"):
-        target = path.with_suffix(ext)
+    for ext in check_formats(formats):
+        target = path.with_suffix("." + ext)
         fig.savefig(target, dpi=130, bbox_inches="tight")
         out.append(target)
     if show:
@@ -53,7 +70,7 @@ def _ticks(ax, gammas, lams):
 
 
 def plot_grid_heatmaps(table, scenario: str, path, *, decoder_noise: str | None = None,
-                       seed: int | None = None, show: bool = False) -> list[Path]:
+                       seed: int | None = None, show: bool = False, formats=("png",)) -> list[Path]:
     """Heatmaps over the (γ, λ) grid of one scenario: BA status, loss, reconstruction error, I_m
     score and success, SAP score and success (a failed or non-eligible point shows as failure)."""
     plt = _pyplot()
@@ -92,10 +109,10 @@ def plot_grid_heatmaps(table, scenario: str, path, *, decoder_noise: str | None 
               "recovers the true grouping", va="top", fontsize=9)
     fig.suptitle(f"(γ, λ) grid — {scenario}")
     fig.tight_layout()
-    return _save(fig, path, show)
+    return _save(fig, path, show, formats)
 
 
-def plot_success_bars(comparison: list[dict], path, *, show: bool = False) -> list[Path]:
+def plot_success_bars(comparison: list[dict], path, *, show: bool = False, formats=("png",)) -> list[Path]:
     """Grouped bars of success rates, ours vs published, per scenario and metric.
 
     ``comparison`` rows: ``{"size", "scenario_index", "metric", "ours", "published"}`` (percent).
@@ -116,10 +133,11 @@ def plot_success_bars(comparison: list[dict], path, *, show: bool = False) -> li
         ax.set_title(f"(s, n, m) = {size}")
         ax.legend(fontsize=8)
     fig.tight_layout()
-    return _save(fig, path, show)
+    return _save(fig, path, show, formats)
 
 
-def plot_im_landscape(scenario, B, sigma_w, path, *, title: str = "", show: bool = False) -> list[Path]:
+def plot_im_landscape(scenario, B, sigma_w, path, *, title: str = "", show: bool = False,
+                      formats=("png",)) -> list[Path]:
     """Every labelled assignment's I_m score (sorted), the best marked and the assignments whose
     grouping is the scenario's true grouping highlighted."""
     plt = _pyplot()
@@ -147,4 +165,4 @@ def plot_im_landscape(scenario, B, sigma_w, path, *, title: str = "", show: bool
     ax.set_title(title or f"I_m landscape — {scenario.name}")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    return _save(fig, path, show)
+    return _save(fig, path, show, formats)

@@ -89,7 +89,7 @@ def run_points(sigma_y, A0, Sz0, gammas, lams, family: str, fixed, *, method: st
             progress=progress)
         return Run(state.A, state.B, state.sigma_w, state.sigma_z, state.terms, n_iter, code, reason,
                    n_inc, None if hist is None else hist[:, 0])
-    n_jobs = check_n_jobs(n_jobs)
+    n_jobs = 1 if keep_history else check_n_jobs(n_jobs)
     declared = decoder_noise_family(family)
     F, Finv, F_logdet = _fixed_data(family, fixed, n)
     Sy = np.ascontiguousarray(sigma_y, dtype=np.float64)
@@ -106,29 +106,26 @@ def run_points(sigma_y, A0, Sz0, gammas, lams, family: str, fixed, *, method: st
     args = (Sy, scale_n, A0, Sz0, terms0, gammas, lams)
     family_args = (np.int64(declared.kernel), bool(declared.learned), F, Finv, float(F_logdet))
     settings = (np.int64(max_iter), float(tol), float(collapse_tol), float(singular_tol))
-    hist = None
+    if keep_history:                                    # one point: one lane, this thread
+        hist = np.empty(int(max_iter) + 1)              # pages past the last iteration stay untouched
+        hist[0] = terms0[0, 0]
+        _ba_kernel.run_chunk(*args, np.int64(0), np.int64(1), *family_args, *settings, hist, *out)
+        A, B, Sw, Sz, terms, ints = out
+        return Run(A, B, Sw, Sz, np.ascontiguousarray(terms.T), ints[:, 0], ints[:, 1], ints[:, 2],
+                   ints[:, 3], hist[:ints[0, 0] + 1].copy())
     old_threads = numba.get_num_threads()
     numba.set_num_threads(n_jobs)
+    bar = tqdm(total=G, desc="Blahut-Arimoto", unit="pt", disable=not progress, leave=False)
     try:
-        if keep_history:
-            hist = np.empty(int(max_iter) + 1)          # pages past the last iteration stay untouched
-            hist[0] = terms0[0, 0]
-            _ba_kernel.run_chunk(*args, np.int64(0), np.int64(1), *family_args, *settings,
-                                 hist, *out)
-            hist = hist[:out[5][0, 0] + 1].copy()
-        else:
-            bar = tqdm(total=G, desc="Blahut-Arimoto", unit="pt", disable=not progress, leave=False)
-            try:
-                for lo in range(0, G, _BLOCK):
-                    hi = min(G, lo + _BLOCK)
-                    chunks = max(1, min(-(-(hi - lo) // _ba_kernel.LANES), 4 * n_jobs))
-                    bounds = np.linspace(lo, hi, chunks + 1).round().astype(np.int64)
-                    _ba_kernel.solve_grid(*args, bounds, *family_args, *settings, *out)
-                    bar.update(hi - lo)
-            finally:
-                bar.close()
+        for lo in range(0, G, _BLOCK):
+            hi = min(G, lo + _BLOCK)
+            # one chunk per thread 4 times over (balance); a lane refills from its chunk
+            chunks = max(1, min(-(-(hi - lo) // _ba_kernel.LANES), 1 if n_jobs == 1 else 4 * n_jobs))
+            bounds = np.linspace(lo, hi, chunks + 1).round().astype(np.int64)
+            _ba_kernel.solve_grid(*args, bounds, *family_args, *settings, *out)
+            bar.update(hi - lo)
     finally:
+        bar.close()
         numba.set_num_threads(old_threads)
     A, B, Sw, Sz, terms, ints = out
-    return Run(A, B, Sw, Sz, np.ascontiguousarray(terms.T), ints[:, 0], ints[:, 1], ints[:, 2], ints[:, 3],
-               hist)
+    return Run(A, B, Sw, Sz, np.ascontiguousarray(terms.T), ints[:, 0], ints[:, 1], ints[:, 2], ints[:, 3])
