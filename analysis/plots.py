@@ -16,7 +16,7 @@ import lingauss as lg
 
 from .evaluate import grouping_text
 
-__all__ = ["plot_grid_heatmaps", "plot_success_bars", "plot_im_landscape", "FIGURE_FORMATS",
+__all__ = ["plot_grid_heatmaps", "plot_success_bars", "plot_im_landscape", "plot_phase_diagram", "FIGURE_FORMATS",
            "check_formats"]
 
 #: The file formats a figure can be written in.
@@ -164,5 +164,45 @@ def plot_im_landscape(scenario, B, sigma_w, path, *, title: str = "", show: bool
     ax.set_ylabel("I_m score (nats)")
     ax.set_title(title or f"I_m landscape — {scenario.name}")
     ax.legend(fontsize=8)
+    fig.tight_layout()
+    return _save(fig, path, show, formats)
+
+
+def plot_phase_diagram(diagram, path, *, show: bool = False, formats=("png",)) -> list[Path]:
+    """A dense (γ, λ) phase diagram (:class:`analysis.dense.PhaseDiagram`): BA status, I_m success
+    and SAP success, one pixel per grid point."""
+    plt = _pyplot()
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+
+    g, l = diagram.gammas, diagram.lams
+    extent = (l[0], l[-1], g[0], g[-1])
+    fig, axes = plt.subplots(1, 3, figsize=(17, 5.2))
+    status_colors = ["#2ca02c", "#7f7f7f", "#d62728", "#ff7f0e", "#000000"]
+    cm = ListedColormap(status_colors)
+    im = axes[0].imshow(diagram.status, cmap=cm, norm=BoundaryNorm(np.arange(-0.5, len(lg.STATUSES)), cm.N),
+                        origin="lower", extent=extent, aspect="auto", interpolation="nearest")
+    cb = fig.colorbar(im, ax=axes[0], ticks=range(len(lg.STATUSES)))
+    counts = diagram.status_counts()
+    cb.ax.set_yticklabels([f"{s} {counts[s]}" for s in lg.STATUSES], fontsize=7)
+    axes[0].set_title("BA status")
+    for ax, field, title in ((axes[1], "im_success", "I_m success"), (axes[2], "sap_success", "SAP success")):
+        v = getattr(diagram, field).astype(np.int8) + diagram.eligible.astype(np.int8)   # 0 / 1 / 2
+        cmap = ListedColormap(["#f2f2f2", "#9ecae1", "#08519c"])
+        im = ax.imshow(v, cmap=cmap, vmin=-0.5, vmax=2.5, origin="lower", extent=extent, aspect="auto",
+                       interpolation="nearest")
+        cb = fig.colorbar(im, ax=ax, ticks=[0, 1, 2])
+        cb.ax.set_yticklabels(["not eligible", "eligible, fails", "success"], fontsize=7)
+        ax.set_title(f"{title}: {int(getattr(diagram, field).sum())} of {diagram.n_points} points "
+                     f"({int(diagram.eligible.sum())} eligible)")
+    from matplotlib.ticker import MaxNLocator
+
+    for ax in axes:
+        ax.xaxis.set_major_locator(MaxNLocator(5))
+        ax.set_xlabel("λ (weight of E‖Y−AX‖²)")
+        ax.set_ylabel("γ (weight of −E log p(y|x))")
+    p = diagram.protocol
+    fig.suptitle(f"{diagram.scenario}: {g.size} × {l.size} (γ, λ) points, decoder noise {p.decoder_noise}, "
+                 f"seed {diagram.seed}, eligible = status in {{{', '.join(p.accept)}}} and error "
+                 f"≤ {p.tolerance:.0%} ({p.error_reading})", fontsize=10)
     fig.tight_layout()
     return _save(fig, path, show, formats)

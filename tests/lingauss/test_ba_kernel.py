@@ -53,7 +53,10 @@ def test_kernel_equals_reference_to_convergence(family):
     iteration count and the same solution to 1e-10. A diverging run moves along a direction in
     which the loss is unbounded, where rounding differences grow instead of dying out, and stops
     when a matrix is singular to 1e-10: there the same reason is required and the stopping
-    iteration within 5 %."""
+    iteration within 5 %. Where an unbounded objective has driven Σ_W and Σ_Z together to the
+    rounding floor (eigenvalues ~1e-15 of the data's scale: E = Σ_Y − AΣ_XY is then rounding noise,
+    and whether the reference calls the stalled loss "converged" or a noisy Σ_Z "singular" is
+    chance), no comparison is made."""
     sc = lg.talk_scenario((3, 4, 3), 2)
     cases = [(sc.model, 3, np.array([0.98, 0.99, 1.0, 1.01, 1.02]), np.array([-0.02, -0.01, 0.0, 0.01, 0.02]),
               np.random.default_rng(0))]
@@ -62,8 +65,11 @@ def test_kernel_equals_reference_to_convergence(family):
         kw = dict(decoder_noise=_noise(family, model, rng), rng=1, max_iter=3000)
         ours = lg.blahut_arimoto_grid(model, m, gammas, lams, **kw)
         ref = lg.blahut_arimoto_grid(model, m, gammas, lams, method="numpy", **kw)
-        np.testing.assert_array_equal(ours.status, ref.status)
+        floor = 1e-12 * np.trace(model.sigma_y) / model.n
         for idx in np.ndindex(ours.shape):
+            if min(np.linalg.eigvalsh(ref.sigma_w[idx])[0], np.linalg.eigvalsh(ref.sigma_z[idx])[0]) < floor:
+                continue                 # Σ_W and Σ_Z at the rounding floor: the verdict is noise
+            assert ours.status[idx] == ref.status[idx], idx
             if ref.status[idx] == "diverged":
                 assert ours.message[idx].split(": ", 1)[1] == ref.message[idx].split(": ", 1)[1]
                 assert abs(int(ours.n_iter[idx]) - int(ref.n_iter[idx])) <= 0.05 * ref.n_iter[idx] + 1
@@ -87,7 +93,7 @@ def test_isotropic_optimum_is_the_closed_form_ppca(method):
     res = lg.blahut_arimoto(sy, m, 1.0, 0.0, decoder_noise="isotropic", rng=0, max_iter=50_000, tol=1e-15,
                             method=method)
     assert res.status == "converged"
-    assert res.loss.nll == pytest.approx(nll, rel=1e-9)
+    assert res.loss.total == pytest.approx(nll, rel=1e-9)       # the ELBO at its optimum is the likelihood
     np.testing.assert_allclose(res.A @ res.A.T + res.sigma_z, C, atol=1e-6)
     np.testing.assert_allclose(res.sigma_z, s2 * np.eye(n), rtol=1e-6)
 
