@@ -52,7 +52,7 @@ def _save(fig, path, show: bool, formats=("png",)) -> list[Path]:
     out = []
     for ext in check_formats(formats):
         target = path.with_suffix("." + ext)
-        fig.savefig(target, dpi=130, bbox_inches="tight")
+        fig.savefig(target, dpi=130)          # a fixed layout: one draw per file, no tight-bbox pass
         out.append(target)
     if show:
         plt.show()
@@ -108,7 +108,7 @@ def plot_grid_heatmaps(table, scenario: str, path, *, decoder_noise: str | None 
               "success = eligible point (accepted BA status,\nerror within tolerance) whose metric\n"
               "recovers the true grouping", va="top", fontsize=9)
     fig.suptitle(f"(γ, λ) grid — {scenario}")
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.045, right=0.985, bottom=0.09, top=0.91, wspace=0.45, hspace=0.42)
     return _save(fig, path, show, formats)
 
 
@@ -132,7 +132,7 @@ def plot_success_bars(comparison: list[dict], path, *, show: bool = False, forma
         ax.set_ylabel("success rate (% of (γ, λ, seed) points)")
         ax.set_title(f"(s, n, m) = {size}")
         ax.legend(fontsize=8)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.15, top=0.9, wspace=0.2)
     return _save(fig, path, show, formats)
 
 
@@ -164,7 +164,7 @@ def plot_im_landscape(scenario, B, sigma_w, path, *, title: str = "", show: bool
     ax.set_ylabel("I_m score (nats)")
     ax.set_title(title or f"I_m landscape — {scenario.name}")
     ax.legend(fontsize=8)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.09, right=0.98, bottom=0.12, top=0.9)
     return _save(fig, path, show, formats)
 
 
@@ -204,5 +204,5 @@ def plot_phase_diagram(diagram, path, *, show: bool = False, formats=("png",)) -
     fig.suptitle(f"{diagram.scenario}: {g.size} × {l.size} (γ, λ) points, decoder noise {p.decoder_noise}, "
                  f"seed {diagram.seed}, eligible = status in {{{', '.join(p.accept)}}} and error "
                  f"≤ {p.tolerance:.0%} ({p.error_reading})", fontsize=10)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.045, right=0.985, bottom=0.11, top=0.87, wspace=0.32)
     return _save(fig, path, show, formats)
