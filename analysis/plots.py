@@ -204,5 +204,5 @@ def plot_phase_diagram(diagram, path, *, show: bool = False, formats=("png",)) -
     fig.suptitle(f"{diagram.scenario}: {g.size} × {l.size} (γ, λ) points, decoder noise {p.decoder_noise}, "
                  f"seed {diagram.seed}, eligible = status in {{{', '.join(p.accept)}}} and error "
                  f"≤ {p.tolerance:.0%} ({p.error_reading})", fontsize=10)
-    fig.subplots_adjust(left=0.045, right=0.985, bottom=0.11, top=0.87, wspace=0.32)
+    fig.subplots_adjust(left=0.045, right=0.96, bottom=0.11, top=0.87, wspace=0.32)
     return _save(fig, path, show, formats)
