@@ -80,6 +80,14 @@ _DASK_LOGGERS = ("distributed", "distributed.nanny", "distributed.worker", "dist
                  "distributed.core", "distributed.comm", "distributed.utils")
 
 
+def _silence_dask() -> None:
+    """Nothing more from distributed or asyncio (abandoned start-up tasks) once we abandon."""
+    import logging
+
+    for name in (*_DASK_LOGGERS, "asyncio", "tornado", "tornado.application"):
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+
+
 def local_dask_client(n_workers: int):
     """A new local Dask cluster of ``n_workers`` single-threaded worker processes, quiet under
     Ctrl-C (nanny and workers start with SIGINT ignored; distributed's logs at ``error``)."""
@@ -99,6 +107,7 @@ def local_dask_client(n_workers: int):
                                                  processes=True, dashboard_address=None,
                                                  silence_logs=logging.ERROR))
     except BaseException:                                 # Ctrl-C while the cluster starts
+        _silence_dask()
         _kill(_descendants() - before)
         for cluster in set(SpecCluster._instances) - clusters:
             SpecCluster._instances.discard(cluster)       # its atexit close would wait 10 s
@@ -176,11 +185,8 @@ def abandon(pool, kind: str) -> None:
             return
         # our own local cluster: end its processes at once, then let the client go without the
         # graceful hand-shake (which would wait for the dead workers and log about them)
-        import logging
-
         cluster = getattr(pool, "cluster", None)
-        for name in _DASK_LOGGERS:
-            logging.getLogger(name).setLevel(logging.CRITICAL)
+        _silence_dask()
         for nanny in (getattr(cluster, "workers", None) or {}).values():
             nanny.auto_restart = False                    # no respawn of a worker we kill
         _kill(pids)
