@@ -62,19 +62,31 @@ def _poor_incumbent(LD, R, m, s, restarts, seed):
     return float(R[0, (1 << s) - 1]), masks
 
 
+class _ChunkClock:
+    """A ``time`` stand-in whose clock advances one second per reading: a ``time_limit`` of k
+    stops the search after a fixed number of chunks, whatever the machine's load."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def perf_counter(self):
+        self.now += 1.0
+        return self.now
+
+
 @pytest.mark.parametrize("kind", ["structured", "random"])
 def test_anytime_bound_is_never_below_the_score_nor_the_true_maximum(kind, monkeypatch):
-    """A weak incumbent and tiny chunks, stopped at several points of the search."""
+    """A weak incumbent, tiny chunks, and the search stopped after 1, 2, 4, … chunks."""
     covs = [im_benchmark_covariance(12, 5, kind, seed) for seed in range(3)]
     exact = [im_score(c, 5, progress=False, n_jobs=1).score for c in covs]
     monkeypatch.setattr(K, "local_search", _poor_incumbent)
-    monkeypatch.setattr(im_module, "_CHUNK_SECONDS", 1e-6)
     monkeypatch.setattr(im_module, "_MIN_CHUNK_NODES", 5)
     monkeypatch.setattr(im_module, "_TASKS", 64)
+    monkeypatch.setattr(im_module, "time", _ChunkClock())
     stopped = 0
     for cov, top in zip(covs, exact):
-        for limit in (0.002, 0.01, 0.03, 0.1):
-            r = im_score(cov, 5, time_limit=limit, progress=False, n_jobs=1)
+        for limit in (2, 4, 8, 16, 32, 64, 128, 256):
+            r = im_score(cov, 5, time_limit=float(limit), progress=False, n_jobs=1)
             stopped += not r.exact
             assert r.bound >= r.score and r.bound >= top - 1e-10
             assert r.score <= top + 1e-10
