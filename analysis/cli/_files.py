@@ -53,7 +53,7 @@ def file_kind(p: Path) -> str:
     with open(p, "rb") as fh:
         head = fh.read(4096)
     if head.startswith(b"\x93NUMPY"):
-        return ("a .npy array of Python objects (dtype object), which is not loaded for safety"
+        return ("a .npy array of Python objects (dtype object, stored as a pickle), which is not loaded for safety"
                 if b"'descr': '|O'" in head else "a .npy file with an unreadable header")
     if head.startswith(b"PK"):
         return "a zip archive that is not a valid .npz"

@@ -35,9 +35,10 @@ def cmd_metric(args) -> int:
             raise UserError("give a covariance file with --latents M, or --samples LATENTS FACTORS")
         cov, m = load_array(args.cov, "covariance"), args.latents
         if cov.ndim != 2 or cov.shape[0] != cov.shape[1]:
-            raise UserError(f"covariance file {args.cov} holds a {' x '.join(map(str, cov.shape))} "
-                            f"array; expected a square (m+s) x (m+s) joint covariance (for samples, "
-                            f"use --samples LATENTS FACTORS)")
+            raise UserError(f"covariance file {args.cov} holds a {cov.ndim}-D array of shape "
+                            f"{' x '.join(map(str, cov.shape))}; expected a square 2-D matrix, the "
+                            f"(m+s) x (m+s) joint covariance (for samples, use --samples LATENTS "
+                            f"FACTORS)")
         wanted = metric_names("covariance")
         source = {"input": "covariance", "file": args.cov,
                   "variables": int(cov.shape[0]) if cov.ndim else 0, "latents": m}

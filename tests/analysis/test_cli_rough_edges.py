@@ -41,7 +41,7 @@ def test_a_file_that_is_not_a_numeric_npy_says_what_it_is(tmp_path, capsys, make
 def test_a_non_square_covariance_says_its_shape(tmp_path, capsys):
     np.save(tmp_path / "w.npy", np.ones((3, 4)))
     assert main(["metric", str(tmp_path / "w.npy"), "--latents", "2"]) == 2
-    _one_line(capsys, "holds a 3 x 4 array", "square")
+    _one_line(capsys, "shape 3 x 4", "square")
 
 
 def test_a_covariance_file_with_samples_is_refused(tmp_path, capsys):
