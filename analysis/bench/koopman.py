@@ -15,12 +15,15 @@ Pipeline, per dataset (shared by all its rows):
 2. Judges (:func:`neural.koopman.train_judges`): one small multi-head CNN on the train frames for
    the judged factors (sprites-like: the four colours and the action; Moving dSprites: shape,
    colour, scale, pos_x, pos_y); held-out accuracy on the test set.
-3. Floors and ceiling (:mod:`neural.koopman.floors`): the D_sd / D_mf of the trivial models
-   (swap nothing, return the partner, random swap) from the cardinalities and the judges'
-   accuracies, and the judges on ground-truth swaps of the evaluation part rendered by the data
-   generator (:func:`neural.koopman.ground_truth_swaps`).
-4. Per model and seed: train (:class:`neural.train.Trainer`: gradient clipping, plateau decay, NaN
-   guard); latent exploration on the exploration part by the model's rule
+3. Floors and ceiling (:mod:`neural.koopman.floors`): D_sd of all nine trivial strategies (a
+   behaviour — identity, full swap to the partner, coin per factor — for the static swap and one
+   for the dynamic swap), D_mf (Hason's (2024) formula and the balanced reading) of the three
+   behaviours, from the cardinalities and the judges' accuracies; the **strongest** of each is
+   the floor every verdict compares with; and the judges on ground-truth swaps of the evaluation
+   part rendered by the data generator (:func:`neural.koopman.ground_truth_swaps`).
+4. Per model and seed: train (:func:`neural.koopman.curves.train_with_curve`:
+   :class:`neural.train.Trainer` with gradient clipping and NaN guard, warm-up + cosine learning
+   rate, a learning-curve point — D_sd, D_mf, reconstruction — every ``eval_every`` steps); latent exploration on the exploration part by the model's rule
    (:func:`neural.koopman.explore_static_channels` — SKD: brute force over its s static modes
    whenever 2^s ≤ 4096 (``BRUTE_FORCE_LIMIT``), else greedy; SSM-SKD: Hason's (2024) greedy rule over its k
    channels, plus the brute-force optimum as a check when k ≤ ``brute_force_max_channels``); D_sd
@@ -28,9 +31,22 @@ Pipeline, per dataset (shared by all its rows):
    static factors (:func:`neural.koopman.static_channel_metrics`); test reconstruction MSE next to
    the train set's mean frame; SSM-SKD's count of degenerate static modes during training.
 
-Configurations (:data:`CONFIGS`): ``"reduced"`` — the CPU configuration (sprites-like frames at
-32×32, narrow convolutions, k = 16 with s = 8 for SKD, k = 8 for SSM-SKD, a few hundred steps of
-32 sequences); ``"full"`` — Hason's (2024) size for a GPU (64×64 frames, conv widths 32–256, k = 40 with
+Targets (:data:`TARGETS`): for D_sd and D_mf, the mean over seeds closes at least half the
+distance from the strongest floor to the ceiling (:func:`gap_closed` ≥ 0.5).
+
+With ``figures_dir`` (the command's ``--out DIR``) every row also writes its learning curve next to
+the floors and ceilings (:func:`neural.koopman.curves.plot_curve`) and its swap grid (originals,
+partners, static swap, dynamic swap, each beside its ground truth; :func:`neural.koopman.curves.swap_grid`);
+the rows name the files relative to that directory.
+
+Configurations (:data:`CONFIGS`): ``"cpu"`` (default) — Sprites-like frames at 16×16 (the
+smallest size the generator draws; the judges still read every factor), a random start phase per
+clip (so the dynamics cannot be a clock shared by all clips), 2,000 training sequences, two
+stride-2 convolutions (32, 64) and a dense 128 layer, k = 16 with s = 4 for SKD (one static mode
+per colour factor), k = 8 for SSM-SKD, batch 32, lr 2·10⁻³ with 100 warm-up steps and a cosine
+decay, a learning-curve point every 250 steps; Moving dSprites (drawn at 64×64 only) keeps four
+stride-2 layers (16, 16, 32, 32). ``w_cycle`` (0: off, as Hason (2024)) switches on the
+swap-cycle term of :mod:`neural.koopman.base`. ``"full"`` — Hason's (2024) size for a GPU (64×64 frames, conv widths 32–256, k = 40 with
 s = 8 for SKD, k = 15 for SSM-SKD, 10,000 training sequences). Encoder size: the full
 configuration's encoder (four 4×4 stride-2 convolutions 3→32→64→128→256, dense 4096→256→k and a
 k-wide LSTM) has 1.763 M parameters for SKD (k = 40) and 1.746 M for SSM-SKD (k = 15), close to

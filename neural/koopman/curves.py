@@ -133,7 +133,7 @@ def plot_curve(curve: Sequence[Mapping], path, *, floors: Mapping, ceilings: Map
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=110)
+    fig, ax = plt.subplots(figsize=(6.4, 4.6), dpi=110)
     steps = [p["step"] for p in curve]
     for key, colour in (("D_sd", "tab:blue"), ("D_mf", "tab:orange")):
         ys = [np.nan if p.get(key) is None else p[key] for p in curve]
@@ -149,9 +149,9 @@ def plot_curve(curve: Sequence[Mapping], path, *, floors: Mapping, ceilings: Map
     ax2.set_yscale("log")
     ax2.set_ylabel("test reconstruction MSE (grey)")
     h1, l1 = ax.get_legend_handles_labels()
-    ax.legend(h1, l1, fontsize=7, loc="lower right")
     ax.set_title(title, fontsize=9)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.16, 1, 1))
+    fig.legend(h1, l1, fontsize=7, loc="lower center", ncol=3, frameon=False)
     fig.savefig(path)
     plt.close(fig)
 

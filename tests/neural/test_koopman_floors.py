@@ -24,7 +24,10 @@ def test_floors_on_a_hand_built_case():
     assert fl.d_sd["identity/partner"] == pytest.approx(0.75)
     assert fl.d_sd["partner/identity"] == pytest.approx(1 - (0.75 + 0.75) / 4)
     assert fl.d_mf["random"] == pytest.approx(1 - (0.41 + 0.375) / 2)
-    assert fl.floor_d_sd == pytest.approx(0.75) and fl.floor_d_sd_strategy == "identity/partner"
+    # strongest here: the coin for the static swap (|0.59 - 1/2| + |0.625 - 1|) with the partner for
+    # the dynamic swap (|1/2 - 1|): 1 - (0.09 + 0.375 + 0.5)/4
+    assert fl.d_sd["random/partner"] == pytest.approx(1 - (0.09 + 0.375 + 0.5) / 4)
+    assert fl.floor_d_sd == pytest.approx(0.75875) and fl.floor_d_sd_strategy == "random/partner"
     assert fl.floor_d_mf == pytest.approx(0.75) and fl.floor_d_mf_strategy == "partner"
 
 

@@ -187,7 +187,7 @@ def test_balanced_d_mf_of_hand_written_agreements():
     diag = (0.1 + 0.3) / 2
     off = (abs(0.5 - 0.25) + abs(0.2 - 1 / 3) + abs(0.6 - 0.5) + 0.0) / 4
     assert d_mf_balanced(acc, ["a", "b"], ["m"], cards) == pytest.approx(1 - 0.5 * (diag + off))
-    assert d_mf(acc, ["a", "b"], ["m"], cards) == pytest.approx(1 - (0.1 + 0.3 + 0.25 + 0.2 - 1 / 3 + 0.1) / 6)
+    assert d_mf(acc, ["a", "b"], ["m"], cards) == pytest.approx(1 - (0.1 + 0.3 + 0.25 + (1 / 3 - 0.2) + 0.1) / 6)
     assert d_mf_balanced({"a": {"a": 0.75}}, ["a"], [], {"a": 2}) == pytest.approx(0.75)
     assert judge_consistency(1.0, 5) == 1.0
     assert d_sd({"a": 0.5}, {"a": 1.0}, ["a"], [], {"a": 2}) == 1.0
