@@ -157,7 +157,8 @@ def plot_curve(curve: Sequence[Mapping], path, *, floors: Mapping, ceilings: Map
 
 
 def swap_grid(model, data, render: Callable, path, *, n: int = 6, rng=0, title: str = "") -> np.ndarray:
-    """Write the swap grid of ``n`` pairs (columns) to ``path`` (PNG) and return it (H, W, 3).
+    """Write the swap grid of ``n`` pairs (columns; at most half the sequences) to ``path`` (PNG)
+    and return it (H, W, 3).
 
     Rows (:data:`SWAP_GRID_ROWS`): x, its partner y, the model's static swap and the ground-truth
     static swap (x's dynamic factors with y's static ones, drawn by ``render``), the model's dynamic
@@ -173,6 +174,9 @@ def swap_grid(model, data, render: Callable, path, *, n: int = 6, rng=0, title: 
     from .metrics import PairedRecombiner, derangement, eval_mode
 
     gen = as_rng(rng)
+    n = min(int(n), len(data.sequences) // 2)
+    if n < 1:
+        raise ValueError("swap_grid needs at least two sequences")
     idx = np.sort(gen.permutation(len(data.sequences))[:2 * n])
     xs, ys = idx[:n], idx[n:2 * n]
     seqs = np.concatenate([data.sequences[xs], data.sequences[ys]]).astype(np.float32)
