@@ -209,7 +209,8 @@ def check_steps(args) -> None:
 
 
 def add_config(p, configs, *, help: str) -> None:
-    p.add_argument("--config", choices=tuple(configs), default="reduced", help=help)
+    """``--config`` over the benchmark's ``configs``; the default is its first (the CPU one)."""
+    p.add_argument("--config", choices=tuple(configs), default=next(iter(configs)), help=help)
 
 
 def add_size(p) -> None:
