@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 import lingauss as lg
-from lingauss.scenarios import grouping_text  # re-exported: reports print groupings this way
+from lingauss.grouping import grouping_text  # re-exported: reports print groupings this way
 
 __all__ = ["relative_errors", "score_encoder", "failed_scores", "apply_reading", "grouping_text"]
 

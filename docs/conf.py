@@ -71,6 +71,7 @@ def _write_api_pages() -> None:
     API_DIR.mkdir(exist_ok=True)
     index = ["API reference", "=============", "",
              "Generated from the numpydoc docstrings; one page per public module.", ""]
+    written = {"index.rst"}
     for package in PACKAGES:
         mods = public_modules(package)
         index += [f"``{package}``", "-" * (len(package) + 4), "", ".. toctree::",
@@ -82,7 +83,11 @@ def _write_api_pages() -> None:
             # a package page shows its docstring only: its re-exports are documented where defined
             body += ["   :no-members:", ""] if is_pkg else [""]
             _write(API_DIR / f"{name}.rst", "\n".join(body))
+            written.add(f"{name}.rst")
     _write(API_DIR / "index.rst", "\n".join(index))
+    for stale in API_DIR.glob("*.rst"):     # the page of a module that was renamed or removed
+        if stale.name not in written:
+            stale.unlink()
 
 
 _write_api_pages()

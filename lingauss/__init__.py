@@ -20,8 +20,9 @@ from .metrics import (BetaVAEResult, DCIResult, FactorSampler, FactorVAEResult, 
                       standard_modularity, standard_sap)
 from .metrics import evaluate_metrics
 from .model import LinearGaussianModel
-from .scenarios import (Scenario, canonical_grouping, dependent_factor_covariance, grouping_text,
-                        scenario_from_groups, talk_scenario, talk_scenarios)
+from .grouping import canonical_grouping, check_partition, grouping_text, parse_grouping
+from .scenarios import (Scenario, dependent_factor_covariance, scenario_from_groups, talk_scenario,
+                        talk_scenarios)
 from .updates import DECODER_FAMILIES, decoder_update, encoder_update
 from .posedness import WellPosedness, well_posedness
 
@@ -36,7 +37,7 @@ __all__ = [
     "StandardSAPResult", "beta_vae_score", "dci_completeness", "dci_disentanglement",
     "factor_vae_score", "gaussian_mig", "gaussian_mig_from_samples", "modularity_score",
     "standard_dci", "standard_mig", "standard_modularity", "standard_sap", "evaluate_metrics",
-    "grouping_text",
+    "grouping_text", "check_partition", "parse_grouping",
     "BAGridResult", "BAResult", "DECODER_FAMILIES", "LinearGaussianModel", "LossTerms", "STATUSES",
     "Scenario", "WellPosedness", "blahut_arimoto", "blahut_arimoto_grid", "canonical_grouping",
     "decoder_update", "dependent_factor_covariance", "encoder_update", "gamma_lambda_loss",

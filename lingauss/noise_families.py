@@ -58,12 +58,12 @@ def _given(E, fixed=None):
 
 
 def _symbolic_full(n):
-    from .symbolic import symbolic_matrix
+    from ._sympy_matrix import symbolic_matrix
     return symbolic_matrix("Z", n, n, symmetric=True)
 
 
 def _symbolic_diagonal(n):
-    from .symbolic import symbolic_matrix
+    from ._sympy_matrix import symbolic_matrix
     return symbolic_matrix("Z", n, n, diagonal=True)
 
 

@@ -36,12 +36,14 @@ Gaussian Setting*, talk, 2024 (the documentation's references page).
 from __future__ import annotations
 
 import operator
+
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from ._validation import as_finite_scalar
+from .grouping import canonical_grouping, check_partition, grouping_text  # noqa: F401 - the first and last re-exported (older imports)
 from .model import LinearGaussianModel
 
 __all__ = [
@@ -51,8 +53,6 @@ __all__ = [
     "scenario_from_groups",
     "talk_scenario",
     "talk_scenarios",
-    "canonical_grouping",
-    "grouping_text",
 ]
 
 #: (s, n, m) → scenario number → groups of factor indices.
@@ -60,55 +60,6 @@ SCENARIO_GROUPS: dict[tuple[int, int, int], dict[int, tuple[tuple[int, ...], ...
     (3, 4, 3): {1: ((0,), (1,), (2,)), 2: ((0, 1), (2,)), 3: ((0, 1, 2),)},
     (5, 5, 4): {1: ((0, 1), (2, 3), (4,)), 2: ((0, 1, 2), (3, 4)), 3: ((0, 1, 2, 3, 4),)},
 }
-
-
-def canonical_grouping(groups) -> tuple[tuple[int, ...], ...]:
-    """An unlabelled set partition in canonical form: sorted non-empty tuples, sorted by first element.
-
-    Raises ``ValueError`` naming ``groups`` when an entry is not an integer index.
-
-    Examples
-    --------
-    >>> from lingauss import canonical_grouping
-    >>> canonical_grouping([(2,), (1, 0), ()])
-    ((0, 1), (2,))
-    """
-    try:
-        blocks = [tuple(sorted(operator.index(i) for i in g)) for g in groups]
-    except TypeError:
-        raise ValueError(f"groups must be iterables of integer factor indices, got {groups!r}") from None
-    if any(isinstance(i, (bool, np.bool_)) for g in groups for i in g):
-        raise ValueError(f"groups must hold integer factor indices, not booleans: {groups!r}")
-    return tuple(sorted((b for b in blocks if b), key=lambda b: b[0]))
-
-
-def grouping_text(grouping, names=None) -> str:
-    """A grouping as text, 1-based: ``((0, 1), (2,))`` → ``"{v1,v2}{v3}"``; ``""`` for ``None``.
-
-    ``names`` (a sequence of factor names) replaces ``v1, v2, …`` with the names.
-
-    Examples
-    --------
-    >>> grouping_text(((0, 1), (2,)))
-    '{v1,v2}{v3}'
-    >>> grouping_text(((0,), (1, 2)), names=["shape", "x", "y"])
-    '{shape}{x,y}'
-    """
-    if grouping is None:
-        return ""
-    label = (lambda j: str(names[j])) if names is not None else (lambda j: f"v{j + 1}")
-    return "".join("{" + ",".join(label(j) for j in g) + "}" for g in grouping)
-
-
-def _check_partition(groups, s: int | None = None) -> tuple[tuple[int, ...], ...]:
-    canon = canonical_grouping(groups)
-    flat = [i for g in canon for i in g]
-    if not flat:
-        raise ValueError("groups must partition at least one factor, got an empty partition")
-    size = len(flat) if s is None else s
-    if sorted(flat) != list(range(size)):
-        raise ValueError(f"groups must partition the factors 0..{size - 1} exactly, got {groups!r}")
-    return canon
 
 
 def _per_factor(value, name: str, s: int) -> np.ndarray:
@@ -140,7 +91,7 @@ def dependent_factor_covariance(groups, *, root_std: float | Sequence[float] = 1
            [1.  , 1.25, 0.  ],
            [0.  , 0.  , 1.  ]])
     """
-    canon = _check_partition(groups)
+    canon = check_partition(groups)
     s = sum(len(g) for g in canon)
     sd = _per_factor(root_std, "root_std", s)
     alpha = _per_factor(coupling, "coupling", s)
@@ -199,7 +150,7 @@ def scenario_from_groups(groups, n: int, n_latents: int, *, noise_var: float = 0
     >>> sc.name, sc.true_grouping, sc.size
     ('groups {v1, v2} {v3}', ((0, 1), (2,)), (3, 4, 3))
     """
-    canon = _check_partition(groups)
+    canon = check_partition(groups)
     sigma_v = dependent_factor_covariance(canon, **cov_params)
     model = LinearGaussianModel.standard(sigma_v, n, as_finite_scalar(noise_var, "noise_var"))
     if not isinstance(n_latents, (int, np.integer)) or not 1 <= n_latents:

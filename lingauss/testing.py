@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from .model import LinearGaussianModel
 from .noise_families import LEARNED_FAMILIES, decoder_noise_family
-from .scenarios import canonical_grouping
+from .grouping import canonical_grouping
 
 __all__ = [
     "spd_matrices",

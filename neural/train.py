@@ -59,18 +59,13 @@ the end of ``fit``; the newest ``keep_checkpoints`` are kept.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import numbers
-import os
-import pickle
 import random
-import re
 import time
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,10 +73,13 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from ._batching import BatchStream, epoch_generator, to_device
+from ._checkpoint_io import checkpoint_path, latest_checkpoint
+from ._trainer_state import CheckpointMixin
+from ._train_log import TrainLog
+
 __all__ = ["Trainer", "FitResult", "TrainingDiverged", "latest_checkpoint", "epoch_generator"]
 
-_CKPT_RE = re.compile(r"^step_(\d+)\.pt$")
-_FORMAT = 2                        # 2: settings stored, RNG states as tensors (weights_only loads)
 
 
 def _settings(config, **trainer) -> dict:
@@ -97,26 +95,6 @@ def _settings(config, **trainer) -> dict:
     except TypeError as exc:
         raise ValueError(f"config must hold JSON-able values (numbers, strings, lists): {exc}") from None
 
-
-def _numpy_state_out() -> dict:
-    name, keys, pos, has_gauss, cached = np.random.get_state()
-    return {"name": name, "keys": torch.from_numpy(np.asarray(keys, dtype=np.int64)), "pos": int(pos),
-            "has_gauss": int(has_gauss), "cached_gaussian": float(cached)}
-
-
-def _numpy_state_in(st: dict) -> None:
-    np.random.set_state((st["name"], st["keys"].numpy().astype(np.uint32), int(st["pos"]),
-                         int(st["has_gauss"]), float(st["cached_gaussian"])))
-
-
-def _python_state_out() -> dict:
-    version, internal, gauss_next = random.getstate()
-    return {"version": int(version), "state": torch.tensor(internal, dtype=torch.int64),
-            "gauss_next": gauss_next}
-
-
-def _python_state_in(st: dict) -> None:
-    random.setstate((int(st["version"]), tuple(int(x) for x in st["state"].tolist()), st["gauss_next"]))
 
 _PLATEAU_DEFAULTS = {"factor": 0.5, "patience": 10, "window": 100, "threshold": 1e-4,
                      "min_lr": 0.0, "cooldown": 0}
@@ -152,198 +130,6 @@ class FitResult:
     nan_guard: str = ""
 
 
-def epoch_generator(seed: int, epoch: int) -> torch.Generator:
-    """The ``torch.Generator`` that shuffles epoch ``epoch`` of a run seeded with ``seed``."""
-    state = np.random.SeedSequence([int(seed) & 0xFFFFFFFF, int(epoch)]).generate_state(2, np.uint32)
-    return torch.Generator().manual_seed(int(state[0]) << 32 | int(state[1]))
-
-
-def latest_checkpoint(checkpoint_dir) -> Path | None:
-    """The checkpoint with the highest step in ``checkpoint_dir`` (``None`` if there is none)."""
-    d = Path(checkpoint_dir)
-    if not d.is_dir():
-        return None
-    found = [(int(m.group(1)), p) for p in d.iterdir() if (m := _CKPT_RE.match(p.name))]
-    return max(found)[1] if found else None
-
-
-def _to_device(batch, device):
-    if isinstance(batch, torch.Tensor):
-        return batch.to(device, non_blocking=True)
-    if isinstance(batch, Mapping):
-        return type(batch)({k: _to_device(v, device) for k, v in batch.items()})
-    if isinstance(batch, tuple) and hasattr(batch, "_fields"):
-        return type(batch)(*(_to_device(v, device) for v in batch))
-    if isinstance(batch, (list, tuple)):
-        return type(batch)(_to_device(v, device) for v in batch)
-    return batch
-
-
-def _atomic_torch_save(obj, path: Path) -> None:
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
-# --------------------------------------------------------------------------------------- data
-
-class _TensorBatches:
-    """Map-style data held as tensors: batches by direct indexing (no DataLoader overhead)."""
-
-    def __init__(self, tensors: tuple[torch.Tensor, ...], single: bool):
-        self.tensors, self.single = tensors, single
-
-    def __len__(self):
-        return self.tensors[0].shape[0]
-
-    def take(self, idx):
-        if self.single:
-            return self.tensors[0][idx]
-        return tuple(t[idx] for t in self.tensors)
-
-
-class _BatchStream:
-    """Endless batches from ``(epoch, batch)`` on; knows its position for checkpoints."""
-
-    def __init__(self, data, *, batch_size, shuffle, seed, epoch, offset, gen_state):
-        self.seed, self.shuffle, self.epoch, self.offset = seed, shuffle, epoch, offset
-        self.loader_gen_state = gen_state
-        self.source = None
-        self.loader = None
-        tensors = None
-        if isinstance(data, np.ndarray):
-            tensors, single = (torch.from_numpy(np.ascontiguousarray(data)),), True
-        elif isinstance(data, torch.Tensor):
-            tensors, single = (data,), True
-        elif isinstance(data, torch.utils.data.TensorDataset):
-            tensors, single = tuple(data.tensors), False
-        elif hasattr(data, "torch_dataset") and hasattr(data, "factors"):
-            tensors, single = tuple(data.torch_dataset().tensors), False
-        if tensors is not None:
-            self.source = _TensorBatches(tensors, single)
-        elif hasattr(data, "__getitem__") and hasattr(data, "__len__") \
-                and not isinstance(data, torch.utils.data.DataLoader):
-            self.source = data
-        else:
-            if not isinstance(data, Iterable):
-                raise TypeError(f"data must be a tensor, array, dataset or iterable of batches, "
-                                f"got {type(data).__name__}")
-            self.loader = data
-        if self.source is not None:
-            n = len(self.source)
-            if n == 0:
-                raise ValueError("data is empty")
-            bs = n if batch_size is None else int(batch_size)
-            if bs < 1:
-                raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
-            self.batch_size = min(bs, n)
-            self.per_epoch = n // self.batch_size          # drop_last: equal-size batches
-        self._it = None
-
-    # map-style ----------------------------------------------------------------------------
-    def _indices(self, epoch):
-        n = len(self.source)
-        if self.shuffle:
-            return torch.randperm(n, generator=epoch_generator(self.seed, epoch))
-        return torch.arange(n)
-
-    def _map_iter(self):
-        while True:
-            perm = self._indices(self.epoch)
-            for b in range(self.offset, self.per_epoch):
-                idx = perm[b * self.batch_size:(b + 1) * self.batch_size]
-                if isinstance(self.source, _TensorBatches):
-                    batch = self.source.take(idx)
-                else:
-                    batch = torch.utils.data.default_collate([self.source[int(i)] for i in idx])
-                self.offset = b + 1
-                yield batch
-            self.epoch, self.offset = self.epoch + 1, 0
-
-    # iterable -----------------------------------------------------------------------------
-    def _loader_iter(self):
-        gen = getattr(self.loader, "generator", None)
-        while True:
-            if isinstance(gen, torch.Generator):
-                if self.offset > 0 and self.loader_gen_state is not None:
-                    gen.set_state(self.loader_gen_state)
-                else:
-                    self.loader_gen_state = gen.get_state()
-            it = iter(self.loader)
-            to_skip = self.offset
-            got_any = False
-            for i, batch in enumerate(it):
-                got_any = True
-                if i < to_skip:
-                    continue
-                self.offset = i + 1
-                yield batch
-            if not got_any:
-                raise ValueError("data yielded no batches")
-            self.epoch, self.offset = self.epoch + 1, 0
-            self.loader_gen_state = None
-
-    def __iter__(self):
-        return self._map_iter() if self.source is not None else self._loader_iter()
-
-
-# ------------------------------------------------------------------------------------- logging
-
-class _Logger:
-    def __init__(self, path: Path, keep_through_step: int | None):
-        self.path = path
-        self.csv = path.suffix.lower() == ".csv"
-        self.fields: list[str] | None = None
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if keep_through_step is not None and path.exists():
-            self._truncate(keep_through_step)
-        elif keep_through_step is None and path.exists():
-            path.unlink()                          # a fresh run starts a fresh log
-        if self.csv and path.exists() and path.stat().st_size > 0:
-            with open(path, newline="") as fh:
-                self.fields = next(csv.reader(fh), None)
-        self.fh = open(path, "a", newline="")
-        self.writer = None
-        if self.csv and self.fields:
-            self.writer = csv.DictWriter(self.fh, self.fields, restval="", extrasaction="ignore")
-
-    def _truncate(self, step: int) -> None:
-        text = self.path.read_text()
-        if self.csv:
-            rows = list(csv.reader(io.StringIO(text)))
-            if not rows:
-                return
-            head, body = rows[0], rows[1:]
-            col = head.index("step") if "step" in head else 0
-            keep = [r for r in body if r and int(float(r[col])) <= step]
-            out = io.StringIO()
-            w = csv.writer(out)
-            w.writerow(head)
-            w.writerows(keep)
-            new = out.getvalue()
-        else:
-            lines = [ln for ln in text.splitlines() if ln.strip()]
-            new = "".join(ln + "\n" for ln in lines if json.loads(ln).get("step", 0) <= step)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text(new)
-        os.replace(tmp, self.path)
-
-    def write(self, row: dict) -> None:
-        if self.csv:
-            if self.writer is None:
-                self.fields = list(row)
-                self.writer = csv.DictWriter(self.fh, self.fields, restval="", extrasaction="ignore")
-                self.writer.writeheader()
-            self.writer.writerow(row)
-        else:
-            self.fh.write(json.dumps({k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-                                      for k, v in row.items()}) + "\n")
-        self.fh.flush()
-
-    def close(self) -> None:
-        self.fh.close()
-
-
 # ------------------------------------------------------------------------------------- trainer
 
 def _make_optimizer(kind: str, params, lr, weight_decay, betas):
@@ -356,7 +142,7 @@ def _make_optimizer(kind: str, params, lr, weight_decay, betas):
     raise ValueError(f"optimizer must be 'adamw', 'adam' or 'sgd', got {kind!r}")
 
 
-class Trainer:
+class Trainer(CheckpointMixin):
     """Train any model that follows the protocol of :mod:`neural.train`.
 
     Parameters
@@ -473,102 +259,6 @@ class Trainer:
                 f"{self.max_bad_steps} {what}such steps (max_bad_steps={self.max_bad_steps}, "
                 f"policy {self.bad_step_policy!r})")
 
-    # ---------------------------------------------------------------------------- checkpoints
-    def state_dict(self) -> dict:
-        """Everything a bit-for-bit resume needs (see the module doc)."""
-        return {
-            "format": _FORMAT,
-            "settings": json.dumps(self.settings, sort_keys=True),
-            "model": self.model.state_dict(),
-            "model_class": type(self.model).__qualname__,
-            "optimizer": self.optimizer.state_dict(),
-            "aux_optimizer": None if self.aux_optimizer is None else self.aux_optimizer.state_dict(),
-            "scheduler": None if self.scheduler is None else self.scheduler.state_dict(),
-            "plateau_buffer": list(self._plateau_buffer),
-            "step": self.step, "epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch,
-            "bad_steps": self.bad_steps, "consecutive_bad": self.consecutive_bad,
-            "seed": self.seed, "loader_generator": self._loader_gen_state, "batching": self._batching,
-            "rng": {"torch": torch.get_rng_state(),
-                    "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
-                    "numpy": _numpy_state_out(), "python": _python_state_out()},
-            "last": dict(self.last),
-        }
-
-    def load_state_dict(self, state: dict) -> None:
-        if state.get("format") != _FORMAT:
-            raise ValueError(f"checkpoint format {state.get('format')!r} is not this version's "
-                             f"({_FORMAT}); it cannot be resumed")
-        saved = json.loads(state["settings"])
-        differ = sorted(k for k in set(saved) | set(self.settings) if saved.get(k) != self.settings.get(k))
-        if differ:
-            raise ValueError("checkpoint was written with other settings; resuming would mix two runs: "
-                             + ", ".join(f"{k} {saved.get(k)!r} in the checkpoint vs {self.settings.get(k)!r} now"
-                                         for k in differ)
-                             + " (use another output folder, or the checkpoint's settings)")
-        if state.get("model_class") != type(self.model).__qualname__:
-            raise ValueError(f"checkpoint is for a {state.get('model_class')}, not a "
-                             f"{type(self.model).__qualname__}")
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        if (state["aux_optimizer"] is None) != (self.aux_optimizer is None):
-            raise ValueError("checkpoint and trainer disagree on the auxiliary optimizer")
-        if self.aux_optimizer is not None:
-            self.aux_optimizer.load_state_dict(state["aux_optimizer"])
-        if (state["scheduler"] is None) != (self.scheduler is None):
-            raise ValueError("checkpoint and trainer disagree on the plateau scheduler")
-        if self.scheduler is not None:
-            self.scheduler.load_state_dict(state["scheduler"])
-        self._plateau_buffer = list(state["plateau_buffer"])
-        self.step, self.epoch = int(state["step"]), int(state["epoch"])
-        self.batch_in_epoch = int(state["batch_in_epoch"])
-        self.bad_steps, self.consecutive_bad = int(state["bad_steps"]), int(state["consecutive_bad"])
-        self.seed = int(state["seed"])
-        self._loader_gen_state = state["loader_generator"]
-        self._batching = state.get("batching")
-        rng = state["rng"]
-        torch.set_rng_state(rng["torch"])
-        if rng["cuda"] is not None and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(rng["cuda"])
-        _numpy_state_in(rng["numpy"])
-        _python_state_in(rng["python"])
-        self.last = dict(state.get("last", {}))
-        self._started = True
-
-    def save_checkpoint(self, path=None) -> Path:
-        """Write a checkpoint atomically (default ``checkpoint_dir/step_XXXXXXXXX.pt``)."""
-        if path is None:
-            if self.checkpoint_dir is None:
-                raise ValueError("save_checkpoint needs a path or a checkpoint_dir")
-            self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
-            path = self.checkpoint_dir / f"step_{self.step:09d}.pt"
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_torch_save(self.state_dict(), path)
-        if self.checkpoint_dir is not None and path.parent == self.checkpoint_dir:
-            found = sorted((int(m.group(1)), p) for p in self.checkpoint_dir.iterdir()
-                           if (m := _CKPT_RE.match(p.name)))
-            for _, old in found[:-self.keep_checkpoints]:
-                old.unlink(missing_ok=True)
-        return path
-
-    def load_checkpoint(self, path) -> None:
-        """Restore a checkpoint written by :meth:`save_checkpoint`.
-
-        Read with ``torch.load(weights_only=True)``: only tensors and plain containers/numbers are
-        accepted, so a crafted file cannot run code; anything else is refused with a ValueError."""
-        try:
-            state = torch.load(Path(path), map_location="cpu", weights_only=True)
-        except pickle.UnpicklingError as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ValueError(f"checkpoint {path} holds objects other than tensors and plain data "
-                             f"(refused: loading it could run code): {first}") from None
-        if not isinstance(state, dict):
-            raise ValueError(f"checkpoint {path} is not a trainer checkpoint")
-        try:
-            self.load_state_dict(state)
-        except KeyError as exc:
-            raise ValueError(f"checkpoint {path} lacks the entry {exc}; not a trainer checkpoint") from None
-
     # -------------------------------------------------------------------------------- training
     def _lr(self, opt):
         return float(opt.param_groups[0]["lr"])
@@ -600,32 +290,15 @@ class Trainer:
         """
         if not isinstance(steps, (int, np.integer)) or isinstance(steps, bool) or steps < 0:
             raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
-        if resume is not None:
-            if resume == "latest":
-                if self.checkpoint_dir is None:
-                    raise ValueError("resume='latest' needs a checkpoint_dir")
-                path = latest_checkpoint(self.checkpoint_dir)
-                if path is not None:
-                    self.load_checkpoint(path)
-            else:
-                self.load_checkpoint(resume)
-        if not self._started:
-            torch.manual_seed(self.seed)
-            np.random.seed(self.seed % 2 ** 32)
-            random.seed(self.seed)
-            self._started = True
-        batching = {"batch_size": batch_size, "shuffle": bool(shuffle)}
-        if self._batching is not None and self._batching != batching and self.batch_in_epoch > 0:
-            warnings.warn(f"resuming mid-epoch with batching {batching}, but the run so far used "
-                          f"{self._batching}: the data order will not match the original run",
-                          stacklevel=2)
-        self._batching = batching
+        self._resume(resume)
+        self._seed_once()
+        self._set_batching({"batch_size": batch_size, "shuffle": bool(shuffle)})
         # a fresh trainer starts a fresh log; a resumed or continued one keeps rows up to its step
-        logger = _Logger(self.log_path, self.step if self.step > 0 else None) \
+        logger = TrainLog(self.log_path, self.step if self.step > 0 else None) \
             if self.log_path is not None else None
-        stream = _BatchStream(data, batch_size=batch_size, shuffle=shuffle, seed=self.seed,
-                              epoch=self.epoch, offset=self.batch_in_epoch,
-                              gen_state=self._loader_gen_state)
+        stream = BatchStream(data, batch_size=batch_size, shuffle=shuffle, seed=self.seed,
+                             epoch=self.epoch, offset=self.batch_in_epoch,
+                             gen_state=self._loader_gen_state)
         start_step, t0 = self.step, time.perf_counter()
         status, message, ckpt = "completed", f"reached step {steps}", None
         bar = tqdm(total=steps, initial=min(self.step, steps), disable=not self.progress,
@@ -634,45 +307,27 @@ class Trainer:
         try:
             batches = iter(stream)
             while self.step < steps:
-                batch = _to_device(next(batches), self.device)
+                batch = to_device(next(batches), self.device)
                 self.epoch, self.batch_in_epoch = stream.epoch, stream.offset
                 self._loader_gen_state = stream.loader_gen_state
                 row, bad_names = self._train_step(batch)
                 self.step += 1
                 row = {"step": self.step, "epoch": self.epoch, **row}
-                if bad_names is not None:
-                    self.bad_steps += 1
-                    self.consecutive_bad += 1
-                    count = self.consecutive_bad if self.bad_step_policy == "consecutive" else self.bad_steps
-                    if count >= self.max_bad_steps:
-                        what = ("consecutive " if self.bad_step_policy == "consecutive" else "")
-                        grads = (f"; non-finite gradients in: {', '.join(bad_names)}" if bad_names
-                                 else "; the loss itself was non-finite")
-                        status = "diverged"
-                        message = (f"training stopped at step {self.step}: {count} {what}steps had a "
-                                   f"non-finite loss or gradient (max_bad_steps={self.max_bad_steps}, "
-                                   f"policy {self.bad_step_policy!r}; {self.bad_steps} skipped in total)"
-                                   f"{grads}. Parameters are those of the last good step.")
-                else:
-                    self.consecutive_bad = 0
-                    self.last = {k: v for k, v in row.items() if k not in ("skipped",)}
-                    self._plateau_update(row["loss"])
+                diverged = self._count_step(row, bad_names)
+                if diverged is not None:
+                    status, message = "diverged", diverged
                 if logger is not None and (self.step % self.log_every == 0 or bad_names is not None
                                            or status != "completed"):
                     row["time"] = round(time.perf_counter() - t0, 6)
                     logger.write(row)
-                if self.progress and (self.step % self.progress_every == 0 or self.step == steps):
-                    bar.set_postfix({k: f"{v:.4g}" for k, v in row.items()
-                                     if k not in ("step", "epoch", "time", "skipped")
-                                     and isinstance(v, float)}, refresh=False)
-                bar.update(1)
+                self._show_progress(bar, row, steps)
                 if status != "completed":
                     break
                 if (self.checkpoint_dir is not None and self.checkpoint_every
                         and self.step % int(self.checkpoint_every) == 0):
                     ckpt = str(self.save_checkpoint())
             if status == "completed" and self.checkpoint_dir is not None and self.step > start_step:
-                if ckpt is None or not ckpt.endswith(f"step_{self.step:09d}.pt"):
+                if ckpt is None or Path(ckpt) != checkpoint_path(self.checkpoint_dir, self.step):
                     ckpt = str(self.save_checkpoint())
         finally:
             bar.close()
@@ -686,6 +341,62 @@ class Trainer:
         if status == "diverged" and self.on_divergence == "raise":
             raise TrainingDiverged(message, result)
         return result
+
+    # ------------------------------------------------------------- the parts of one fit call
+    def _resume(self, resume) -> None:
+        """Load the checkpoint ``resume`` names (``"latest"``: the newest in ``checkpoint_dir``)."""
+        if resume is None:
+            return
+        if resume == "latest":
+            if self.checkpoint_dir is None:
+                raise ValueError("resume='latest' needs a checkpoint_dir")
+            path = latest_checkpoint(self.checkpoint_dir)
+            if path is not None:
+                self.load_checkpoint(path)
+        else:
+            self.load_checkpoint(resume)
+
+    def _seed_once(self) -> None:
+        """Seed torch, numpy and ``random`` before a fresh trainer's first step (not on resume)."""
+        if not self._started:
+            torch.manual_seed(self.seed)
+            np.random.seed(self.seed % 2 ** 32)
+            random.seed(self.seed)
+            self._started = True
+
+    def _set_batching(self, batching: dict) -> None:
+        if self._batching is not None and self._batching != batching and self.batch_in_epoch > 0:
+            warnings.warn(f"resuming mid-epoch with batching {batching}, but the run so far used "
+                          f"{self._batching}: the data order will not match the original run",
+                          stacklevel=3)
+        self._batching = batching
+
+    def _count_step(self, row: dict, bad_names) -> str | None:
+        """Book one step with the NaN/inf guard; the divergence message when it stops training."""
+        if bad_names is None:
+            self.consecutive_bad = 0
+            self.last = {k: v for k, v in row.items() if k not in ("skipped",)}
+            self._plateau_update(row["loss"])
+            return None
+        self.bad_steps += 1
+        self.consecutive_bad += 1
+        count = self.consecutive_bad if self.bad_step_policy == "consecutive" else self.bad_steps
+        if count < self.max_bad_steps:
+            return None
+        what = ("consecutive " if self.bad_step_policy == "consecutive" else "")
+        grads = (f"; non-finite gradients in: {', '.join(bad_names)}" if bad_names
+                 else "; the loss itself was non-finite")
+        return (f"training stopped at step {self.step}: {count} {what}steps had a "
+                f"non-finite loss or gradient (max_bad_steps={self.max_bad_steps}, "
+                f"policy {self.bad_step_policy!r}; {self.bad_steps} skipped in total)"
+                f"{grads}. Parameters are those of the last good step.")
+
+    def _show_progress(self, bar, row: dict, steps: int) -> None:
+        if self.progress and (self.step % self.progress_every == 0 or self.step == steps):
+            bar.set_postfix({k: f"{v:.4g}" for k, v in row.items()
+                             if k not in ("step", "epoch", "time", "skipped")
+                             and isinstance(v, float)}, refresh=False)
+        bar.update(1)
 
     def _plateau_update(self, loss: float) -> None:
         if self.scheduler is None:

@@ -45,7 +45,8 @@ import numba
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..scenarios import canonical_grouping
+from ..grouping import canonical_grouping
+from ..params import Interval, Options, validate_params
 from ..warmup import register
 from . import _im_search as _kernels
 from ._im_kernels import exact_dp as _exact_dp_kernel
@@ -109,30 +110,17 @@ def _greedy_incumbent(LD, R, m, s) -> float:
     return float(score_of_masks(masks, LD, R))
 
 
-def _check_time_limit(time_limit):
-    if time_limit is None:
-        return None
-    if isinstance(time_limit, bool) or not isinstance(time_limit, (int, float, np.integer, np.floating)) \
-            or not (np.isfinite(time_limit) and time_limit > 0):
-        raise ValueError(f"time_limit must be None or a finite number of seconds > 0, got {time_limit!r}")
-    return float(time_limit)
+#: What :func:`im_score` accepts, declared once (the command line reads it instead of re-checking).
+IM_CONSTRAINTS = dict(
+    method=[Options(_METHODS)],
+    tol=[Interval(float, 0, None, closed="left")],
+    time_limit=[None, Interval(float, 0, None, closed="neither")],
+    progress=[bool, callable],
+    n_jobs=[None, Interval(int, 1, numba.config.NUMBA_NUM_THREADS)],
+)
 
 
-def _check_n_jobs(n_jobs):
-    if n_jobs is None:
-        return numba.get_num_threads()
-    top = numba.config.NUMBA_NUM_THREADS
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or not 1 <= n_jobs <= top:
-        raise ValueError(f"n_jobs must be None or an integer in 1..{top} (NUMBA_NUM_THREADS), got {n_jobs!r}")
-    return int(n_jobs)
-
-
-def _check_progress(progress):
-    if not (isinstance(progress, bool) or callable(progress)):
-        raise ValueError(f"progress must be a bool or a callable, got {progress!r}")
-    return progress
-
-
+@validate_params(**IM_CONSTRAINTS)
 def im_score(joint_cov, n_latents: int, *, method: str = "auto", tol: float = 1e-9,
              time_limit: float | None = None, progress=True, n_jobs: int | None = None) -> IMResult:
     """The I_m score of a latents-first joint covariance, with the maximising assignment.
@@ -164,13 +152,8 @@ def im_score(joint_cov, n_latents: int, *, method: str = "auto", tol: float = 1e
         ``exact``), ``exact``, ``n_nodes`` (search nodes bounded). Ctrl-C interrupts the search
         within about 0.1 s (``KeyboardInterrupt``).
     """
-    if method not in _METHODS:
-        raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
-    if not (isinstance(tol, (int, float)) and np.isfinite(tol) and tol >= 0):
-        raise ValueError(f"tol must be a finite number >= 0, got {tol!r}")
-    time_limit = _check_time_limit(time_limit)
-    progress = _check_progress(progress)
-    n_jobs = _check_n_jobs(n_jobs)
+    time_limit = None if time_limit is None else float(time_limit)
+    n_jobs = numba.get_num_threads() if n_jobs is None else int(n_jobs)
     cov, m, s = check_joint(joint_cov, n_latents)
     n_assign = m ** s
     if time_limit is not None and method in ("exhaustive", "dp"):

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Callable, Mapping
 
-from ..scenarios import grouping_text
+from ..grouping import grouping_text
 from .im import im_score
 from .mig_gaussian import gaussian_mig
 from .samples import _as_samples, joint_covariance_from_samples

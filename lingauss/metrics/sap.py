@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..scenarios import canonical_grouping
+from ..grouping import canonical_grouping
 from ._joint import check_joint, correlation
 
 __all__ = ["SAPResult", "sap_score", "TIE_ATOL", "TIE_RTOL"]
@@ -47,7 +47,7 @@ class SAPResult:
     ``top_latent[j]``: :math:`\arg\max_i S_{ij}`, the 0-based latent of factor j (the lowest index
     on an exact tie; see ``tied_top``).
     ``grouping``: the factors grouped by their top latent, as a canonical unlabelled set partition
-    (:func:`lingauss.scenarios.canonical_grouping`).
+    (:func:`lingauss.grouping.canonical_grouping`).
     ``gaps[j]``: largest − second-largest entry of column j (second largest = 0 when m = 1);
     ``score`` is their mean.
     ``tied_top[j]``: the largest entry of column j ties the second

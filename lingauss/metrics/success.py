@@ -4,7 +4,7 @@ Vu et al. (2024) call a metric successful at a (γ, λ) point when its best part
 relationships among the factors". Our reading:
 
 - A *grouping* is an unlabelled set partition of the factors 0..s−1 (empty groups dropped), in the
-  canonical form of :func:`lingauss.scenarios.canonical_grouping`.
+  canonical form of :func:`lingauss.grouping.canonical_grouping`.
 - **I_m** succeeds when the *unique* best assignment's grouping equals the true grouping. A tie at
   the top between different groupings (``IMResult.tied_groupings > 1``, e.g. an all-zero encoder
   where every score is 0) is a failure reported as ``"ambiguous"``. Ties between assignments that
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validation import as_finite_scalar
-from ..scenarios import canonical_grouping
+from ..grouping import Grouping, canonical_grouping, check_partition, grouping_text
 from .results import IMResult
 from .sap import SAPResult
 
@@ -37,8 +37,6 @@ OUTCOMES = ("success", "wrong_grouping", "ambiguous")
 
 #: Default bound on the relative reconstruction error E‖Y − AX‖² / tr Σ_Y (Vu et al. 2024: 5 %).
 RECONSTRUCTION_TOLERANCE = 0.05
-
-Grouping = tuple[tuple[int, ...], ...]
 
 
 @dataclass(frozen=True)
@@ -60,48 +58,15 @@ class Success:
     message: str
 
 
-def _fmt(grouping: Grouping) -> str:
-    return " ".join("{" + ", ".join(str(i) for i in g) + "}" for g in grouping) or "{}"
-
-
-def _true_grouping(true_grouping, s: int) -> Grouping:
-    """Canonical ``true_grouping``, checked to be a partition of 0..s−1."""
-    if isinstance(true_grouping, (str, bytes)):
-        raise ValueError(f"true_grouping must be a partition of the factors 0..{s - 1}, got {true_grouping!r}")
-    try:
-        blocks = [list(g) for g in true_grouping]
-        if any(isinstance(g, (str, bytes)) for g in true_grouping):
-            raise TypeError
-    except TypeError:
-        raise ValueError("true_grouping must be an iterable of iterables of factor indices, got "
-                         f"{true_grouping!r}") from None
-    try:
-        canon = canonical_grouping(blocks)
-    except ValueError as exc:
-        raise ValueError(f"true_grouping is invalid: {exc}") from None
-    flat = sorted(i for g in canon for i in g)
-    if flat != list(range(s)):
-        missing = sorted(set(range(s)) - set(flat))
-        extra = sorted({i for i in flat if not 0 <= i < s})
-        repeated = sorted({i for i in flat if flat.count(i) > 1})
-        detail = "; ".join(part for part in (
-            f"missing {missing}" if missing else "",
-            f"out of range {extra}" if extra else "",
-            f"repeated {repeated}" if repeated else "") if part)
-        raise ValueError(f"true_grouping must partition the factors 0..{s - 1} exactly (s = {s}), "
-                         f"got {true_grouping!r} ({detail})")
-    return canon
-
-
 def _judge(metric: str, found: Grouping, expected: Grouping, ambiguous: bool, why: str) -> Success:
     if ambiguous:
         return Success(False, "ambiguous", found, expected,
-                       f"{metric}: ambiguous — {why}; true grouping {_fmt(expected)}")
+                       f"{metric}: ambiguous — {why}; true grouping {grouping_text(expected)}")
     if found == expected:
         return Success(True, "success", found, expected,
-                       f"{metric}: success — found the true grouping {_fmt(expected)}")
+                       f"{metric}: success — found the true grouping {grouping_text(expected)}")
     return Success(False, "wrong_grouping", found, expected,
-                   f"{metric}: wrong grouping — found {_fmt(found)}, true grouping {_fmt(expected)}")
+                   f"{metric}: wrong grouping — found {grouping_text(found)}, true grouping {grouping_text(expected)}")
 
 
 def im_success(result: IMResult, true_grouping) -> Success:
@@ -114,7 +79,7 @@ def im_success(result: IMResult, true_grouping) -> Success:
     if not isinstance(result, IMResult):
         raise ValueError(f"result must be an IMResult, got {type(result).__name__}")
     s = len(result.assignment)
-    expected = _true_grouping(true_grouping, s)
+    expected = check_partition(true_grouping, s, name="true_grouping")
     found = canonical_grouping(result.grouping)
     return _judge("I_m", found, expected, result.tied_groupings > 1,
                   f"{result.tied_groupings} groupings tie at the maximum {result.score:.6g} nats")
@@ -129,7 +94,7 @@ def sap_success(result: SAPResult, true_grouping) -> Success:
     """
     if not isinstance(result, SAPResult):
         raise ValueError(f"result must be a SAPResult, got {type(result).__name__}")
-    expected = _true_grouping(true_grouping, result.n_factors)
+    expected = check_partition(true_grouping, result.n_factors, name="true_grouping")
     tied = [j for j, t in enumerate(result.tied_top) if t]
     return _judge("SAP", canonical_grouping(result.grouping), expected, bool(tied),
                   f"the top latent of factor(s) {tied} is tied with the second")

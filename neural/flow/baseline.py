@@ -11,7 +11,7 @@ offered:
 * ``static`` (Δ_k = 0): z_t = z_0, i.e. the transformation is ignored.
 
 Seed 001 does not say how the VAE row of its table rolls latents. ``static`` uses no label
-information, like the paper's VAE row (``analysis.bench_flow`` row ``VAE``); ``shift`` uses the
+information, like the paper's VAE row (``analysis.bench.flow`` row ``VAE``); ``shift`` uses the
 labels after training (row ``ShiftVAE``, a stronger baseline than the paper's).
 The log-likelihood of a frame is the standard importance-sampling (IWAE) estimate with the
 frame's own posterior q(z|x_t) as proposal and the N(0, I) prior.

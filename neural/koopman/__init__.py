@@ -17,7 +17,8 @@ One concept per module:
 
 from .base import KoopmanAutoencoder
 from .eigvec import StaticEigenpair, nearest_real_eigenvalue, static_eigenpair, static_projector
-from .exploration import (CRITERIA, ExplorationResult, brute_force_exploration, factorial_scorer,
+from .exploration import (BRUTE_FORCE_LIMIT, CRITERIA, ExplorationChoice, ExplorationResult,
+                          brute_force_exploration, explore_static_channels, factorial_scorer,
                           greedy_exploration)
 from .floors import (TRIVIAL_MODELS, TrivialFloors, ground_truth_swaps, judge_consistency,
                      trivial_agreements, trivial_floors)
@@ -41,7 +42,7 @@ __all__ = [
     "as_mask", "mode_coefficients", "eigenbasis_swap", "channel_swap",
     "JudgeCNN", "Judge", "JudgeResult", "train_judges", "judge_accuracy",
     "d_sd", "d_mf", "eval_mode", "SwapEvaluation", "PairedRecombiner", "derangement", "swap_agreement", "evaluate_swaps", "complement_channels",
-    "ExplorationResult", "brute_force_exploration", "greedy_exploration", "factorial_scorer", "CRITERIA",
+    "ExplorationResult", "ExplorationChoice", "explore_static_channels", "BRUTE_FORCE_LIMIT", "brute_force_exploration", "greedy_exploration", "factorial_scorer", "CRITERIA",
     "StaticChannelMetrics", "static_channel_metrics", "static_codes",
     "TRIVIAL_MODELS", "TrivialFloors", "trivial_floors", "trivial_agreements", "judge_consistency",
     "ground_truth_swaps",

@@ -12,6 +12,9 @@ i.e. a_f(S_f) is the g = f term of D_mf's factorial swap (:mod:`neural.koopman.m
 * :func:`brute_force_exploration` — SKD's search over the power set: every labelled partition
   (each channel to exactly one factor), evaluated exactly by dynamic programming over subsets
   (a_f is computed once for each of the 2^K subsets, then O(|F_s|·3^K) combination steps).
+* :func:`explore_static_channels` — the rule each model follows (Hason 2024): SKD searches by
+  brute force whenever 2^K ≤ :data:`BRUTE_FORCE_LIMIT` (else greedy); SSM-SKD uses the greedy rule,
+  with the brute-force optimum computed beside it as a check when K is small enough.
 * :func:`greedy_exploration` — Hason's (2024) greedy algorithm: for each channel c, swap every static
   channel except c (keep only c) and tie c to the factor whose accuracy a_f({c}) is maximal
   (``criterion="accuracy"``, Hason's (2024) rule); K evaluations instead of 2^K.
@@ -37,10 +40,12 @@ from lingauss._validation import as_rng
 from .metrics import (PairedRecombiner, complement_channels, derangement, eval_mode, model_device,
                       swap_agreement)
 
-__all__ = ["ExplorationResult", "brute_force_exploration", "greedy_exploration", "factorial_scorer",
-           "CRITERIA"]
+__all__ = ["ExplorationResult", "ExplorationChoice", "brute_force_exploration", "greedy_exploration",
+           "explore_static_channels", "factorial_scorer", "CRITERIA", "BRUTE_FORCE_LIMIT"]
 
 CRITERIA = ("accuracy", "gain")
+#: SKD explores by brute force whenever 2^K is at most this many subsets.
+BRUTE_FORCE_LIMIT = 4096
 
 
 @dataclass(frozen=True, eq=False)
@@ -160,3 +165,37 @@ def factorial_scorer(model, judge, sequences, static_factors: Sequence, *, n: in
                                   factors)
 
     return score
+
+
+@dataclass(frozen=True, eq=False)
+class ExplorationChoice:
+    """What :func:`explore_static_channels` chose: ``chosen`` (the exploration used), ``how``
+    (``"brute force"``, ``"greedy (2^s > 4096)"`` or ``"greedy"``), and the ``greedy`` and
+    ``brute`` results when they were computed (``None`` otherwise)."""
+
+    chosen: ExplorationResult
+    how: str
+    greedy: ExplorationResult | None
+    brute: ExplorationResult | None
+
+
+def explore_static_channels(model, score: Callable, factors: Sequence, *,
+                            check_max_channels: int = 0) -> ExplorationChoice:
+    """The exploration rule of ``model``'s kind (module doc) over its ``n_static_channels``.
+
+    SKD (any model but SSM-SKD): brute force when 2^K ≤ :data:`BRUTE_FORCE_LIMIT`, else greedy.
+    SSM-SKD: greedy (Hason's (2024) rule); the brute-force optimum is also computed, as a check,
+    when K ≤ ``check_max_channels``.
+    """
+    from .ssm_skd import SSMSKD
+
+    K = int(model.n_static_channels)
+    if isinstance(model, SSMSKD):
+        greedy = greedy_exploration(score, K, factors)
+        brute = brute_force_exploration(score, K, factors) if K <= check_max_channels else None
+        return ExplorationChoice(greedy, "greedy", greedy, brute)
+    if 2 ** K <= BRUTE_FORCE_LIMIT:
+        brute = brute_force_exploration(score, K, factors)
+        return ExplorationChoice(brute, "brute force", None, brute)
+    greedy = greedy_exploration(score, K, factors)
+    return ExplorationChoice(greedy, f"greedy (2^s > {BRUTE_FORCE_LIMIT})", greedy, None)

@@ -173,7 +173,7 @@ def test_ctrl_c_outside_a_kernel_exits_130_without_traceback(capsys, monkeypatch
     def interrupted(args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "cmd_solve", interrupted)
+    monkeypatch.setattr(cli.solve, "cmd_solve", interrupted)
     assert main(["solve"]) == 130
     assert capsys.readouterr().err == "interrupted\n"
 

@@ -308,7 +308,8 @@ def test_other_bad_arguments_raise():
 def test_module_is_independent_of_the_numeric_core():
     """symbolic.py imports neither torch nor another lingauss module (it checks them), except the
     decoder-noise declarations (lingauss.noise_families: plain data, no numerics) whose symbolic
-    forms it derives the stationarity conditions of."""
+    forms it derives the stationarity conditions of, and the sympy-only matrix builder they share
+    (lingauss._sympy_matrix); and noise_families never imports symbolic (no import cycle)."""
     import ast
     import inspect
 
@@ -322,4 +323,10 @@ def test_module_is_independent_of_the_numeric_core():
         elif isinstance(node, ast.ImportFrom):
             imported.add("." * node.level + (node.module or ""))
     imported.discard(".noise_families")
+    imported.discard("._sympy_matrix")
     assert not any(name.startswith(("torch", "lingauss", ".")) for name in imported), imported
+    import lingauss.noise_families as families
+
+    family_imports = {"." * n.level + (n.module or "") for n in ast.walk(ast.parse(inspect.getsource(families)))
+                      if isinstance(n, ast.ImportFrom)}
+    assert ".symbolic" not in family_imports and "lingauss.symbolic" not in family_imports

@@ -151,7 +151,7 @@ def test_weak_model_index_map_is_the_best_relabelling_and_drives_the_equivarianc
 
 
 def test_bench_results_json_schema_and_targets(tmp_path):
-    from analysis.bench_flow import FlowBenchResult, flow_targets, write_results
+    from analysis.bench.flow import FlowBenchResult, flow_targets, write_results
 
     rows = []
     for seed in (0, 1):

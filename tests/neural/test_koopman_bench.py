@@ -3,7 +3,7 @@
 import json
 import math
 
-from analysis.bench_koopman import REDUCED_CONFIG, format_koopman_benchmark, run_koopman_benchmark
+from analysis.bench.koopman import REDUCED_CONFIG, format_koopman_benchmark, run_koopman_benchmark
 
 TINY = dict(REDUCED_CONFIG, n_train=24, n_test=12, n_explore=4, n_frames=4, seeds=(0,), steps=3, batch_size=4,
             k_skd=4, n_static_skd=2, k_ssm=4, channels=(4, 4), hidden=8, image_size=16, judge_steps=5,

@@ -52,14 +52,13 @@ whether it is met.
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
+from .runner import mean_std, resolve_config, resolve_device, timed_fit, torch_threads, write_results_json
 
-__all__ = ["FLOW_CONFIGS", "DATA_PROTOCOLS", "MODELS", "PAPER_TABLE1", "TARGET_REDUCTION",
+__all__ = ["FLOW_CONFIGS", "CONFIGS", "DATA_PROTOCOLS", "MODELS", "WEAK_INDEX", "PAPER_TABLE1", "TARGET_REDUCTION",
            "TARGET_WEAK_RATIO", "FlowBenchResult", "run_flow_benchmark", "format_flow_benchmark",
            "flow_targets", "write_results"]
 
@@ -92,6 +91,11 @@ FLOW_CONFIGS = {
                  lr=1e-3, n_importance=64, seeds=(0, 1, 2), data="public", channels=(32, 64),
                  hidden=256, weak_index="labels"),
 }
+CONFIGS = FLOW_CONFIGS
+#: Values of the configuration key ``weak_index`` — what q(k|x̄) of FFRL-weak is trained against —
+#: in the order the command line lists them: :data:`neural.flow.INDEX_TARGETS` (which needs torch
+#: to import; :func:`run_flow_benchmark` checks that the two hold the same names).
+WEAK_INDEX = ("labels", "prior")
 
 
 @dataclass
@@ -105,18 +109,18 @@ class FlowBenchResult:
     seconds: float
     notes: list = field(default_factory=list)
 
+    def as_json(self) -> dict:
+        """The ``results.json`` document: ``{"config", "rows"}`` with the schema's row keys
+        (:func:`write_results`)."""
+        return {"config": self.config, "rows": [{k: r[k] for k in _ROW_KEYS} for r in self.rows]}
+
+
+_ROW_KEYS = ("model", "seed", "E_scale", "E_rotation", "E_colour", "ll_normal", "ll_bernoulli", "train_s")
+
 
 def _train(model, data, steps, batch_size, lr, seed, device, progress):
-    from neural.train import Trainer
-
-    t0 = time.perf_counter()
-    Trainer(model, lr=lr, seed=seed, progress=progress, grad_clip=100.0, device=device).fit(
-        data, steps=steps, batch_size=batch_size)
-    if device is not None and str(device).startswith("cuda"):
-        import torch
-
-        torch.cuda.synchronize()
-    return time.perf_counter() - t0
+    return timed_fit(model, data, steps=steps, batch_size=batch_size, lr=lr, seed=seed, device=device,
+                     progress=progress, grad_clip=100.0)[1]
 
 
 _TRAININGS = ("vae", "supervised", "weak")     # VAE + ShiftVAE rows, FFRL-supervised, FFRL-weak
@@ -166,25 +170,17 @@ def run_flow_benchmark(config: str = "reduced", *, seeds=None, train_steps: int 
     from neural.flow import (FlowFactorizedVAE, ShiftVAE, aligned_mnist_sequences, equivariance_error,
                              label_index_map, log_likelihood, sequence_labels, temperature_rate)
     from neural.flow.gumbel import TAU_FLOOR_FRACTION
+    from neural.flow.model import INDEX_TARGETS
 
-    if config not in FLOW_CONFIGS:
-        raise ValueError(f"config must be one of {tuple(FLOW_CONFIGS)}, got {config!r}")
-    cfg = dict(FLOW_CONFIGS[config])
-    unknown = set(overrides) - set(cfg)
-    if unknown:
-        raise ValueError(f"unknown configuration keys {sorted(unknown)}")
-    cfg.update(overrides)
-    if seeds is not None:
-        cfg["seeds"] = tuple(int(s) for s in seeds)
-    if train_steps is not None:
-        cfg["train_steps"] = int(train_steps)
+    if set(WEAK_INDEX) != set(INDEX_TARGETS):
+        raise RuntimeError(f"WEAK_INDEX {WEAK_INDEX} out of step with neural.flow.INDEX_TARGETS {INDEX_TARGETS}")
+    _, cfg = resolve_config(config, FLOW_CONFIGS, seeds=seeds, steps=train_steps, steps_key="train_steps",
+                            overrides=overrides)
     if cfg["train_steps"] < 1 or not cfg["seeds"]:
         raise ValueError("train_steps must be >= 1 and seeds non-empty")
     if cfg["data"] not in DATA_PROTOCOLS:
         raise ValueError(f"data must be one of {tuple(DATA_PROTOCOLS)}, got {cfg['data']!r}")
-    device = str(torch.device(device))
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} requested but CUDA is not available")
+    device = resolve_device(device)
     proto = dict(DATA_PROTOCOLS[cfg["data"]])
     base_hue = proto.pop("base_hue")
     names = tuple(TRANSFORMATIONS)
@@ -193,11 +189,8 @@ def run_flow_benchmark(config: str = "reduced", *, seeds=None, train_steps: int 
     net = dict(latent_dim=d, channels=tuple(cfg["channels"]), hidden=cfg["hidden"])
 
     t_all = time.perf_counter()
-    old_threads = torch.get_num_threads()
-    if threads:
-        torch.set_num_threads(int(threads))
     rows = []
-    try:
+    with torch_threads(threads):
         for seed in cfg["seeds"]:
             # the data depend on the seed too: the spread over seeds includes the draw of the data
             train = make_mnist_sequences(cfg["n_train"], n_steps=T, rng=1000 * seed, base_hue=base_hue, **proto)
@@ -244,9 +237,6 @@ def run_flow_benchmark(config: str = "reduced", *, seeds=None, train_steps: int 
                 else:
                     evaluate(flow, "FFRL-supervised", train_s)
                 del flow
-    finally:
-        if threads:
-            torch.set_num_threads(old_threads)
     config_out = dict(name=config, **{k: (list(v) if isinstance(v, tuple) else v) for k, v in cfg.items()},
                       data_protocol={k: v for k, v in DATA_PROTOCOLS[cfg["data"]].items()},
                       optimizer="adamw", grad_clip=100.0, force=True, logdet="exact" if d <= 16 else "hutchinson",
@@ -263,10 +253,8 @@ def run_flow_benchmark(config: str = "reduced", *, seeds=None, train_steps: int 
 
 
 def _stats(rows, model, key):
-    v = np.array([r[key] for r in rows if r["model"] == model], dtype=float)
-    if not v.size:
-        return float("nan"), float("nan"), 0
-    return float(v.mean()), float(v.std(ddof=1)) if v.size > 1 else 0.0, int(v.size)
+    # NaN propagates: a diverged seed shows as nan, it is never dropped silently
+    return mean_std(r[key] for r in rows if r["model"] == model)
 
 
 def flow_targets(result: FlowBenchResult) -> list[dict]:
@@ -342,14 +330,4 @@ def format_flow_benchmark(result: FlowBenchResult) -> str:
 def write_results(result: FlowBenchResult, out_dir) -> Path:
     """``out_dir/results.json``: ``{"config": {...}, "rows": [{"model", "seed", "E_scale",
     "E_rotation", "E_colour", "ll_normal", "ll_bernoulli", "train_s"}]}``; returns the path."""
-    keys = ("model", "seed", "E_scale", "E_rotation", "E_colour", "ll_normal", "ll_bernoulli", "train_s")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "results.json"
-
-    def clean(v):
-        return None if isinstance(v, float) and not math.isfinite(v) else v
-
-    doc = {"config": result.config, "rows": [{k: clean(r[k]) for k in keys} for r in result.rows]}
-    path.write_text(json.dumps(doc, indent=2) + "\n")
-    return path
+    return write_results_json(result.as_json(), Path(out_dir))

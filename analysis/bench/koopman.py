@@ -20,9 +20,10 @@ Pipeline, per dataset (shared by all its rows):
    accuracies, and the judges on ground-truth swaps of the evaluation part rendered by the data
    generator (:func:`neural.koopman.ground_truth_swaps`).
 4. Per model and seed: train (:class:`neural.train.Trainer`: gradient clipping, plateau decay, NaN
-   guard); latent exploration on the exploration part — SKD: brute force over its s static modes
+   guard); latent exploration on the exploration part by the model's rule
+   (:func:`neural.koopman.explore_static_channels` — SKD: brute force over its s static modes
    whenever 2^s ≤ 4096 (``BRUTE_FORCE_LIMIT``), else greedy; SSM-SKD: Hason's (2024) greedy rule over its k
-   channels, plus the brute-force optimum as a check when k ≤ ``brute_force_max_channels``; D_sd
+   channels, plus the brute-force optimum as a check when k ≤ ``brute_force_max_channels``); D_sd
    and D_mf on the evaluation part (eval mode); I_m and SAP of the static channels against the
    static factors (:func:`neural.koopman.static_channel_metrics`); test reconstruction MSE next to
    the train set's mean frame; SSM-SKD's count of degenerate static modes during training.
@@ -46,12 +47,14 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
+
+from .runner import jsonable, mean_std, mean_std_text, n_params, resolve_config, resolve_device, timed_fit, \
+    torch_threads, write_results_json
 
 __all__ = ["KoopmanBenchResult", "run_koopman_benchmark", "format_koopman_benchmark", "SEED_TABLE",
            "SEED_DYNAMIC_SWAP", "CONFIGS", "REDUCED_CONFIG", "FULL_CONFIG", "DATASETS", "MODELS",
            "JUDGED_FACTORS", "COLOUR_FACTORS", "TARGETS", "BRUTE_FORCE_LIMIT", "reconstruction_errors",
-           "dataset_spec"]
+           "dataset_spec", "target_verdicts", "write_results"]
 
 #: Hason's (2024) reported scores (SSM-SKD unless noted).
 SEED_TABLE = {
@@ -72,8 +75,6 @@ COLOUR_FACTORS = {"sprites-like": ("skin", "hair", "top", "bottom"), "moving-dsp
 _SEED_NAME = {"sprites-like": "Sprites", "moving-dsprites": "Moving dSprites"}
 #: Margins above the floors, and the colour kept by a dynamic swap (mean over seeds).
 TARGETS = {"D_sd_margin": 0.20, "D_mf_margin": 0.05, "colour_keep": 0.90}
-#: SKD explores by brute force whenever 2^s is at most this many subsets.
-BRUTE_FORCE_LIMIT = 4096
 
 REDUCED_CONFIG = dict(
     n_train=1000, n_test=160, n_explore=48, n_frames=8, seeds=(0, 1, 2), steps=600, batch_size=32, lr=2e-3,
@@ -89,6 +90,15 @@ FULL_CONFIG = dict(
     judge_steps=5000, judge_channels=(16, 32, 32, 64), judge_hidden=128, brute_force_max_channels=0,
     datasets=("sprites-like", "moving-dsprites"), data_seed=1234, overrides={})
 CONFIGS = {"reduced": REDUCED_CONFIG, "full": FULL_CONFIG}
+
+
+def __getattr__(name: str):
+    # BRUTE_FORCE_LIMIT is declared with the exploration rule (neural.koopman.exploration); read
+    # lazily so that this module's declarations (the command line's choices) import without torch
+    if name == "BRUTE_FORCE_LIMIT":
+        from neural.koopman.exploration import BRUTE_FORCE_LIMIT
+        return BRUTE_FORCE_LIMIT
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def dataset_spec(name: str, config: dict) -> dict:
@@ -119,11 +129,12 @@ def _renderer(name: str, image_size: int):
     return render_moving_dsprites
 
 
-def reconstruction_errors(model, x: torch.Tensor, mean_frame: torch.Tensor, *, batch_size: int = 32,
-                          threshold: float = 0.05) -> dict:
+def reconstruction_errors(model, x, mean_frame, *, batch_size: int = 32, threshold: float = 0.05) -> dict:
     """Test-set reconstruction MSE of ``model`` (eval mode) next to the MSE of predicting
     ``mean_frame`` (the train set's mean frame, (C, H, W)) for every frame, over all pixels and over
     the foreground pixels (max over channels > ``threshold``)."""
+    import torch
+
     from neural.koopman import eval_mode
     from neural.koopman.metrics import model_device
 
@@ -149,36 +160,12 @@ class KoopmanBenchResult:
 
     def as_json(self) -> dict:
         """``{"config", "datasets", "rows"}``, JSON-ready (tuples as lists, numpy as floats)."""
-        return _jsonable({"config": self.config, "datasets": self.datasets, "rows": self.rows})
+        return jsonable({"config": self.config, "datasets": self.datasets, "rows": self.rows})
 
 
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, (np.floating, np.integer)):
-        return obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
-
-
-def _train(model, data, *, steps, batch_size, lr, seed, device, progress):
-    from neural.train import Trainer
-
-    tr = Trainer(model, lr=lr, seed=seed, grad_clip=1.0, device=device, progress=progress,
-                 plateau={"window": max(10, steps // 10), "patience": 2}, on_divergence="stop",
-                 max_bad_steps=20)
-    t0 = time.perf_counter()
-    res = tr.fit(data, steps, batch_size=batch_size)
-    if device is not None and torch.device(device).type == "cuda":
-        torch.cuda.synchronize()
-    return res, time.perf_counter() - t0
-
-
-def _n_params(module) -> int:
-    return int(sum(p.numel() for p in module.parameters()))
+def write_results(result: KoopmanBenchResult, out_dir):
+    """``out_dir/results.json`` holding :meth:`KoopmanBenchResult.as_json`, written atomically; returns the path."""
+    return write_results_json(result.as_json(), out_dir)
 
 
 def run_koopman_benchmark(*, config: str | dict = "reduced", datasets=None, models=MODELS, seeds=None,
@@ -197,22 +184,13 @@ def run_koopman_benchmark(*, config: str | dict = "reduced", datasets=None, mode
     threads : torch intra-op threads while it runs (``None`` leaves the setting alone)
     log : optional callable receiving one progress line per finished row
     """
-    from neural.koopman import (SKD, SSMSKD, brute_force_exploration, evaluate_swaps, factorial_scorer,
-                                greedy_exploration, ground_truth_swaps, static_channel_metrics,
-                                train_judges, trivial_floors)
+    import torch
 
-    if isinstance(config, str):
-        if config not in CONFIGS:
-            raise ValueError(f"config must be one of {tuple(CONFIGS)}, got {config!r}")
-        cfg_name, cfg = config, dict(CONFIGS[config])
-    else:
-        cfg_name, cfg = "custom", dict(config)
-    if seeds is not None:
-        cfg["seeds"] = tuple(int(s) for s in seeds)
+    from neural.koopman import (SKD, SSMSKD, evaluate_swaps, explore_static_channels, factorial_scorer,
+                                ground_truth_swaps, static_channel_metrics, train_judges, trivial_floors)
+
+    cfg_name, cfg = resolve_config(config, CONFIGS, seeds=seeds, steps=steps)
     if steps is not None:
-        if int(steps) < 1:
-            raise ValueError(f"steps must be a positive integer, got {steps!r}")
-        cfg["steps"] = int(steps)
         # a short run (a smoke test) also shortens the judges' training, never lengthens it
         cfg["judge_steps"] = min(int(cfg["judge_steps"]), max(50, 2 * int(steps)))
         cfg["overrides"] = {k: {kk: vv for kk, vv in v.items() if kk != "steps"}
@@ -224,12 +202,10 @@ def run_koopman_benchmark(*, config: str | dict = "reduced", datasets=None, mode
     for m in models:
         if m not in MODELS:
             raise ValueError(f"models must be among {MODELS}, got {m!r}")
-    device = None if device in (None, "cpu") else str(device)
-    old_threads = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(int(threads))
+    device = resolve_device(device)
+    device = None if device == "cpu" else device
     info, rows = {}, []
-    try:
+    with torch_threads(threads):
         for name in names:
             spec = dataset_spec(name, cfg)
             S, T, seed0 = spec["image_size"], spec["n_frames"], spec["data_seed"]
@@ -275,23 +251,16 @@ def run_koopman_benchmark(*, config: str | dict = "reduced", datasets=None, mode
                     else:
                         model = SSMSKD(k=spec["k_ssm"], **common)
                     model.decoder.init_output_bias(mean_frame.mean((1, 2)))
-                    fit, train_s = _train(model, train, steps=spec["steps"], batch_size=spec["batch_size"],
-                                          lr=spec["lr"], seed=seed, device=device, progress=progress)
+                    fit, train_s = timed_fit(
+                        model, train, steps=spec["steps"], batch_size=spec["batch_size"], lr=spec["lr"], seed=seed,
+                        device=device, progress=progress, grad_clip=1.0, on_divergence="stop", max_bad_steps=20,
+                        plateau={"window": max(10, spec["steps"] // 10), "patience": 2})
                     t0 = time.perf_counter()
                     K = model.n_static_channels
                     score = factorial_scorer(model, judge, explore, fs, rng=seed)
-                    if model_name == "SKD":
-                        if 2 ** K <= BRUTE_FORCE_LIMIT:
-                            chosen, how, greedy = brute_force_exploration(score, K, fs), "brute force", None
-                        else:
-                            greedy = greedy_exploration(score, K, fs)
-                            chosen, how = greedy, "greedy (2^s > 4096)"
-                        brute = chosen if how == "brute force" else None
-                    else:
-                        greedy = greedy_exploration(score, K, fs)
-                        brute = brute_force_exploration(score, K, fs) if K <= spec["brute_force_max_channels"] \
-                            else None
-                        chosen, how = greedy, "greedy"
+                    ex = explore_static_channels(model, score, fs,
+                                                 check_max_channels=spec["brute_force_max_channels"])
+                    chosen, how, greedy, brute = ex.chosen, ex.how, ex.greedy, ex.brute
                     ev = evaluate_swaps(model, judge, evaluate, groups=chosen.groups, factors=judged, rng=seed)
                     try:
                         sm = static_channel_metrics(model, test)
@@ -319,7 +288,7 @@ def run_koopman_benchmark(*, config: str | dict = "reduced", datasets=None, mode
                         "bad_steps": fit.bad_steps,
                         "nan_free": fit.status == "completed" and fit.bad_steps == 0 and math.isfinite(loss),
                         "degenerate_static_fraction": degenerate, "im": im, "sap": sap, "im_shrinkage": shrink,
-                        "params": _n_params(model), "encoder_params": _n_params(model.encoder),
+                        "params": n_params(model), "encoder_params": n_params(model.encoder),
                         "eval_s": time.perf_counter() - t0, "device": device or "cpu",
                     }
                     rows.append(row)
@@ -331,23 +300,10 @@ def run_koopman_benchmark(*, config: str | dict = "reduced", datasets=None, mode
         resolved.update(name=cfg_name, datasets=list(names), models=list(models), device=device or "cpu",
                         threads=threads)
         return KoopmanBenchResult(config=resolved, datasets=info, rows=rows)
-    finally:
-        if threads is not None:
-            torch.set_num_threads(old_threads)
-
-
-def _stats(values) -> tuple:
-    v = np.asarray([x for x in values if x is not None and math.isfinite(x)], dtype=float)
-    if v.size == 0:
-        return float("nan"), float("nan"), 0
-    return float(v.mean()), float(v.std(ddof=1)) if v.size > 1 else 0.0, int(v.size)
 
 
 def _ms(values) -> str:
-    m, s, n = _stats(values)
-    if n == 0:
-        return "—"
-    return f"{m:.3f}" if n == 1 else f"{m:.3f} ± {s:.3f}"
+    return mean_std_text(values, finite_only=True)
 
 
 def target_verdicts(result: KoopmanBenchResult) -> list[dict]:
@@ -356,7 +312,7 @@ def target_verdicts(result: KoopmanBenchResult) -> list[dict]:
     for name in result.datasets:
         for model in dict.fromkeys(r["model"] for r in result.rows if r["dataset"] == name):
             rs = [r for r in result.rows if r["dataset"] == name and r["model"] == model]
-            dsd, dmf, keep = (_stats(r[k] for r in rs)[0] for k in ("D_sd", "D_mf", "colour_keep"))
+            dsd, dmf, keep = (mean_std((r[k] for r in rs), finite_only=True)[0] for k in ("D_sd", "D_mf", "colour_keep"))
             fl = result.datasets[name]
             checks = {"D_sd": (dsd - fl["floor_D_sd"], TARGETS["D_sd_margin"]),
                       "D_mf": (dmf - fl["floor_D_mf"], TARGETS["D_mf_margin"]),
