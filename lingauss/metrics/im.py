@@ -336,6 +336,7 @@ def _partition_search(cov, m, s, tol, time_limit, progress, n_jobs) -> IMResult:
     order, LD, E, lamsuf, incumbent, inc_masks = _search_tables(cov, m, s, n_jobs, parallel)
     search = _Search(LD, E, lamsuf, m, s, tol, incumbent, n_jobs if parallel else 1)
     budget, bar = 2 * _MIN_CHUNK_NODES, None
+    old_threads = numba.get_num_threads()
     numba.set_num_threads(n_jobs)
     try:
         while not search.finished:
