@@ -34,7 +34,7 @@ from .baselines import BASELINES, baseline_encoder
 from .table import write_text_atomic
 
 __all__ = ["METRIC_COLUMNS", "Comparison", "compare", "linear_encoders", "neural_rows", "score_samples",
-           "rank_correlations", "plot_rank_correlations"]
+           "rank_correlations", "plot_rank_correlations", "rank_correlation_figure"]
 
 #: The registry's metrics scored here (covariance and sample metrics, in registry order).
 METRICS = lg.metrics.metric_names("covariance", "samples")
@@ -216,25 +216,44 @@ def neural_rows(*, betas=(1.0, 4.0, 16.0), seeds=(0,), steps: int = 1500, n_imag
 
 
 def plot_rank_correlations(comparison: Comparison, path, *, show: bool = False) -> list[Path]:
-    """One ρ heatmap per group (PNG + PDF), I_m and SAP first (registry order)."""
-    from .plots import _pyplot, _save
+    """One ρ heatmap per group (PNG + PDF), I_m and SAP first (registry order).
+
+    Panels sit two to a row under constrained layout, so every panel keeps room for its own tick
+    labels (a metric's diagnostic, ``name.field``, is written on two lines) and the title sits
+    directly above the panels.
+    """
+    from .plots import _save
+
+    return _save(rank_correlation_figure(comparison), path, show)
+
+
+def rank_correlation_figure(comparison: Comparison):
+    """The matplotlib figure of :func:`plot_rank_correlations` (not saved, not closed)."""
+    from .plots import _pyplot
 
     plt = _pyplot()
     groups = list(comparison.correlations.items())
-    fig, axes = plt.subplots(1, len(groups), figsize=(6.8 * len(groups), 5.6), squeeze=False)
-    fig.subplots_adjust(wspace=0.55)
-    for ax, (name, (cols, rho)) in zip(axes[0], groups):
+    if not groups:
+        raise ValueError("comparison has no correlation matrix to draw")
+    ncols = min(2, len(groups))
+    nrows = -(-len(groups) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(5.6 * ncols, 5.4 * nrows), squeeze=False,
+                             layout="constrained")
+    for ax in axes.flat[len(groups):]:
+        ax.axis("off")
+    for ax, (name, (cols, rho)) in zip(axes.flat, groups):
         im = ax.imshow(rho, cmap="RdBu_r", vmin=-1, vmax=1)
+        ticks = [c.replace(".", "\n") for c in cols]
         ax.set_xticks(range(len(cols)))
-        ax.set_xticklabels(cols, rotation=60, ha="right", fontsize=8)
+        ax.set_xticklabels(ticks, rotation=90, fontsize=7)
         ax.set_yticks(range(len(cols)))
-        ax.set_yticklabels(cols, fontsize=8)
+        ax.set_yticklabels(ticks, fontsize=7)
         for i in range(len(cols)):
             for j in range(len(cols)):
-                ax.text(j, i, f"{rho[i, j]:.2f}", ha="center", va="center", fontsize=6,
+                ax.text(j, i, f"{rho[i, j]:.2f}", ha="center", va="center", fontsize=5.5,
                         color="white" if abs(rho[i, j]) > 0.6 else "black")
         n = sum(1 for r in comparison.rows if name in ("all", r["scenario"]))
         ax.set_title(f"{name} ({n} encoders)", fontsize=10)
-    fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8, label="Spearman ρ")
-    fig.suptitle("Do the metrics order encoders alike? (rank correlation)")
-    return _save(fig, path, show)
+    fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.6, label="Spearman ρ")
+    fig.suptitle("Do the metrics order encoders alike? (Spearman rank correlation over encoders)")
+    return fig

@@ -1,7 +1,9 @@
-"""Figures of a sweep (matplotlib, Agg): (γ, λ) heatmaps, success bars vs Vu et al. (2024), the I_m landscape.
+"""Figures of a sweep (matplotlib, Agg): (γ, λ) heatmaps, success bars vs Vu et al. (2024), the I_m
+landscape, the per-size reproduction grids and the I_m benchmark's scaling.
 
-Every function writes ``<path>.png`` and ``<path>.pdf`` (``path`` without suffix) and returns the
-written paths; ``show=True`` also opens an interactive window (when a display backend exists).
+Every function writes ``<path>.png`` and ``<path>.pdf`` (``path`` without suffix; ``formats`` where
+a function takes it) and returns the written paths; ``show=True`` also opens an interactive window
+(when a display backend exists).
 """
 
 from __future__ import annotations
@@ -14,7 +16,14 @@ import lingauss as lg
 
 from .evaluate import grouping_text
 
-__all__ = ["plot_grid_heatmaps", "plot_success_bars", "plot_im_landscape"]
+__all__ = ["STATUS_COLORS", "plot_grid_heatmaps", "plot_success_bars", "plot_im_landscape",
+           "plot_reproduction_grids", "reproduction_grids_figure", "plot_im_bench",
+           "im_bench_figure"]
+
+#: Colour of each Blahut–Arimoto status (:data:`lingauss.STATUSES`) and of a point whose solve
+#: raised (``"error"``), in every figure.
+STATUS_COLORS = dict(zip((*lg.STATUSES, "error"),
+                         ("#2ca02c", "#7f7f7f", "#d62728", "#ff7f0e", "#000000", "#9467bd")))
 
 
 def _pyplot():
@@ -28,14 +37,14 @@ def _pyplot():
     return plt
 
 
-def _save(fig, path, show: bool) -> list[Path]:
+def _save(fig, path, show: bool, formats=(".png", ".pdf"), dpi: int = 130) -> list[Path]:
     plt = _pyplot()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     out = []
-    for ext in (".png", ".pdf"):
+    for ext in formats:
         target = path.with_suffix(ext)
-        fig.savefig(target, dpi=130, bbox_inches="tight")
+        fig.savefig(target, dpi=dpi, bbox_inches="tight")
         out.append(target)
     if show:
         plt.show()
@@ -45,9 +54,9 @@ def _save(fig, path, show: bool) -> list[Path]:
 
 def _ticks(ax, gammas, lams):
     ax.set_xticks(range(lams.size))
-    ax.set_xticklabels([f"{x:g}" for x in lams], rotation=45 if lams.size > 7 else 0, fontsize=7)
+    ax.set_xticklabels([f"{x:g}" for x in lams], rotation=45 if lams.size > 7 else 0, fontsize=8)
     ax.set_yticks(range(gammas.size))
-    ax.set_yticklabels([f"{x:g}" for x in gammas], fontsize=7)
+    ax.set_yticklabels([f"{x:g}" for x in gammas], fontsize=8)
     ax.set_xlabel("λ (weight of E‖Y−AX‖²)")
     ax.set_ylabel("γ (weight of −E log p(y|x))")
 
@@ -63,9 +72,10 @@ def plot_grid_heatmaps(table, scenario: str, path, *, decoder_noise: str | None 
               ("relative_error", "E‖Y−AX‖² / tr Σ_Y", "magma_r"),
               ("im_score", "I_m score (nats)", "viridis"), ("im_success", "I_m success", None),
               ("sap_score", "SAP score", "viridis"), ("sap_success", "SAP success", None)]
-    fig, axes = plt.subplots(2, 4, figsize=(17, 7.5))
-    status_colors = ["#2ca02c", "#7f7f7f", "#d62728", "#ff7f0e", "#000000", "#9467bd"]
-    labels = list(lg.STATUSES) + ["error"]
+    # two panels a row: readable at the width of a page or a screen (the colour bars take room)
+    fig, axes = plt.subplots(4, 2, figsize=(10, 14))
+    labels = list(STATUS_COLORS)
+    status_colors = [STATUS_COLORS[s] for s in labels]
     for ax, (field, title, cmap) in zip(axes.flat, panels):
         gammas, lams, v = table.grid(field, scenario=scenario, decoder_noise=decoder_noise, seed=seed)
         if field == "status":
@@ -89,7 +99,7 @@ def plot_grid_heatmaps(table, scenario: str, path, *, decoder_noise: str | None 
     info.axis("off")
     info.text(0.0, 0.95, f"{scenario}\ndecoder noise: {decoder_noise or 'all'}\nseed: {seed}\n\n"
               "success = eligible point (accepted BA status,\nerror within tolerance) whose metric\n"
-              "recovers the true grouping", va="top", fontsize=9)
+              "recovers the true grouping", va="top", fontsize=10)
     fig.suptitle(f"(γ, λ) grid — {scenario}")
     fig.tight_layout()
     return _save(fig, path, show)
@@ -148,3 +158,109 @@ def plot_im_landscape(scenario, B, sigma_w, path, *, title: str = "", show: bool
     ax.legend(fontsize=8)
     fig.tight_layout()
     return _save(fig, path, show)
+
+
+def plot_reproduction_grids(table, scenarios, path, *, decoder_noise: str | None = None,
+                            seed: int | None = None, title: str = "", formats=(".png", ".pdf"),
+                            dpi: int = 110, show: bool = False) -> list[Path]:
+    """One row per scenario: BA status, I_m success and SAP success over the (γ, λ) grid.
+
+    A compact companion of :func:`plot_grid_heatmaps` (one figure per scenario) for the pages of
+    the documentation: the grids of several scenarios side by side, readable at page width.
+    """
+    fig = reproduction_grids_figure(table, scenarios, decoder_noise=decoder_noise, seed=seed, title=title)
+    return _save(fig, path, show, formats, dpi)
+
+
+def reproduction_grids_figure(table, scenarios, *, decoder_noise: str | None = None,
+                              seed: int | None = None, title: str = ""):
+    """The figure of :func:`plot_reproduction_grids` (not saved, not closed); its axes are
+    ``fig.axes[3 * row + column]`` with columns status, I_m success, SAP success."""
+    plt = _pyplot()
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+    from matplotlib.patches import Patch
+
+    scenarios = list(scenarios)
+    if not scenarios:
+        raise ValueError("scenarios must name at least one scenario")
+    labels = list(STATUS_COLORS)
+    status_cm = ListedColormap([STATUS_COLORS[s] for s in labels])
+    status_norm = BoundaryNorm(np.arange(-0.5, len(labels)), status_cm.N)
+    success_cm = ListedColormap(["#f2f2f2", "#1f77b4"])
+    fig, axes = plt.subplots(len(scenarios), 3, figsize=(8.0, 2.45 * len(scenarios) + 0.9), squeeze=False)
+    seen = set()
+    for row, name in zip(axes, scenarios):
+        for ax, field in zip(row, ("status", "im_success", "sap_success")):
+            gammas, lams, v = table.grid(field, scenario=name, decoder_noise=decoder_noise, seed=seed)
+            if field == "status":
+                ax.imshow(v, cmap=status_cm, norm=status_norm, origin="lower")
+                seen |= {labels[int(c)] for c in v[np.isfinite(v)].ravel()}
+                ax.set_title(f"{name}\nBA status", fontsize=8.5)
+            else:
+                ax.imshow(v, cmap=success_cm, vmin=0, vmax=1, origin="lower")
+                metric = "I_m" if field == "im_success" else "SAP"
+                ax.set_title(f"{metric} success: {np.nansum(v):.0f}/{v.size} points", fontsize=8.5)
+            ax.set_xticks(range(lams.size))
+            ax.set_xticklabels([f"{x:g}" for x in lams], fontsize=6.5, rotation=90)
+            ax.set_yticks(range(gammas.size))
+            ax.set_yticklabels([f"{x:g}" for x in gammas], fontsize=6.5)
+            ax.set_xlabel("λ", fontsize=8)
+            ax.set_ylabel("γ", fontsize=8)
+    handles = [Patch(color=STATUS_COLORS[s], label=s) for s in labels if s in seen]
+    handles += [Patch(color="#1f77b4", label="success"), Patch(color="#f2f2f2", ec="#999999", label="no success")]
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8, frameon=False)
+    fig.suptitle(title or "(γ, λ) grids", fontsize=10)
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    return fig
+
+
+def plot_im_bench(rows, path, *, formats=(".png", ".pdf"), dpi: int = 110, show: bool = False) -> list[Path]:
+    """Wall time of the naive loop, the exhaustive kernel and the exact search against the size, from
+    :func:`analysis.bench.bench_im`'s rows (hollow markers: extrapolated times; the exact search's
+    band spans the input kinds)."""
+    return _save(im_bench_figure(rows), path, show, formats, dpi)
+
+
+def im_bench_figure(rows):
+    """The figure of :func:`plot_im_bench` (not saved, not closed); its lines are labelled
+    ``"naive …"``, ``"exhaustive …"`` and ``"exact …"``."""
+    plt = _pyplot()
+    rows = list(rows)
+    if not rows:
+        raise ValueError("rows must hold at least one benchmark row")
+    sizes = sorted({(r.s, r.m) for r in rows})
+    x = np.arange(len(sizes))
+    fig, ax = plt.subplots(figsize=(8.0, 4.2))
+
+    def worst(size, attr, flag):
+        sel = [r for r in rows if (r.s, r.m) == size and getattr(r, attr) is not None]
+        if not sel:
+            return np.nan, False
+        r = max(sel, key=lambda r: getattr(r, attr))
+        return getattr(r, attr), bool(getattr(r, flag))
+
+    for attr, flag, label, color in (("naive_s", "naive_extrapolated", "naive Python loop over m^s", "#7f7f7f"),
+                                     ("exhaustive_s", "exhaustive_extrapolated", "exhaustive Numba kernel",
+                                      "#ff7f0e")):
+        vals = [worst(sz, attr, flag) for sz in sizes]
+        t = np.array([v for v, _ in vals], dtype=float)
+        ext = np.array([e for _, e in vals])
+        ax.plot(x, t, "-", color=color, label=f"{label} (slowest input)")
+        ax.scatter(x[~ext], t[~ext], color=color, zorder=3)
+        ax.scatter(x[ext], t[ext], facecolors="white", edgecolors=color, zorder=3,
+                   label=f"{label}: extrapolated" if ext.any() else None)
+    kinds = sorted({r.kind for r in rows})
+    lo = np.array([min(r.exact_s for r in rows if (r.s, r.m) == sz) for sz in sizes])
+    hi = np.array([max(r.exact_s for r in rows if (r.s, r.m) == sz) for sz in sizes])
+    ax.fill_between(x, lo, hi, color="#1f77b4", alpha=0.25, lw=0)
+    ax.plot(x, hi, "-o", color="#1f77b4", label=f"exact search (band: {', '.join(kinds)} inputs)")
+    ax.set_yscale("log")
+    ax.set_xticks(x)
+    ax.set_xticklabels([f"s={s}\nm={m}" for s, m in sizes], fontsize=8)
+    ax.set_xlabel("size (s factors, m latents)")
+    ax.set_ylabel("wall time (s, log scale)")
+    ax.set_title("I_m: naive vs exhaustive vs exact, same covariances (one core)", fontsize=10)
+    ax.grid(True, which="major", axis="y", alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    return fig

@@ -308,10 +308,17 @@ def _write(rep: Reproduction, scenarios, *, figures: bool, show: bool,
     if rep.sensitivity:
         files.append(_csv(out / "sensitivity.csv", rep.sensitivity))
     if figures:
-        from .plots import plot_grid_heatmaps, plot_im_landscape, plot_success_bars
+        from .plots import plot_grid_heatmaps, plot_im_landscape, plot_reproduction_grids, plot_success_bars
 
         fig_dir = out / "figures"
         files += plot_success_bars(rep.comparison, fig_dir / "success_rates", show=show)
+        seed = rep.table.rows[0]["seed"]
+        for size in sorted({sc.size for sc in scenarios}):
+            names = [sc.name for sc in scenarios if sc.size == size]
+            files += plot_reproduction_grids(
+                rep.table, names, fig_dir / f"reproduction_grids_{''.join(map(str, size))}",
+                decoder_noise=rep.protocol.decoder_noise, seed=seed, show=show,
+                title=f"(s, n, m) = {size}: {rep.protocol.decoder_noise} Σ_Z, seed {seed}")
         for sc in scenarios:
             slug = sc.name.replace("(", "").replace(")", "").replace(",", "").replace(" ", "_")
             files += plot_grid_heatmaps(rep.table, sc.name, fig_dir / f"grid_{slug}",

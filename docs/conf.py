@@ -3,6 +3,11 @@
 The API reference is generated at build time (:func:`_write_api_pages`): one page per public module
 of ``lingauss``, ``neural`` and ``analysis`` (modules whose name starts with ``_`` are private),
 found by walking the packages, so a renamed or added module needs no edit here.
+
+The examples gallery (sphinx-gallery) runs every script in ``examples/`` with the small settings of
+``docs/_gallery.py`` and shows its output and figures; ``-D plot_gallery=0`` renders the pages
+without running the scripts (the fast build of the test suite). MathJax is served from the build
+itself (the ``sphinx-mathjax-offline`` package), so formulas render without a network.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))       # docs/_gallery.py
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 project = "lingauss"
@@ -26,16 +32,44 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    "sphinx-mathjax-offline",        # MathJax 3 copied into _static/mathjax: no CDN
     "sphinx.ext.doctest",
     "numpydoc",
+    "sphinx_gallery.gen_gallery",
 ]
 
 root_doc = "index"
 exclude_patterns = ["_build"]
 templates_path: list[str] = []
-html_theme = "alabaster"
-html_static_path: list[str] = []
-html_theme_options = {"description": "The linear Gaussian β-VAE, solved exactly"}
+html_theme = "pydata_sphinx_theme"
+html_title = "lingauss"
+html_static_path = ["_static"]
+html_css_files = ["lingauss.css"]
+html_theme_options = {
+    "navigation_with_keys": False,
+    "header_links_before_dropdown": 3,
+    "show_toc_level": 2,
+    "secondary_sidebar_items": ["page-toc"],
+    "footer_start": ["copyright"],
+    "footer_end": [],
+}
+# no left sidebar on the top-level pages (they have no sub-pages): the text and figures get its width
+html_sidebars = {"*": []}
+html_show_sourcelink = False
+
+sphinx_gallery_conf = {
+    "examples_dirs": "../examples",
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": "/",                     # run every script, not only plot_*.py
+    "reset_argv": "_gallery.reset_argv",         # small settings for the build
+    "image_scrapers": ("matplotlib", "_gallery.written_pngs"),
+    "abort_on_example_error": True,
+    "download_all_examples": False,
+    "show_signature": False,
+    "remove_config_comments": True,
+    "min_reported_time": 1,
+    "write_computation_times": False,            # its pages load tables from a CDN
+}
 
 autodoc_default_options = {"members": True, "show-inheritance": True}
 autodoc_member_order = "bysource"
@@ -126,5 +160,15 @@ def literal_bars(app, what, name, obj, options, lines):
         lines[k] = _escape_bars(line)
 
 
+def skip_type_aliases(app, what, name, obj, skip, options):
+    """Leave out module-level type aliases (``Grouping = tuple[tuple[int, ...], ...]``): autodoc
+    takes a subscripted generic for a class and fails on its signature; the module docstring and
+    the functions' annotations describe the form."""
+    import types
+
+    return True if isinstance(obj, types.GenericAlias) else None
+
+
 def setup(app):
     app.connect("autodoc-process-docstring", literal_bars)
+    app.connect("autodoc-skip-member", skip_type_aliases)

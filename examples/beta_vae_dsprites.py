@@ -1,4 +1,9 @@
-"""A β-VAE on dSprites-like images (generated here), scored with I_m and SAP from lingauss.
+"""A β-VAE on dSprites-like images
+===============================
+
+A β-VAE on dSprites-like images (generated here), scored with I_m and SAP from lingauss.
+
+From the repository root::
 
     python examples/beta_vae_dsprites.py            # ~2-4 minutes on a laptop CPU
     python examples/beta_vae_dsprites.py --steps 50 # a smoke run
@@ -44,3 +49,5 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+# sphinx_gallery_thumbnail_path = "figures/bridge_dataflow.png"

@@ -1,4 +1,9 @@
-"""Flow Factorized Representation Learning on MNIST transformation sequences: equivariance and I_m/SAP.
+"""Flow Factorized Representation Learning on MNIST sequences
+==========================================================
+
+Flow Factorized Representation Learning on MNIST transformation sequences: equivariance and I_m/SAP.
+
+From the repository root::
 
     python examples/flow_mnist.py                        # 256 sequences, 60 steps (about a minute)
     python examples/flow_mnist.py --steps 3 --sequences 16   # a smoke run
@@ -26,7 +31,7 @@ from neural.train import Trainer
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--sequences", type=int, default=256, help="training sequences")
     p.add_argument("--frames", type=int, default=6, help="frames per sequence")
     p.add_argument("--steps", type=int, default=60)
@@ -55,3 +60,5 @@ def main(argv=None) -> None:
 
 if __name__ == "__main__":
     main()
+
+# sphinx_gallery_thumbnail_path = "figures/bridge_dataflow.png"

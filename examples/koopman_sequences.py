@@ -1,4 +1,9 @@
-"""SSM-SKD (a Koopman sequential-disentanglement model) on Moving-dSprites, its static code scored by I_m/SAP.
+"""Koopman sequential disentanglement (SSM-SKD) on Moving-dSprites
+===============================================================
+
+SSM-SKD (a Koopman sequential-disentanglement model) on Moving-dSprites, its static code scored by I_m/SAP.
+
+From the repository root::
 
     python examples/koopman_sequences.py                 # 64 sequences, 60 steps (about a minute on a CPU)
     python examples/koopman_sequences.py --steps 5 --sequences 16   # a smoke run
@@ -23,7 +28,7 @@ from neural.train import Trainer
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--sequences", type=int, default=64, help="training sequences")
     p.add_argument("--frames", type=int, default=8)
     p.add_argument("--steps", type=int, default=60)
@@ -52,3 +57,5 @@ def main(argv=None) -> None:
 
 if __name__ == "__main__":
     main()
+
+# sphinx_gallery_thumbnail_path = "figures/bridge_dataflow.png"

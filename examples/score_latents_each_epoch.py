@@ -1,4 +1,9 @@
-"""Score your own PyTorch model's latents every epoch, inside your own training loop.
+"""Scoring your own PyTorch model every epoch
+==========================================
+
+Score your own PyTorch model's latents every epoch, inside your own training loop.
+
+From the repository root::
 
     python examples/score_latents_each_epoch.py               # 6 epochs on 6,000 images (~1 min)
     python examples/score_latents_each_epoch.py --epochs 1 --images 600   # a smoke run
@@ -45,7 +50,7 @@ class MLPVAE(nn.Module):
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--epochs", type=int, default=6)
     p.add_argument("--images", type=int, default=6000)
     p.add_argument("--beta", type=float, default=4.0)
@@ -83,3 +88,5 @@ def main(argv=None) -> None:
 
 if __name__ == "__main__":
     main()
+
+# sphinx_gallery_thumbnail_path = "figures/bridge_dataflow.png"

@@ -1,4 +1,9 @@
-"""A (γ, λ) sweep on a process pool (or Dask), saved as a resumable table and drawn as heatmaps.
+"""A (γ, λ) sweep on a process pool or Dask, with heatmaps
+=======================================================
+
+A (γ, λ) sweep on a process pool (or Dask), saved as a resumable table and drawn as heatmaps.
+
+From the repository root::
 
     python examples/sweep_heatmap.py                          # 9×9 grid, 2 scenarios, process pool
     python examples/sweep_heatmap.py --executor dask          # the same on a local Dask cluster
@@ -10,6 +15,7 @@ decoder noise fixed at the data's σ²I — the reading under which the whole gr
 solution is scored with I_m and SAP. The rows go to ``OUT/sweep.jsonl`` (a rerun solves only the
 missing points) and ``OUT/sweep.csv``; the heatmaps to ``OUT/heatmap-*.png``.
 """
+# sphinx_gallery_multi_image = "single"
 
 import argparse
 from pathlib import Path
@@ -22,7 +28,7 @@ from analysis.plots import plot_grid_heatmaps
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--points", type=int, default=9, help="grid points per axis (default 9)")
     p.add_argument("--executor", choices=["processes", "dask", "none"], default="processes")
     p.add_argument("--workers", type=int, default=2)

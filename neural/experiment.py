@@ -22,32 +22,26 @@ import numpy as np
 
 import lingauss as lg
 
+from .registry import dataset_names, dataset_spec, model_names, model_spec
+
 __all__ = ["MODELS", "DATASETS", "build_model", "load_dataset", "train_vae"]
 
-MODELS = ("betavae", "betatcvae", "factorvae", "dipvae-i", "dipvae-ii")
-DATASETS = ("dsprites", "dsprites-colour")
+#: The β-VAE-family models and the generated image datasets ``train_vae`` takes (read from
+#: :mod:`neural.registry`, where each is declared).
+MODELS = model_names("beta-vae")
+DATASETS = dataset_names("images")
 
 
 def build_model(name: str, *, weight: float, in_channels: int, latent_dim: int, dataset_size=None):
     """The model ``name`` (see module doc) with its regularisation ``weight``."""
-    from .models import DIPVAE, BetaTCVAE, BetaVAE, FactorVAE
-
-    common = {"in_channels": in_channels, "latent_dim": latent_dim}
-    if name == "betavae":
-        return BetaVAE(beta=weight, **common)
-    if name == "betatcvae":
-        return BetaTCVAE(beta=weight, dataset_size=dataset_size, **common)
-    if name == "factorvae":
-        return FactorVAE(gamma=weight, **common)
-    if name in ("dipvae-i", "dipvae-ii"):
-        return DIPVAE(kind=name.split("-")[1], lambda_od=weight, **common)
-    raise ValueError(f"model must be one of {MODELS}, got {name!r}")
+    return model_spec(name, "beta-vae").build(weight=weight, dataset_size=dataset_size,
+                                              in_channels=in_channels, latent_dim=latent_dim)
 
 
 def load_dataset(dataset: str = "dsprites", *, n_images: int = 20_000, data_file=None, rng=0):
     """A :class:`~neural.data.FactorDataset`: generated (``dataset``) or read from ``data_file``
     (``.npz`` = dSprites, ``.h5`` = 3D Shapes; ``n_images`` of them, drawn with ``rng``)."""
-    from .data import load_3dshapes, load_dsprites, make_dsprites
+    from .data import load_3dshapes, load_dsprites
 
     if not isinstance(n_images, (int, np.integer)) or n_images < 10:
         raise ValueError(f"n_images must be an integer ≥ 10, got {n_images!r}")
@@ -60,9 +54,7 @@ def load_dataset(dataset: str = "dsprites", *, n_images: int = 20_000, data_file
         if path.suffix in (".h5", ".hdf5"):
             return load_3dshapes(path, max_items=n_images, rng=rng)
         raise ValueError(f"data_file must be a dSprites .npz or a 3D Shapes .h5, got {path.name}")
-    if dataset not in DATASETS:
-        raise ValueError(f"dataset must be one of {DATASETS}, got {dataset!r}")
-    return make_dsprites(n_images, rng=rng, colour=dataset == "dsprites-colour")
+    return dataset_spec(dataset, "images").generate(n_images, rng=rng)
 
 
 def train_vae(*, model: str = "betavae", weight: float = 4.0, dataset: str = "dsprites",

@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..torch_utils import DeviceMixin
 from .blocks import DEFAULT_CHANNELS, DEFAULT_HIDDEN, ConvDecoder, ConvEncoder
 
 __all__ = ["TrainableModel", "batch_images", "gaussian_kl", "ConvVAE", "RECONSTRUCTIONS"]
@@ -51,7 +52,7 @@ def gaussian_kl(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return 0.5 * torch.sum(mean.pow(2) + logvar.exp() - logvar - 1.0, dim=1)
 
 
-class ConvVAE(nn.Module):
+class ConvVAE(DeviceMixin, nn.Module):
     r"""Gaussian-posterior VAE on images with the shared conv blocks; the β-VAE family subclasses it.
 
     ``loss(batch)`` returns per-sample batch means in nats: ``recon`` (−log p(x|z) for one
@@ -82,10 +83,6 @@ class ConvVAE(nn.Module):
                                    hidden=hidden)
 
     # ------------------------------------------------------------------------------- pieces
-    @property
-    def device(self) -> torch.device:
-        return next(self.parameters()).device
-
     def encode_distribution(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Posterior mean and log-variance, each (N, latent_dim), with gradients."""
         return self.encoder(x)

@@ -18,6 +18,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from ..torch_utils import conv_stack, deconv_stack
+
 __all__ = ["ConvEncoder", "ConvDecoder", "DEFAULT_CHANNELS", "DEFAULT_HIDDEN"]
 
 DEFAULT_CHANNELS = (32, 32, 64, 64)
@@ -42,11 +44,8 @@ class ConvEncoder(nn.Module):
         super().__init__()
         self.image_size, self.in_channels, self.latent_dim = int(image_size), int(in_channels), int(latent_dim)
         final = _check(self.image_size, channels)
-        layers, prev = [], self.in_channels
-        for ch in channels:
-            layers += [nn.Conv2d(prev, ch, 4, stride=2, padding=1), nn.ReLU()]
-            prev = ch
-        self.conv = nn.Sequential(*layers)
+        self.conv = nn.Sequential(*conv_stack(self.in_channels, channels))
+        prev = int(list(channels)[-1])
         self.fc = nn.Sequential(nn.Flatten(), nn.Linear(prev * final * final, hidden), nn.ReLU(),
                                 nn.Linear(hidden, 2 * self.latent_dim))
 
@@ -69,13 +68,7 @@ class ConvDecoder(nn.Module):
         self.first = rev[0]
         self.fc = nn.Sequential(nn.Linear(int(latent_dim), hidden), nn.ReLU(),
                                 nn.Linear(hidden, rev[0] * self.final * self.final), nn.ReLU())
-        layers = []
-        outs = rev[1:] + [int(out_channels)]
-        for i, (cin, cout) in enumerate(zip(rev, outs)):
-            layers.append(nn.ConvTranspose2d(cin, cout, 4, stride=2, padding=1))
-            if i < len(outs) - 1:
-                layers.append(nn.ReLU())
-        self.deconv = nn.Sequential(*layers)
+        self.deconv = nn.Sequential(*deconv_stack(rev, int(out_channels)))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         h = self.fc(z).view(z.shape[0], self.first, self.final, self.final)

@@ -55,7 +55,8 @@ def test_files_are_written_and_figures_are_non_empty(rep):
     names = {p.name for p in rep.files}
     for name in ("report.md", "comparison.csv", "protocol.json", "sweep.csv", "baselines.csv",
                  "sensitivity.csv", "success_rates.png", "success_rates.pdf",
-                 "grid_343_scenario_1.png", "landscape_343_scenario_3.pdf"):
+                 "grid_343_scenario_1.png", "landscape_343_scenario_3.pdf",
+                 "reproduction_grids_343.png", "reproduction_grids_343.pdf"):
         assert name in names
     for p in rep.files:
         assert p.stat().st_size > 0
