@@ -1,9 +1,10 @@
 """Figures of a sweep (matplotlib, Agg): (γ, λ) heatmaps, success bars vs Vu et al. (2024), the I_m
 landscape, the per-size reproduction grids and the I_m benchmark's scaling.
 
-Every function writes ``<path>.png`` and ``<path>.pdf`` (``path`` without suffix; ``formats`` where
-a function takes it) and returns the written paths; ``show=True`` also opens an interactive window
-(when a display backend exists).
+Every function draws its figure once and writes ``<path>.<format>`` for each of ``formats``
+(``"png"``, ``"pdf"``, ``"svg"``, with or without the dot; the sweep figures default to PNG alone,
+``("png", "pdf")`` adds the vector version; ``path`` without suffix) and returns the written paths;
+``show=True`` also opens an interactive window (when a display backend exists).
 """
 
 from __future__ import annotations
@@ -18,7 +19,22 @@ from .evaluate import grouping_text
 
 __all__ = ["STATUS_COLORS", "plot_grid_heatmaps", "plot_success_bars", "plot_im_landscape",
            "plot_reproduction_grids", "reproduction_grids_figure", "plot_im_bench",
-           "im_bench_figure"]
+           "im_bench_figure", "plot_phase_diagram", "FIGURE_FORMATS", "check_formats"]
+
+#: The file formats a figure can be written in.
+FIGURE_FORMATS = ("png", "pdf", "svg")
+
+
+def check_formats(formats) -> tuple[str, ...]:
+    """``formats`` as a tuple of :data:`FIGURE_FORMATS` (``"png,pdf"``, ``("png",)`` or
+    ``(".png", ".pdf")``; ``ValueError`` naming ``formats`` otherwise)."""
+    if isinstance(formats, str):
+        formats = [f.strip() for f in formats.split(",") if f.strip()]
+    out = tuple(dict.fromkeys(str(f).lower().lstrip(".") for f in formats))
+    bad = [f for f in out if f not in FIGURE_FORMATS]
+    if not out or bad:
+        raise ValueError(f"formats must be a non-empty list of {FIGURE_FORMATS}, got {formats!r}")
+    return out
 
 #: Colour of each Blahut–Arimoto status (:data:`lingauss.STATUSES`) and of a point whose solve
 #: raised (``"error"``), in every figure.
@@ -37,14 +53,15 @@ def _pyplot():
     return plt
 
 
-def _save(fig, path, show: bool, formats=(".png", ".pdf"), dpi: int = 130) -> list[Path]:
+def _save(fig, path, show: bool, formats=("png",), dpi: int = 130, tight: bool = False) -> list[Path]:
     plt = _pyplot()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     out = []
-    for ext in formats:
-        target = path.with_suffix(ext)
-        fig.savefig(target, dpi=dpi, bbox_inches="tight")
+    for ext in check_formats(formats):
+        target = path.with_suffix("." + ext)
+        # a fixed layout draws once per file; a tight bounding box costs a second draw
+        fig.savefig(target, dpi=dpi, **({"bbox_inches": "tight"} if tight else {}))
         out.append(target)
     if show:
         plt.show()
@@ -62,7 +79,7 @@ def _ticks(ax, gammas, lams):
 
 
 def plot_grid_heatmaps(table, scenario: str, path, *, decoder_noise: str | None = None,
-                       seed: int | None = None, show: bool = False) -> list[Path]:
+                       seed: int | None = None, show: bool = False, formats=("png",)) -> list[Path]:
     """Heatmaps over the (γ, λ) grid of one scenario: BA status, loss, reconstruction error, I_m
     score and success, SAP score and success (a failed or non-eligible point shows as failure)."""
     plt = _pyplot()
@@ -101,11 +118,11 @@ def plot_grid_heatmaps(table, scenario: str, path, *, decoder_noise: str | None 
               "success = eligible point (accepted BA status,\nerror within tolerance) whose metric\n"
               "recovers the true grouping", va="top", fontsize=10)
     fig.suptitle(f"(γ, λ) grid — {scenario}")
-    fig.tight_layout()
-    return _save(fig, path, show)
+    fig.subplots_adjust(left=0.045, right=0.985, bottom=0.09, top=0.91, wspace=0.45, hspace=0.42)
+    return _save(fig, path, show, formats)
 
 
-def plot_success_bars(comparison: list[dict], path, *, show: bool = False) -> list[Path]:
+def plot_success_bars(comparison: list[dict], path, *, show: bool = False, formats=("png",)) -> list[Path]:
     """Grouped bars of success rates, ours vs published, per scenario and metric.
 
     ``comparison`` rows: ``{"size", "scenario_index", "metric", "ours", "published"}`` (percent).
@@ -125,11 +142,12 @@ def plot_success_bars(comparison: list[dict], path, *, show: bool = False) -> li
         ax.set_ylabel("success rate (% of (γ, λ, seed) points)")
         ax.set_title(f"(s, n, m) = {size}")
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    return _save(fig, path, show)
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.15, top=0.9, wspace=0.2)
+    return _save(fig, path, show, formats)
 
 
-def plot_im_landscape(scenario, B, sigma_w, path, *, title: str = "", show: bool = False) -> list[Path]:
+def plot_im_landscape(scenario, B, sigma_w, path, *, title: str = "", show: bool = False,
+                      formats=("png",)) -> list[Path]:
     """Every labelled assignment's I_m score (sorted), the best marked and the assignments whose
     grouping is the scenario's true grouping highlighted."""
     plt = _pyplot()
@@ -156,8 +174,8 @@ def plot_im_landscape(scenario, B, sigma_w, path, *, title: str = "", show: bool
     ax.set_ylabel("I_m score (nats)")
     ax.set_title(title or f"I_m landscape — {scenario.name}")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    return _save(fig, path, show)
+    fig.subplots_adjust(left=0.09, right=0.98, bottom=0.12, top=0.9)
+    return _save(fig, path, show, formats)
 
 
 def plot_reproduction_grids(table, scenarios, path, *, decoder_noise: str | None = None,
@@ -169,7 +187,7 @@ def plot_reproduction_grids(table, scenarios, path, *, decoder_noise: str | None
     the documentation: the grids of several scenarios side by side, readable at page width.
     """
     fig = reproduction_grids_figure(table, scenarios, decoder_noise=decoder_noise, seed=seed, title=title)
-    return _save(fig, path, show, formats, dpi)
+    return _save(fig, path, show, formats, dpi, tight=True)
 
 
 def reproduction_grids_figure(table, scenarios, *, decoder_noise: str | None = None,
@@ -218,7 +236,7 @@ def plot_im_bench(rows, path, *, formats=(".png", ".pdf"), dpi: int = 110, show:
     """Wall time of the naive loop, the exhaustive kernel and the exact search against the size, from
     :func:`analysis.bench.bench_im`'s rows (hollow markers: extrapolated times; the exact search's
     band spans the input kinds)."""
-    return _save(im_bench_figure(rows), path, show, formats, dpi)
+    return _save(im_bench_figure(rows), path, show, formats, dpi, tight=True)
 
 
 def im_bench_figure(rows):
@@ -264,3 +282,42 @@ def im_bench_figure(rows):
     ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
     return fig
+
+
+def plot_phase_diagram(diagram, path, *, show: bool = False, formats=("png",)) -> list[Path]:
+    """A dense (γ, λ) phase diagram (:class:`analysis.dense.PhaseDiagram`): BA status, I_m success
+    and SAP success, one pixel per grid point."""
+    plt = _pyplot()
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+
+    g, l = diagram.gammas, diagram.lams
+    extent = (l[0], l[-1], g[0], g[-1])
+    fig, axes = plt.subplots(1, 3, figsize=(17, 5.2))
+    cm = ListedColormap([STATUS_COLORS[s] for s in lg.STATUSES])
+    im = axes[0].imshow(diagram.status, cmap=cm, norm=BoundaryNorm(np.arange(-0.5, len(lg.STATUSES)), cm.N),
+                        origin="lower", extent=extent, aspect="auto", interpolation="nearest")
+    cb = fig.colorbar(im, ax=axes[0], ticks=range(len(lg.STATUSES)))
+    counts = diagram.status_counts()
+    cb.ax.set_yticklabels([f"{s} {counts[s]}" for s in lg.STATUSES], fontsize=7)
+    axes[0].set_title("BA status")
+    for ax, field, title in ((axes[1], "im_success", "I_m success"), (axes[2], "sap_success", "SAP success")):
+        v = getattr(diagram, field).astype(np.int8) + diagram.eligible.astype(np.int8)   # 0 / 1 / 2
+        cmap = ListedColormap(["#f2f2f2", "#9ecae1", "#08519c"])
+        im = ax.imshow(v, cmap=cmap, vmin=-0.5, vmax=2.5, origin="lower", extent=extent, aspect="auto",
+                       interpolation="nearest")
+        cb = fig.colorbar(im, ax=ax, ticks=[0, 1, 2])
+        cb.ax.set_yticklabels(["not eligible", "eligible, fails", "success"], fontsize=7)
+        ax.set_title(f"{title}: {int(getattr(diagram, field).sum())} of {diagram.n_points} points "
+                     f"({int(diagram.eligible.sum())} eligible)")
+    from matplotlib.ticker import MaxNLocator
+
+    for ax in axes:
+        ax.xaxis.set_major_locator(MaxNLocator(5))
+        ax.set_xlabel("λ (weight of E‖Y−AX‖²)")
+        ax.set_ylabel("γ (weight of −E log p(y|x))")
+    p = diagram.protocol
+    fig.suptitle(f"{diagram.scenario}: {g.size} × {l.size} (γ, λ) points, decoder noise {p.decoder_noise}, "
+                 f"seed {diagram.seed}, eligible = status in {{{', '.join(p.accept)}}} and error "
+                 f"≤ {p.tolerance:.0%} ({p.error_reading})", fontsize=10)
+    fig.subplots_adjust(left=0.045, right=0.96, bottom=0.11, top=0.87, wspace=0.32)
+    return _save(fig, path, show, formats)

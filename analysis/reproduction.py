@@ -213,9 +213,9 @@ def _baseline_summary(scenarios, n_draws: int) -> list[dict]:
 
 def reproduce(protocol: Protocol | None = None, *, seeds=(0,), sizes=((3, 4, 3), (5, 5, 4)),
               gammas=TALK_GAMMAS, lams=TALK_LAMBDAS, baselines: bool = True,
-              sensitivity: str = "quick", executor="processes", n_workers: int | None = None,
+              sensitivity: str = "quick", executor="auto", n_workers: int | None = None,
               out=None, figures: bool = True, progress: bool = True, show: bool = False,
-              landscape_point: tuple[float, float] = (1.0, 0.0)) -> Reproduction:
+              landscape_point: tuple[float, float] = (1.0, 0.0), formats=("png",)) -> Reproduction:
     """Run the protocol of Vu et al. (2024), the null baselines and the sensitivity table; optionally write them.
 
     ``sensitivity``: ``"none"``, ``"quick"`` (default) or ``"full"`` (see :func:`sensitivity_protocols`).
@@ -223,14 +223,18 @@ def reproduce(protocol: Protocol | None = None, *, seeds=(0,), sizes=((3, 4, 3),
     ``out`` (a folder) receives ``report.md`` (everything printed), ``comparison.csv``,
     ``baselines.csv``, ``sensitivity.csv``, ``protocol.json``, the sweep rows (``sweep.jsonl`` — also
     the resume store, so a rerun reuses every solved point — and ``sweep.csv``) and, with
-    ``figures``, PNG + PDF figures in ``out/figures``: the success bars, the (γ, λ) heatmaps of each
-    scenario and its I_m landscape at the grid point nearest ``landscape_point`` = (γ, λ). ``executor``/``n_workers`` as in
-    :func:`analysis.sweep`.
+    ``figures``, figures in ``out/figures`` in each of ``formats`` (default PNG; ``("png", "pdf")``
+    adds PDF), each drawn once: the success bars, the (γ, λ) heatmaps of each scenario and its I_m
+    landscape at the grid point nearest ``landscape_point`` = (γ, λ). ``executor``/``n_workers`` as
+    in :func:`analysis.sweep` (default ``"auto"``: the 150 points of the default run are solved in
+    this process by the compiled kernel; a process pool starts only for large sweeps).
     """
+    from .plots import check_formats
     from .sweeps import _check_seeds
 
     protocol = protocol or Protocol()
     seeds = _check_seeds(seeds)                     # before any work
+    formats = check_formats(formats)
     sizes = [tuple(s) for s in sizes]
     for size in sizes:
         if size not in PUBLISHED:
@@ -280,7 +284,7 @@ def reproduce(protocol: Protocol | None = None, *, seeds=(0,), sizes=((3, 4, 3),
                        sensitivity=sens, out=out, errors=list(errors.values()))
     if out is not None:
         rep.files = _write(rep, scenarios_of(protocol), figures=figures, show=show,
-                           landscape_point=landscape_point)
+                           landscape_point=landscape_point, formats=formats)
     return rep
 
 
@@ -297,7 +301,7 @@ def _csv(path: Path, rows: list[dict]) -> Path:
 
 
 def _write(rep: Reproduction, scenarios, *, figures: bool, show: bool,
-           landscape_point: tuple[float, float]) -> list[Path]:
+           landscape_point: tuple[float, float], formats=("png",)) -> list[Path]:
     out = rep.out
     files = [write_text_atomic(out / "report.md", rep.text),
              _csv(out / "comparison.csv", [{**r, "size": "x".join(map(str, r["size"]))} for r in rep.comparison]),
@@ -311,19 +315,19 @@ def _write(rep: Reproduction, scenarios, *, figures: bool, show: bool,
         from .plots import plot_grid_heatmaps, plot_im_landscape, plot_reproduction_grids, plot_success_bars
 
         fig_dir = out / "figures"
-        files += plot_success_bars(rep.comparison, fig_dir / "success_rates", show=show)
+        files += plot_success_bars(rep.comparison, fig_dir / "success_rates", show=show, formats=formats)
         seed = rep.table.rows[0]["seed"]
         for size in sorted({sc.size for sc in scenarios}):
             names = [sc.name for sc in scenarios if sc.size == size]
             files += plot_reproduction_grids(
                 rep.table, names, fig_dir / f"reproduction_grids_{''.join(map(str, size))}",
-                decoder_noise=rep.protocol.decoder_noise, seed=seed, show=show,
+                decoder_noise=rep.protocol.decoder_noise, seed=seed, show=show, formats=formats,
                 title=f"(s, n, m) = {size}: {rep.protocol.decoder_noise} Σ_Z, seed {seed}")
         for sc in scenarios:
             slug = sc.name.replace("(", "").replace(")", "").replace(",", "").replace(" ", "_")
             files += plot_grid_heatmaps(rep.table, sc.name, fig_dir / f"grid_{slug}",
                                         decoder_noise=rep.protocol.decoder_noise,
-                                        seed=rep.table.rows[0]["seed"], show=show)
+                                        seed=rep.table.rows[0]["seed"], show=show, formats=formats)
             # the landscape at the grid point nearest landscape_point (default (1, 0): the VAE)
             g0, l0 = landscape_point
             rows = [r for r in rep.table.rows if r["scenario"] == sc.name and r["B"] is not None]
@@ -332,5 +336,5 @@ def _write(rep: Reproduction, scenarios, *, figures: bool, show: bool,
                 files += plot_im_landscape(
                     sc, np.array(r["B"]), np.array(r["sigma_w"]), fig_dir / f"landscape_{slug}",
                     title=f"I_m landscape — {sc.name}, γ = {r['gamma']:g}, λ = {r['lam']:g} ({r['status']})",
-                    show=show)
+                    show=show, formats=formats)
     return files

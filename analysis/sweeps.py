@@ -44,7 +44,12 @@ from .protocol import Protocol
 from .store import JsonlStore, merge_rows
 from .table import SweepTable
 
-__all__ = ["sweep", "scenario_fingerprint", "point_key"]
+__all__ = ["sweep", "scenario_fingerprint", "point_key", "AUTO_POOL_POINTS"]
+
+#: ``executor="auto"`` starts a local process pool only when at least this many points are to be
+#: solved: below it, starting workers (each importing lingauss) costs more than the compiled kernel
+#: takes to solve the points in this process (on its own threads).
+AUTO_POOL_POINTS = 20_000
 
 
 def scenario_fingerprint(scenario) -> str:
@@ -239,7 +244,9 @@ def sweep(scenario, gammas, lambdas, *, decoder_noise=None, seeds=(0,), toleranc
     tolerance : reconstruction tolerance (default: ``protocol.tolerance``, 5 %)
     protocol : the remaining choices (:class:`~analysis.protocol.Protocol`; default ``Protocol()``).
         Its scenario constants are not used here: the scenarios are given.
-    executor : ``None`` (this process), ``"processes"`` (a local process pool of ``n_workers``),
+    executor : ``None`` (this process), ``"auto"`` (a local process pool when at least
+        :data:`AUTO_POOL_POINTS` points are to be solved, else this process),
+        ``"processes"`` (a local process pool of ``n_workers``),
         ``"dask"`` (the current dask client, or a new local cluster), or any object with
         ``submit`` (a ``concurrent.futures.Executor`` or a ``distributed.Client``)
     store : a JSON-lines path; finished tasks are appended atomically and a rerun solves only the
@@ -297,6 +304,8 @@ def sweep(scenario, gammas, lambdas, *, decoder_noise=None, seeds=(0,), toleranc
         n_todo = sum(len(t["keys"]) for t in tasks)
         computed: set[str] = set()
         bar = tqdm(total=n_todo, desc="sweep", unit="pt", disable=not progress or n_todo == 0)
+        if executor == "auto":
+            executor = "processes" if n_todo >= AUTO_POOL_POINTS else None
         pool, owned, kind = _resolve_executor(executor, n_workers) if tasks else (None, False, "local")
         try:
             _run_tasks(tasks, db, done, computed, pool, kind, bar,

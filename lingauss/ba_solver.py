@@ -18,28 +18,47 @@ on it; every run ends with a ``status``:
 =============  =====================================================================================
 
 On ``diverged``/``invalid`` the returned parameters are the last finite iterate (never NaN).
-:func:`blahut_arimoto_grid` runs a whole (γ, λ) grid as one vectorised computation: every point
-iterates in lock-step on stacked matrices, and a point leaves the batch when it stops.
+
+Both functions run one compiled kernel (``method="compiled"``, the default; Numba, cached on disk
+after the first call): the whole iteration of a point — both half-steps, the family's Σ_Z update
+declared in :mod:`lingauss.noise_families`, the status checks and the loss of the stopping rule —
+is one fused loop, and :func:`blahut_arimoto_grid` runs the points of a grid in parallel on
+``n_jobs`` threads. ``method="numpy"`` runs the reference implementation (every point of a grid in
+lock-step on stacked ``numpy.linalg`` calls), which the tests compare with the kernel.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 
 import numpy as np
-from tqdm.auto import tqdm
 
+from . import _ba_kernel as _k
+from ._ba_run import check_method, check_n_jobs, run_points
 from ._validation import as_finite_scalar, as_matrix, as_rng, as_spd
-from .loss import LossTerms, _loss_terms
-from .updates import (_decoder, _encoder_from_matrix, _encoder_matrix, parse_decoder_noise,
-                      project_noise)
+from .loss import LossTerms
+from .updates import parse_decoder_noise, project_noise
 from .posedness import well_posedness
 
 __all__ = ["BAResult", "BAGridResult", "STATUSES", "blahut_arimoto", "blahut_arimoto_grid",
            "initial_decoder"]
 
 STATUSES = ("converged", "collapsed", "diverged", "max_iter", "invalid")
-_CONVERGED, _COLLAPSED, _DIVERGED, _MAX_ITER, _INVALID = range(5)
+_STATUS_ARRAY = np.array(STATUSES)
+
+#: Why a run stopped early, by the kernel's reason code.
+_REASONS = {
+    _k.R_NONE: "",
+    _k.R_ENCODER: "I + AᵀPA lost positive definiteness (P = γΣ_Z⁻¹ + 2λI indefinite): the loss is "
+                  "unbounded below along B",
+    _k.R_NONFINITE: "an update produced non-finite numbers",
+    _k.R_SZ: "Σ_Z became singular (the residual vanishes in some direction): log|Σ_Z| → −∞, "
+             "the loss is unbounded below",
+    _k.R_SW: "Σ_W became singular (encoder noise → 0): the loss is unbounded below",
+    _k.R_GAIN: "‖A‖ exploded (decoder gain → ∞)",
+    _k.R_LOSS: "the loss became non-finite",
+}
 
 
 @dataclass(frozen=True, eq=False)
@@ -77,7 +96,8 @@ class BAGridResult:
     """Outcome of :func:`blahut_arimoto_grid`: arrays over the (γ, λ) grid (``ij`` indexing).
 
     Shapes: ``A`` (G, L, n, m), ``B`` (G, L, m, n), ``sigma_w`` (G, L, m, m), ``sigma_z`` (G, L, n, n);
-    ``loss`` holds (G, L) arrays; ``status``/``message`` are (G, L) string arrays; ``n_iter`` and
+    ``loss`` holds (G, L) arrays; ``status``/``message`` are (G, L) string arrays (``message`` is
+    written on first access: a million points cost nothing until then); ``n_iter`` and
     ``relative_error`` (G, L). :meth:`point` gives one point as a :class:`BAResult`.
     """
 
@@ -90,14 +110,29 @@ class BAGridResult:
     loss: LossTerms
     n_iter: np.ndarray
     status: np.ndarray
-    message: np.ndarray
     relative_error: np.ndarray
     decoder_noise: str
     n_increases: np.ndarray
+    status_code: np.ndarray = field(repr=False, default=None)
+    reason_code: np.ndarray = field(repr=False, default=None)
+    n_latents: int = field(repr=False, default=0)
+    fixed_noise: np.ndarray | None = field(repr=False, default=None)
 
     @property
     def shape(self) -> tuple[int, int]:
         return self.status.shape
+
+    def _point_message(self, i: int, j: int) -> str:
+        return _message(int(self.status_code[i, j]), int(self.reason_code[i, j]), int(self.n_iter[i, j]),
+                        float(self.loss.kl[i, j]),
+                        _diagnosis(float(self.gammas[i]), float(self.lams[j]), self.decoder_noise,
+                                   self.fixed_noise, self.n_latents, self.sigma_z.shape[-1]))
+
+    @cached_property
+    def message(self) -> np.ndarray:
+        """(G, L) human-readable messages, as :attr:`BAResult.message`."""
+        return np.array([[self._point_message(i, j) for j in range(self.lams.size)]
+                         for i in range(self.gammas.size)], dtype=str).reshape(self.shape)
 
     def point(self, i: int, j: int) -> BAResult:
         """The result at ``(gammas[i], lams[j])``."""
@@ -106,7 +141,7 @@ class BAGridResult:
                         loss=LossTerms(*(float(getattr(self.loss, f)[i, j])
                                          for f in ("total", "kl", "nll", "mse"))),
                         history=np.empty(0), n_iter=int(self.n_iter[i, j]),
-                        status=str(self.status[i, j]), message=str(self.message[i, j]),
+                        status=str(self.status[i, j]), message=self._point_message(i, j),
                         gamma=float(self.gammas[i]), lam=float(self.lams[j]),
                         decoder_noise=self.decoder_noise,
                         relative_error=float(self.relative_error[i, j]),
@@ -161,133 +196,29 @@ def initial_decoder(sigma_y, n_latents: int, decoder_noise="full", init="random"
 
 # ---------------------------------------------------------------------------------------- kernel
 
-def _cholesky_ok(M: np.ndarray) -> np.ndarray:
-    """Per-matrix positive-definiteness of a stack (batched Cholesky, per-item only on failure)."""
-    try:
-        np.linalg.cholesky(M)
-        return np.ones(M.shape[:-2], dtype=bool)
-    except np.linalg.LinAlgError:
-        ok = np.ones(M.shape[0], dtype=bool)
-        for k in range(M.shape[0]):
-            try:
-                np.linalg.cholesky(M[k])
-            except np.linalg.LinAlgError:
-                ok[k] = False
-        return ok
-
-
-def _min_relative_eig(S: np.ndarray) -> np.ndarray:
-    vals = np.linalg.eigvalsh(S)
-    return vals[:, 0] / np.maximum(vals[:, -1], np.finfo(float).tiny)
-
-
-@dataclass
-class _Stack:
-    """Mutable per-point state of the lock-step iteration (leading axis = point)."""
-
-    A: np.ndarray
-    B: np.ndarray
-    sigma_w: np.ndarray
-    sigma_z: np.ndarray
-    terms: np.ndarray          # (4, G): total, kl, nll, mse
-
-
-def _iterate(sigma_y, A0, sigma_z0, gamma, lam, family, fixed, *, max_iter, tol, collapse_tol,
-             singular_tol, keep_history, progress):
-    """Lock-step BA over a stack of G points. Returns (state, n_iter, code, reason, history, n_inc)."""
-    G, n, m = A0.shape
-    state = _Stack(A=A0.copy(), B=np.zeros((G, m, n)), sigma_w=np.broadcast_to(np.eye(m), (G, m, m)).copy(),
-                   sigma_z=sigma_z0.copy(), terms=np.empty((4, G)))
-    state.terms[:] = _loss_terms(sigma_y, state.A, state.B, state.sigma_w, state.sigma_z, gamma, lam)
-    code = np.full(G, _MAX_ITER)
-    reason = np.full(G, "", dtype=object)
-    n_iter = np.zeros(G, dtype=np.int64)
-    n_inc = np.zeros(G, dtype=np.int64)
-    history = [state.terms[0].copy()] if keep_history else None
-    scale_y = np.trace(sigma_y, axis1=-2, axis2=-1) / n
-    active = np.arange(G)
-    bar = tqdm(total=max_iter, desc="Blahut-Arimoto", disable=not progress, leave=False)
-    for it in range(1, max_iter + 1):
-        a = active
-        Sy, g, lm = sigma_y[a], gamma[a], lam[a]
-        stop = np.zeros(len(a), dtype=bool)
-        new_code = np.full(len(a), -1)
-        new_reason = np.full(len(a), "", dtype=object)
-
-        def fail(mask, c, text):
-            fresh = mask & ~stop
-            new_code[fresh] = c
-            new_reason[fresh] = text
-            stop[fresh] = True
-
-        # encoder half-step
-        M, P = _encoder_matrix(state.A[a], state.sigma_z[a], g, lm)
-        fail(~_cholesky_ok(M), _DIVERGED,
-             "I + AᵀPA lost positive definiteness (P = γΣ_Z⁻¹ + 2λI indefinite): the loss is "
-             "unbounded below along B")
-        M[stop] = np.eye(m)
-        B, Sw = _encoder_from_matrix(state.A[a], M, P)
-        # decoder half-step
-        A, E = _decoder(Sy, B, Sw)
-        Sz = project_noise(E, family, fixed)
-        finite = np.all(np.isfinite(A), axis=(1, 2)) & np.all(np.isfinite(B), axis=(1, 2)) \
-            & np.all(np.isfinite(Sz), axis=(1, 2))
-        fail(~finite, _INVALID, "an update produced non-finite numbers")
-        bad = stop.copy()
-        for X in (A, B, Sz, Sw, E):
-            X[bad] = np.eye(X.shape[-2], X.shape[-1])
-        if family != "fixed":
-            fail(_min_relative_eig(Sz) < singular_tol, _DIVERGED,
-                 "Σ_Z became singular (the residual vanishes in some direction): log|Σ_Z| → −∞, "
-                 "the loss is unbounded below")
-        fail(_min_relative_eig(Sw) < singular_tol, _DIVERGED,
-             "Σ_W became singular (encoder noise → 0): the loss is unbounded below")
-        gain = np.sqrt(np.sum(A * A, axis=(1, 2)) / (scale_y[a] * n))
-        fail(gain > 1.0 / singular_tol, _DIVERGED, "‖A‖ exploded (decoder gain → ∞)")
-        bad = stop.copy()
-        for X in (A, B, Sz, Sw, E):
-            X[bad] = np.eye(X.shape[-2], X.shape[-1])
-        terms = np.array(_loss_terms(Sy, A, B, Sw, Sz, g, lm, E=E))
-        fail(~np.all(np.isfinite(terms), axis=0), _INVALID, "the loss became non-finite")
-
-        ok = ~stop
-        prev = state.terms[0, a]
-        change = prev - terms[0]
-        n_inc[a[ok]] += change[ok] < -1e-10 * np.maximum(1.0, np.abs(prev[ok]))
-        keep = a[ok]
-        state.A[keep], state.B[keep], state.sigma_w[keep], state.sigma_z[keep] = A[ok], B[ok], Sw[ok], Sz[ok]
-        state.terms[:, keep] = terms[:, ok]
-        n_iter[keep] = it
-        done = ok & (np.abs(change) <= tol * np.maximum(1.0, np.abs(terms[0])))
-        new_code[done] = _CONVERGED
-        stop |= done
-        code[a[stop]] = new_code[stop]
-        reason[a[stop]] = new_reason[stop]
-        if keep_history and ok.any():
-            history.append(state.terms[0].copy())
-        active = a[~stop]
-        bar.update(1)
-        bar.set_postfix(active=len(active))
-        if len(active) == 0:
-            break
-    bar.close()
-    stopped_ok = (code == _CONVERGED) | (code == _MAX_ITER)
-    code[stopped_ok & (state.terms[1] <= collapse_tol)] = _COLLAPSED
-    hist = np.array(history) if keep_history else None
-    return state, n_iter, code, reason, hist, n_inc
-
-
-def _message(code: int, reason: str, n_iter: int, kl: float, diagnosis) -> str:
+def _message(code: int, reason: int, n_iter: int, kl: float, diagnosis) -> str:
     base = {
-        _CONVERGED: f"converged after {n_iter} iterations",
-        _COLLAPSED: f"posterior collapse after {n_iter} iterations (kl = {kl:.3g} nats: B ≈ 0, Σ_W ≈ I)",
-        _MAX_ITER: f"stopped at max_iter = {n_iter} without meeting tol",
-        _DIVERGED: f"diverged at iteration {n_iter + 1}: {reason}",
-        _INVALID: f"invalid at iteration {n_iter + 1}: {reason}",
+        _k.CONVERGED: f"converged after {n_iter} iterations",
+        _k.COLLAPSED: f"posterior collapse after {n_iter} iterations (kl = {kl:.3g} nats: B ≈ 0, Σ_W ≈ I)",
+        _k.MAX_ITER: f"stopped at max_iter = {n_iter} without meeting tol",
+        _k.DIVERGED: f"diverged at iteration {n_iter + 1}: {_REASONS[reason]}",
+        _k.INVALID: f"invalid at iteration {n_iter + 1}: {_REASONS[reason]}",
     }[code]
     if not diagnosis.ok:
         base += f". Objective: {diagnosis}"
     return base
+
+
+def _diagnosis(gamma: float, lam: float, family: str, fixed, m: int, n: int):
+    """:func:`well_posedness` of a point (memoised: a grid asks for each (γ, λ) once)."""
+    if family == "fixed":
+        return well_posedness(gamma, lam, fixed, n_latents=m, n_features=n)
+    return _learned_diagnosis(gamma, lam, family, m, n)
+
+
+@lru_cache(maxsize=4096)
+def _learned_diagnosis(gamma, lam, family, m, n):
+    return well_posedness(gamma, lam, family, n_latents=m, n_features=n)
 
 
 def _check_common(sigma_y, n_latents, decoder_noise, max_iter, tol):
@@ -309,7 +240,8 @@ def _check_common(sigma_y, n_latents, decoder_noise, max_iter, tol):
 
 def blahut_arimoto(sigma_y, n_latents: int, gamma: float, lam: float, *, decoder_noise="full",
                    init="random", rng=None, max_iter: int = 10_000, tol: float = 1e-12,
-                   collapse_tol: float = 1e-6, singular_tol: float = 1e-10) -> BAResult:
+                   collapse_tol: float = 1e-6, singular_tol: float = 1e-10,
+                   method: str = "compiled") -> BAResult:
     r"""Minimise the γλ-VAE loss by alternating exact encoder and decoder updates.
 
     Parameters
@@ -325,6 +257,7 @@ def blahut_arimoto(sigma_y, n_latents: int, gamma: float, lam: float, *, decoder
     max_iter, tol : stop when |ΔL| ≤ tol·max(1, |L|)
     collapse_tol : kl (nats) at or below which a stopped run is reported ``"collapsed"``
     singular_tol : relative eigenvalue at which Σ_W or Σ_Z counts as singular (``"diverged"``)
+    method : ``"compiled"`` (the fused Numba kernel) or ``"numpy"`` (the reference implementation)
 
     Returns
     -------
@@ -351,31 +284,34 @@ def blahut_arimoto(sigma_y, n_latents: int, gamma: float, lam: float, *, decoder
     sigma_y, m, family, fixed = _check_common(sigma_y, n_latents, decoder_noise, max_iter, tol)
     gamma = as_finite_scalar(gamma, "gamma", minimum=0.0)
     lam = as_finite_scalar(lam, "lam")
+    check_method(method)
     A0, Sz0 = initial_decoder(sigma_y, m, fixed if family == "fixed" else family, init, rng)
-    state, n_iter, code, reason, hist, n_inc = _iterate(
-        sigma_y[None], A0[None], Sz0[None], np.array([gamma]), np.array([lam]), family, fixed,
-        max_iter=int(max_iter), tol=tol, collapse_tol=collapse_tol, singular_tol=singular_tol,
-        keep_history=True, progress=False)
-    terms = LossTerms(*(float(t) for t in state.terms[:, 0]))
-    diagnosis = well_posedness(gamma, lam, fixed if family == "fixed" else family,
-                               n_latents=m, n_features=sigma_y.shape[0])
-    return BAResult(A=state.A[0], B=state.B[0], sigma_w=state.sigma_w[0], sigma_z=state.sigma_z[0],
-                    loss=terms, history=hist[:, 0], n_iter=int(n_iter[0]), status=STATUSES[code[0]],
-                    message=_message(code[0], reason[0], int(n_iter[0]), terms.kl, diagnosis),
+    run = run_points(sigma_y, A0, Sz0, np.array([gamma]), np.array([lam]), family, fixed, method=method,
+                     n_jobs=1, max_iter=int(max_iter), tol=tol, collapse_tol=collapse_tol,
+                     singular_tol=singular_tol, keep_history=True)
+    terms = LossTerms(*(float(t) for t in run.terms[:, 0]))
+    code, n_iter = int(run.code[0]), int(run.n_iter[0])
+    return BAResult(A=run.A[0], B=run.B[0], sigma_w=run.sigma_w[0], sigma_z=run.sigma_z[0],
+                    loss=terms, history=run.history, n_iter=n_iter, status=STATUSES[code],
+                    message=_message(code, int(run.reason[0]), n_iter, terms.kl,
+                                     _diagnosis(gamma, lam, family, fixed, m, sigma_y.shape[0])),
                     gamma=gamma, lam=lam, decoder_noise=family,
-                    relative_error=terms.mse / float(np.trace(sigma_y)), n_increases=int(n_inc[0]))
+                    relative_error=terms.mse / float(np.trace(sigma_y)), n_increases=int(run.n_increases[0]))
 
 
 def blahut_arimoto_grid(sigma_y, n_latents: int, gammas, lams, *, decoder_noise="full",
                         init="random", rng=None, max_iter: int = 10_000, tol: float = 1e-12,
                         collapse_tol: float = 1e-6, singular_tol: float = 1e-10,
-                        progress: bool = False) -> BAGridResult:
-    """Blahut–Arimoto on every point of the grid ``gammas × lams`` in one vectorised computation.
+                        progress: bool = False, method: str = "compiled",
+                        n_jobs: int | None = None) -> BAGridResult:
+    """Blahut–Arimoto on every point of the grid ``gammas × lams``.
 
     Same arguments and per-point semantics as :func:`blahut_arimoto`; every point starts from the
     same initial decoder (one draw from ``rng``), so the grid is comparable point to point and
     equals a loop of :func:`blahut_arimoto` calls with the same seed. ``progress`` shows a tqdm
-    bar over iterations with the number of points still running.
+    bar over points. ``n_jobs``: threads over grid points (``None``: Numba's thread count; the
+    compiled method only). ``method="numpy"``: every point in lock-step on stacked matrices (the
+    reference implementation).
 
     Examples
     --------
@@ -392,27 +328,20 @@ def blahut_arimoto_grid(sigma_y, n_latents: int, gammas, lams, *, decoder_noise=
     lams = np.atleast_1d(as_finite_scalar(lams, "lams", batch=True)).ravel()
     if gammas.size == 0 or lams.size == 0:
         raise ValueError("gammas and lams must be non-empty")
+    check_method(method)
+    n_jobs = check_n_jobs(n_jobs)
     n = sigma_y.shape[0]
-    G = gammas.size * lams.size
     gg, ll = (x.ravel() for x in np.meshgrid(gammas, lams, indexing="ij"))
     A0, Sz0 = initial_decoder(sigma_y, m, fixed if family == "fixed" else family, init, rng)
-    state, n_iter, code, reason, _, n_inc = _iterate(
-        np.broadcast_to(sigma_y, (G, n, n)).copy(), np.broadcast_to(A0, (G, n, m)).copy(),
-        np.broadcast_to(Sz0, (G, n, n)).copy(), gg, ll, family, fixed, max_iter=int(max_iter),
-        tol=tol, collapse_tol=collapse_tol, singular_tol=singular_tol, keep_history=False,
-        progress=progress)
+    run = run_points(sigma_y, A0, Sz0, gg, ll, family, fixed, method=method, n_jobs=n_jobs,
+                     max_iter=int(max_iter), tol=tol, collapse_tol=collapse_tol,
+                     singular_tol=singular_tol, progress=progress)
     shape = (gammas.size, lams.size)
-    messages = np.empty(G, dtype=object)
-    for k in range(G):
-        diag = well_posedness(gg[k], ll[k], fixed if family == "fixed" else family,
-                              n_latents=m, n_features=n)
-        messages[k] = _message(code[k], reason[k], int(n_iter[k]), state.terms[1, k], diag)
-    terms = LossTerms(*(t.reshape(shape) for t in state.terms))
+    terms = LossTerms(*(t.reshape(shape) for t in run.terms))
     return BAGridResult(
-        gammas=gammas, lams=lams, A=state.A.reshape(shape + (n, m)), B=state.B.reshape(shape + (m, n)),
-        sigma_w=state.sigma_w.reshape(shape + (m, m)), sigma_z=state.sigma_z.reshape(shape + (n, n)),
-        loss=terms, n_iter=n_iter.reshape(shape),
-        status=np.array([STATUSES[c] for c in code]).reshape(shape),
-        message=messages.astype(str).reshape(shape),
-        relative_error=(state.terms[3] / np.trace(sigma_y)).reshape(shape), decoder_noise=family,
-        n_increases=n_inc.reshape(shape))
+        gammas=gammas, lams=lams, A=run.A.reshape(shape + (n, m)), B=run.B.reshape(shape + (m, n)),
+        sigma_w=run.sigma_w.reshape(shape + (m, m)), sigma_z=run.sigma_z.reshape(shape + (n, n)),
+        loss=terms, n_iter=run.n_iter.reshape(shape), status=_STATUS_ARRAY[run.code].reshape(shape),
+        relative_error=(run.terms[3] / np.trace(sigma_y)).reshape(shape), decoder_noise=family,
+        n_increases=run.n_increases.reshape(shape), status_code=run.code.reshape(shape),
+        reason_code=run.reason.reshape(shape), n_latents=m, fixed_noise=fixed)

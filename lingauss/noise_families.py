@@ -34,8 +34,14 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-__all__ = ["DecoderNoiseFamily", "decoder_noise_families", "decoder_noise_family", "LEARNED_FAMILIES",
+__all__ = ["KERNEL_FULL", "KERNEL_DIAGONAL", "KERNEL_ISOTROPIC", "KERNEL_FIXED", "DecoderNoiseFamily", "decoder_noise_families", "decoder_noise_family", "LEARNED_FAMILIES",
            "FAMILY_NAMES", "NAMED_FAMILIES", "resolve_decoder_noise"]
+
+
+#: Codes of the compiled Σ_Z updates (:mod:`lingauss._noise_kernels`): what a family's ``kernel`` says
+#: the fused Blahut–Arimoto kernel computes in the decoder half-step — Σ_Z = E, diag(E),
+#: tr(E)/n·I, or the fixed matrix.
+KERNEL_FULL, KERNEL_DIAGONAL, KERNEL_ISOTROPIC, KERNEL_FIXED = range(4)
 
 
 def _full(E, fixed=None):
@@ -118,6 +124,9 @@ class DecoderNoiseFamily:
         What γ = 1, λ = 0 is (e.g. probabilistic PCA); None when it is a continuum of optima.
     classical_caveat : str
         A known degeneracy of that classical model (printed with the verdict).
+    kernel : int
+        The compiled counterpart of ``project`` in the fused Blahut–Arimoto kernel: one of
+        ``KERNEL_FULL``, ``KERNEL_DIAGONAL``, ``KERNEL_ISOTROPIC``, ``KERNEL_FIXED``.
     """
 
     name: str
@@ -132,6 +141,7 @@ class DecoderNoiseFamily:
     collapse_below_one: bool = False
     classical_model: str | None = None
     classical_caveat: str = ""
+    kernel: int = KERNEL_FIXED
 
     def fixed_matrix(self, model=None, n: int | None = None):
         """Σ_Z of a non-learned family: σ²I_n from ``model`` for ``"true"``; ``None`` if learned."""
@@ -148,19 +158,21 @@ class DecoderNoiseFamily:
 _FAMILIES = (
     DecoderNoiseFamily("full", True, "Sigma_Z = E, the residual covariance (the source's update)",
                        _full, lambda n: n * (n + 1) // 2, _symbolic_full, _sym_update_full,
-                       gamma_above_one="unbounded", boundary_at_one=True, collapse_below_one=True),
+                       gamma_above_one="unbounded", boundary_at_one=True, collapse_below_one=True,
+                       kernel=KERNEL_FULL),
     DecoderNoiseFamily("diagonal", True, "Sigma_Z = diag(E)", _diagonal, lambda n: n,
                        _symbolic_diagonal, _sym_update_diagonal, gamma_above_one="unbounded",
                        boundary_at_one=True, classical_model="factor analysis",
-                       classical_caveat="Heywood cases, Psi_ii -> 0, are possible"),
+                       classical_caveat="Heywood cases, Psi_ii -> 0, are possible",
+                       kernel=KERNEL_DIAGONAL),
     DecoderNoiseFamily("isotropic", True, "Sigma_Z = tr(E)/n I", _isotropic, lambda n: 1,
                        _symbolic_isotropic, _sym_update_isotropic,
                        gamma_above_one="bounded_if_fewer_latents",
-                       classical_model="probabilistic PCA"),
+                       classical_model="probabilistic PCA", kernel=KERNEL_ISOTROPIC),
     DecoderNoiseFamily("true", False, "Sigma_Z fixed at the data's noise sigma^2 I, not learned",
-                       _given, lambda n: 0),
+                       _given, lambda n: 0, kernel=KERNEL_FIXED),
     DecoderNoiseFamily("fixed", False, "Sigma_Z fixed at a given SPD matrix (pass the matrix)",
-                       _given, lambda n: 0),
+                       _given, lambda n: 0, kernel=KERNEL_FIXED),
 )
 _BY_NAME = MappingProxyType({f.name: f for f in _FAMILIES})
 

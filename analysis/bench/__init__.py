@@ -3,7 +3,7 @@ the tests).
 
 * :mod:`analysis.bench.runner` — what every benchmark shares (configuration, seeds, threads, device,
   mean ± std, JSON-ready values, the atomic ``results.json``).
-* :mod:`analysis.bench.core` — batched grid Blahut–Arimoto vs a per-point loop.
+* :mod:`analysis.bench.core` — the compiled Blahut–Arimoto kernel vs numpy batched, threads, per point.
 * :mod:`analysis.bench.im` — naive vs exhaustive vs exact I_m, and the exact search at scale.
 * :mod:`analysis.bench.koopman` — SKD and SSM-SKD next to Hason's (2024) table (needs torch).
 * :mod:`analysis.bench.flow` — Flow Factorized Representation Learning next to Song et al.'s (2023)

@@ -271,8 +271,9 @@ def add_protocol_options(p) -> None:
     add_seeds(p, default=[0], parse_check=True,
               help="seeds of the random initial decoder, non-negative (default 0)")
     add_size(p)
-    p.add_argument("--executor", choices=["none", "processes", "dask"], default="processes",
-                   help="where the BA tasks run: this process, a local process pool, or dask "
+    p.add_argument("--executor", choices=["auto", "none", "processes", "dask"], default="auto",
+                   help="where the BA tasks run: auto (a local process pool only for large sweeps, "
+                        "this process otherwise), this process, a local process pool, or dask "
                         "(the current client or a new local cluster) (default %(default)s)")
     p.add_argument("--workers", type=positive_int, default=None,
                    help="processes/dask workers (default: all cores)")
@@ -292,3 +293,15 @@ def protocol_from(args):
 
 def executor(args):
     return None if args.executor == "none" else args.executor
+
+
+def figure_formats(text: str) -> tuple[str, ...]:
+    """``--formats png,pdf`` → ``("png", "pdf")`` (an argparse type: a bad value is one error line)."""
+    import argparse
+
+    from ..plots import check_formats
+
+    try:
+        return check_formats(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None

@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 from ._errors import UserError
-from ._options import FAMILY_HELP, add_decoder_noise, add_out, add_protocol_options, executor, protocol_from
+from ._options import (FAMILY_HELP, add_decoder_noise, add_out, add_protocol_options, executor, figure_formats,
+                       protocol_from)
 
 
 def cmd_reproduce(args) -> int:
@@ -22,7 +23,7 @@ def cmd_reproduce(args) -> int:
                         baselines=not args.no_baselines, executor=executor(args),
                         n_workers=args.workers, out=out, figures=not args.no_figures,
                         progress=not args.quiet, show=args.show,
-                        landscape_point=tuple(args.landscape_point))
+                        landscape_point=tuple(args.landscape_point), formats=args.formats)
     except OSError as exc:
         raise UserError(f"cannot write to {out}: {exc.strerror or exc}") from None
     print(rep.text)
@@ -54,6 +55,9 @@ def add_parser(sub) -> None:
     r.add_argument("--no-baselines", action="store_true", help="skip the null baselines")
     r.add_argument("--no-figures", action="store_true", help="skip the figures")
     r.add_argument("--show", action="store_true", help="also show each figure interactively")
+    r.add_argument("--formats", type=figure_formats, default=("png",), metavar="LIST",
+                   help="figure file formats, comma-separated among png, pdf, svg (default png; "
+                        "png,pdf adds the vector versions)")
     r.add_argument("--landscape-point", type=float, nargs=2, default=[1.0, 0.0], metavar=("GAMMA", "LAMBDA"),
                    help="grid point (nearest) whose I_m landscape is plotted (default 1 0)")
     r.set_defaults(func=cmd_reproduce)

@@ -9,7 +9,7 @@ import numpy as np
 
 from ._errors import UserError
 from ._options import add_decoder_noise, add_out, add_protocol_options, axis, decoder_noise_list, executor, \
-    protocol_from
+    figure_formats, protocol_from
 
 
 def cmd_sweep(args) -> int:
@@ -18,6 +18,8 @@ def cmd_sweep(args) -> int:
     from ..sweeps import sweep
 
     protocol = protocol_from(args)
+    if args.dense is not None:
+        return _dense(args, protocol)
     scenarios = [lg.talk_scenario(size, k, **protocol.scenario_params)
                  for size in args.size for k in args.scenario]
     families = decoder_noise_list(args)
@@ -47,6 +49,47 @@ def cmd_sweep(args) -> int:
     return 0
 
 
+def _dense(args, protocol) -> int:
+    """``--dense N``: an N × N phase diagram of one scenario (statuses, I_m and SAP success)."""
+    import time
+
+    import lingauss as lg
+
+    from ..dense import phase_diagram
+    from ..plots import plot_phase_diagram
+
+    if args.dense < 2:
+        raise UserError("--dense must be at least 2")
+    if len(args.size) != 1 or len(args.scenario) != 1 or len(args.seeds) != 1:
+        raise UserError("--dense takes one --size, one --scenario and one --seeds value")
+    families = decoder_noise_list(args)
+    if len(families) != 1:
+        raise UserError("--dense takes one --decoder-noise family")
+    protocol = protocol.but(label=protocol.label, decoder_noise=families[0])
+    sc = lg.talk_scenario(args.size[0], args.scenario[0], **protocol.scenario_params)
+    gammas = np.linspace(min(args.gammas), max(args.gammas), args.dense)
+    lams = np.linspace(min(args.lams), max(args.lams), args.dense)
+    out = Path(args.out or f"phase_{args.size[0][0]}{args.size[0][1]}{args.size[0][2]}_{args.scenario[0]}"
+                           f"_{families[0]}_{args.dense}")
+    t0 = time.perf_counter()
+    d = phase_diagram(sc, gammas, lams, protocol=protocol, seed=args.seeds[0], progress=not args.quiet)
+    wall = time.perf_counter() - t0
+    try:
+        d.save(out.with_suffix(".npz"))
+        figs = plot_phase_diagram(d, out.with_suffix(""), formats=args.formats)
+    except OSError as exc:
+        raise UserError(f"cannot write: {exc.strerror or exc}") from None
+    its = int(d.n_iter.sum())
+    print(f"{sc.name}, {families[0]}: {d.n_points} points, {its} BA iterations in {d.solve_seconds:.1f} s "
+          f"({1e6 * d.solve_seconds / max(its, 1):.3f} µs per point-iteration), scoring {d.score_seconds:.1f} s, "
+          f"total {wall:.1f} s")
+    print("statuses: " + ", ".join(f"{k} {v}" for k, v in d.status_counts().items()))
+    print(f"eligible {int(d.eligible.sum())}, I_m success {int(d.im_success.sum())}, "
+          f"SAP success {int(d.sap_success.sum())}")
+    print(f"wrote {out.with_suffix('.npz')}, " + ", ".join(str(f) for f in figs))
+    return 0
+
+
 def add_parser(sub) -> None:
     w = sub.add_parser("sweep", help="a (gamma, lambda) sweep: tidy table, resumable, parallel",
                        description="Sweep (gamma, lambda) for the scenarios of Vu et al. (2024); prints success "
@@ -63,5 +106,11 @@ def add_parser(sub) -> None:
     w.add_argument("--store", help="JSON-lines store: finished points are appended and a rerun "
                                    "resumes, retrying points that ended in error; several runs may "
                                    "share it; a file that is not a store is refused")
-    add_out(w, help="write the table here (.csv, or .jsonl for every field)")
+    add_out(w, help="write the table here (.csv, or .jsonl for every field); with --dense, the "
+                    "stem of the .npz arrays and the figure")
+    w.add_argument("--dense", type=int, default=None, metavar="N",
+                   help="an N x N phase diagram of one scenario over the --gammas/--lams range "
+                        "(statuses, I_m and SAP success; e.g. 1001 for 10^6 points): arrays + figure")
+    w.add_argument("--formats", type=figure_formats, default=("png",), metavar="LIST",
+                   help="figure formats with --dense (default png)")
     w.set_defaults(func=cmd_sweep)

@@ -31,9 +31,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from lingauss.noise_families import LEARNED_FAMILIES
+from lingauss.noise_families import LEARNED_FAMILIES, decoder_noise_family
 
 from .base import batch_images
+from .noise_parameterisations import chol_params, noise_parameterisation
 
 __all__ = ["LinearGaussianVAE", "DECODER_NOISE", "rotate_to_principal_axes"]
 
@@ -42,11 +43,6 @@ __all__ = ["LinearGaussianVAE", "DECODER_NOISE", "rotate_to_principal_axes"]
 #: well-posed optimum this model is checked against, while the full family has a continuum.
 DECODER_NOISE = LEARNED_FAMILIES
 _LOG_2PI = math.log(2.0 * math.pi)
-
-
-def _chol_params(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    L = np.linalg.cholesky(matrix)
-    return np.tril(L, -1), np.log(np.diag(L))
 
 
 class LinearGaussianVAE(nn.Module):
@@ -83,29 +79,25 @@ class LinearGaussianVAE(nn.Module):
         self.w_offdiag = nn.Parameter(torch.zeros(self.m, self.m, **kw))
         self.w_log_diag = nn.Parameter(torch.zeros(self.m, **kw))
         self.register_buffer("_tril_m", torch.tril(torch.ones(self.m, self.m, **kw), -1))
+        fixed = None
         if isinstance(decoder_noise, str):
             if decoder_noise not in DECODER_NOISE:
                 raise ValueError(f"decoder_noise must be one of {DECODER_NOISE} or a fixed SPD matrix,"
                                  f" got {decoder_noise!r}")
-            self.decoder_noise = decoder_noise
-            if decoder_noise == "isotropic":
-                self.z_log_var = nn.Parameter(torch.zeros((), **kw))
-            elif decoder_noise == "diagonal":
-                self.z_log_var = nn.Parameter(torch.zeros(self.n, **kw))
-            else:
-                self.z_offdiag = nn.Parameter(torch.zeros(self.n, self.n, **kw))
-                self.z_log_diag = nn.Parameter(torch.zeros(self.n, **kw))
-                self.register_buffer("_tril_n", torch.tril(torch.ones(self.n, self.n, **kw), -1))
         else:
             fixed = np.asarray(decoder_noise, dtype=np.float64)
             if fixed.shape != (self.n, self.n) or not np.allclose(fixed, fixed.T):
                 raise ValueError(f"decoder_noise matrix must be symmetric ({self.n}, {self.n})")
             try:
-                L = np.linalg.cholesky(fixed)
+                np.linalg.cholesky(fixed)
             except np.linalg.LinAlgError:
                 raise ValueError("decoder_noise matrix must be positive definite") from None
-            self.decoder_noise = "fixed"
-            self.register_buffer("_chol_z_fixed", torch.as_tensor(L, **kw))
+            decoder_noise = "fixed"
+        #: the family's declaration (lingauss.noise_families): its structure picks the torch
+        #: parameterisation, its projection decides which matrices belong to it
+        self.family = decoder_noise_family(decoder_noise)
+        self.decoder_noise = self.family.name
+        self.noise = noise_parameterisation(self.family, self.n, dtype, fixed)
 
     # ------------------------------------------------------------------------ parameterisation
     def chol_w(self) -> torch.Tensor:
@@ -118,13 +110,7 @@ class LinearGaussianVAE(nn.Module):
 
     def chol_z(self) -> torch.Tensor:
         """L_Z (a diagonal matrix for the isotropic and diagonal families)."""
-        if self.decoder_noise == "isotropic":
-            return torch.eye(self.n, dtype=self.A.dtype, device=self.A.device) * torch.exp(0.5 * self.z_log_var)
-        if self.decoder_noise == "diagonal":
-            return torch.diag(torch.exp(0.5 * self.z_log_var))
-        if self.decoder_noise == "full":
-            return self.z_offdiag * self._tril_n + torch.diag(self.z_log_diag.exp())
-        return self._chol_z_fixed
+        return self.noise.chol()
 
     def sigma_z(self) -> torch.Tensor:
         L = self.chol_z()
@@ -134,21 +120,11 @@ class LinearGaussianVAE(nn.Module):
         return 2.0 * self.w_log_diag.sum()
 
     def _logdet_z(self) -> torch.Tensor:
-        if self.decoder_noise == "isotropic":
-            return self.n * self.z_log_var
-        if self.decoder_noise == "diagonal":
-            return self.z_log_var.sum()
-        if self.decoder_noise == "full":
-            return 2.0 * self.z_log_diag.sum()
-        return 2.0 * torch.log(torch.diagonal(self._chol_z_fixed)).sum()
+        return self.noise.logdet()
 
     def _whiten(self, r: torch.Tensor) -> torch.Tensor:
         """Rows r (N, n) → L_Z⁻¹ r, so ‖·‖² = rᵀΣ_Z⁻¹r."""
-        if self.decoder_noise == "isotropic":
-            return r * torch.exp(-0.5 * self.z_log_var)
-        if self.decoder_noise == "diagonal":
-            return r * torch.exp(-0.5 * self.z_log_var)
-        return torch.linalg.solve_triangular(self.chol_z(), r.T, upper=False).T
+        return self.noise.whiten(r)
 
     # ---------------------------------------------------------------------------------- loss
     def loss(self, batch, objective: str | None = None) -> dict[str, torch.Tensor]:
@@ -217,27 +193,17 @@ class LinearGaussianVAE(nn.Module):
         if B is not None:
             self.B.copy_(torch.as_tensor(np.asarray(B, dtype=np.float64), **dt).reshape(self.m, self.n))
         if sigma_w is not None:
-            off, logd = _chol_params(np.asarray(sigma_w, dtype=np.float64).reshape(self.m, self.m))
+            off, logd = chol_params(np.asarray(sigma_w, dtype=np.float64).reshape(self.m, self.m))
             self.w_offdiag.copy_(torch.as_tensor(off, **dt))
             self.w_log_diag.copy_(torch.as_tensor(logd, **dt))
         if sigma_z is not None:
             Sz = np.asarray(sigma_z, dtype=np.float64).reshape(self.n, self.n)
-            d = np.diag(Sz)
-            fam = self.decoder_noise
-            if fam == "fixed":
+            if not self.family.learned:
                 raise ValueError("sigma_z is fixed for this model")
-            if fam in ("isotropic", "diagonal") and not np.allclose(Sz, np.diag(d)):
-                raise ValueError(f"sigma_z must be diagonal for decoder_noise={fam!r}")
-            if fam == "isotropic":
-                if not np.allclose(d, d.mean()):
-                    raise ValueError("sigma_z must be a multiple of the identity for decoder_noise='isotropic'")
-                self.z_log_var.copy_(torch.as_tensor(np.log(d.mean()), **dt))
-            elif fam == "diagonal":
-                self.z_log_var.copy_(torch.as_tensor(np.log(d), **dt))
-            else:
-                off, logd = _chol_params(Sz)
-                self.z_offdiag.copy_(torch.as_tensor(off, **dt))
-                self.z_log_diag.copy_(torch.as_tensor(logd, **dt))
+            if not np.allclose(self.family.project(Sz), Sz):     # the declaration decides membership
+                raise ValueError(f"sigma_z must lie in the decoder_noise={self.decoder_noise!r} family "
+                                 f"({self.family.description})")
+            self.noise.assign(Sz)
         return self
 
     def extra_repr(self) -> str:

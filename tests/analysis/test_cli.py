@@ -56,11 +56,11 @@ def test_unwritable_output_folder_is_a_user_error(tmp_path, capsys):
 
 
 def test_bench_core_equal_answers_and_a_table():
-    b = bench_core(grid=4, iterations=5, loop_points=None, progress=False)
-    assert b.points == 16 and b.loop_points == 16
-    assert b.max_abs_diff == 0.0       # the grid and the loop compute the same iterates
+    b = bench_core(grid=4, iterations=5, threads=2, progress=False)
+    assert b.rows["ours dense"].points == 16 and b.rows["numpy dense"].point_iterations == 16 * 5
+    assert b.max_abs_diff["dense"] < 1e-10 and b.max_abs_diff["talk"] < 1e-10   # the same iterates
     table = format_core(b)
-    assert "speed-up" in table and "blahut_arimoto_grid" in table
+    assert "numpy batched / ours" in table and "threads vs 1" in table and "per point" in table
 
 
 def test_console_script_help_runs():

@@ -237,7 +237,7 @@ def test_reproduce_with_errored_points_exits_1_with_one_line(tmp_path, capsys, m
 
 @pytest.mark.parametrize("argv, text", [
     (["sweep", "--workers", "0", "--quiet"], "positive integer"),
-    (["bench", "core", "--loop-points", "-5", "--quiet"], "positive integer"),
+    (["bench", "core", "--threads", "-5", "--quiet"], "positive integer"),
     (["metric", "--samples", "{lat}", "{fac}", "--shrinkage", "abc"], "--shrinkage"),
 ])
 def test_bad_numbers_that_reached_library_internals_are_usage_errors(argv, text, files, capsys):

@@ -19,7 +19,8 @@ PNG = b"\x89PNG\r\n\x1a\n"
 def rep(tmp_path_factory):
     out = tmp_path_factory.mktemp("reproduce")
     return reproduce(Protocol(decoder_noise="isotropic"), sizes=[(3, 4, 3)], gammas=(0.99, 1.0),
-                     lams=(0.0, 0.01), seeds=(0, 1), executor=None, out=out, progress=False)
+                     lams=(0.0, 0.01), seeds=(0, 1), executor=None, out=out, progress=False,
+                     formats=("png", "pdf"))
 
 
 def test_rates_are_recounted_from_the_rows(rep):
@@ -122,11 +123,22 @@ def test_baseline_encoders_shapes_and_errors():
         baseline_rows(sc, n_draws=0)
 
 
-def test_plots_write_png_and_pdf(tmp_path, rep):
+def test_plots_write_png_by_default_and_pdf_on_request(tmp_path, rep):
     paths = plot_success_bars(rep.comparison, tmp_path / "bars")
     paths += plot_grid_heatmaps(rep.table, "(3,4,3) scenario 2", tmp_path / "grid", seed=0)
     sc = lg.talk_scenario((3, 4, 3), 2)
     r = lg.blahut_arimoto(sc.model, 3, 1.0, 0.0, decoder_noise="isotropic", rng=0)
-    paths += plot_im_landscape(sc, r.B, r.sigma_w, tmp_path / "land")
-    assert sorted(p.suffix for p in paths) == [".pdf"] * 3 + [".png"] * 3
+    paths += plot_im_landscape(sc, r.B, r.sigma_w, tmp_path / "land", formats=("png", "pdf"))
+    assert sorted(p.suffix for p in paths) == [".pdf"] + [".png"] * 3
     assert all(p.stat().st_size > 5_000 for p in paths)
+    assert paths[-1].read_bytes()[:4] == b"%PDF"
+    with pytest.raises(ValueError, match="formats"):
+        plot_success_bars(rep.comparison, tmp_path / "bars", formats=("jpg",))
+
+
+def test_cli_formats_option(tmp_path):
+    from analysis.cli._options import figure_formats
+    assert figure_formats("png,pdf") == ("png", "pdf") and figure_formats("PNG") == ("png",)
+    import argparse
+    with pytest.raises(argparse.ArgumentTypeError, match="formats"):
+        figure_formats("png,gif")

@@ -242,3 +242,23 @@ def test_true_decoder_noise_is_fixed_at_the_model_noise():
     row = table.rows[0]
     assert row["decoder_noise"] == "true" and row["status"] == ref.status != "diverged"
     assert row["loss_total"] == pytest.approx(ref.loss.total, rel=1e-10)
+
+
+def test_dense_phase_diagram_matches_the_full_sweep():
+    """The phase diagram computes errors and metrics only where they can matter; its verdicts
+    equal the full sweep's rows (every field computed at every point) on the same grid."""
+    from analysis import sweep
+    from analysis.dense import phase_diagram
+
+    sc = lg.talk_scenario((3, 4, 3), 2)
+    gammas, lams = np.array([0.99, 1.0, 1.01]), np.array([0.0, 0.01, 0.02])
+    d = phase_diagram(sc, gammas, lams, seed=0, progress=False)
+    table = sweep(sc, gammas, lams, seeds=0, progress=False)
+    rows = {(r["gamma"], r["lam"]): r for r in table.rows}
+    assert d.eligible.any() and not d.eligible.all()
+    for i, g in enumerate(gammas):
+        for j, l in enumerate(lams):
+            r = rows[(g, l)]
+            assert lg.STATUSES[d.status[i, j]] == r["status"]
+            assert (d.eligible[i, j], d.im_success[i, j], d.sap_success[i, j]) == \
+                (r["eligible"], r["im_success"], r["sap_success"])
