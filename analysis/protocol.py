@@ -1,7 +1,7 @@
 r"""The protocol of a (γ, λ) sweep: every choice Vu et al. (2024) leave open, as one record.
 
-The talk (Vu, Wei & Wan 2024, *Investigating Disentanglement in β-VAE within a Linear Gaussian
-Setting*) says "for each (γ, λ) pair, seek the optimal solution ... adhering to a 5 % reconstruction
+Vu, Wei & Wan (2024, *Investigating Disentanglement in β-VAE within a Linear Gaussian
+Setting*) say "for each (γ, λ) pair, seek the optimal solution ... adhering to a 5 % reconstruction
 error tolerance; employ Blahut–Arimoto until convergence". It does not say how BA starts, when it
 stops, what "reconstruction error" measures, which Σ_Z family is learned, or the scenario constants.
 Each of those is a field here, with our documented default:

@@ -16,9 +16,11 @@ reading). A file that is not a store is refused and left untouched. Several proc
 into one store at once: every point is claimed before it is solved (:class:`~analysis.store.JsonlStore`
 record locks, released by the OS when a process dies), so no point is solved or stored twice.
 
-Process pools start their workers with ``forkserver`` (else ``spawn``), never ``fork`` (unsafe once
-Numba/BLAS threads run); as with any such pool, a script must call :func:`sweep` under
-``if __name__ == "__main__":``.
+``executor="processes"`` is a loky pool (:mod:`analysis.pools`, joblib's backend, as scikit-learn
+uses): workers are fresh interpreters (``fork`` + ``exec``, never a bare ``fork``, which is unsafe
+once Numba/BLAS threads run) that never re-import the caller's main module, so a plain script
+needs no ``if __name__ == "__main__":`` guard; workers ignore Ctrl-C, which the caller turns into
+stopping them at once.
 
 Every point of a task starts from the same random decoder (one draw seeded by ``seed``), so splitting
 the grid into tasks does not change any number.
@@ -29,16 +31,15 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import FIRST_COMPLETED
 from concurrent.futures import wait as _cf_wait
-from multiprocessing import get_all_start_methods, get_context
 
 import numpy as np
 from tqdm.auto import tqdm
 
 import lingauss as lg
 
+from . import pools
 from .evaluate import apply_reading, failed_scores, relative_errors, score_encoder
 from .protocol import Protocol
 from .store import JsonlStore, merge_rows
@@ -120,12 +121,6 @@ def _axis(values, name) -> np.ndarray:
     return arr
 
 
-def _start_method() -> str:
-    """``forkserver`` where it exists, else ``spawn``: never ``fork``, which copies a process whose
-    Numba/BLAS thread pools may hold locks (a deadlock in the child)."""
-    return "forkserver" if "forkserver" in get_all_start_methods() else "spawn"
-
-
 def _resolve_executor(executor, n_workers):
     """``(executor, owned, kind)``: kind is ``"local"``, ``"futures"`` or ``"dask"``."""
     if n_workers is not None and (isinstance(n_workers, (bool, np.bool_))
@@ -134,22 +129,16 @@ def _resolve_executor(executor, n_workers):
     if executor is None:
         return None, False, "local"
     if executor == "processes":
-        workers = n_workers or os.cpu_count() or 1
-        ctx = get_context(_start_method())
-        if ctx.get_start_method() == "forkserver":
-            ctx.set_forkserver_preload(["analysis.sweeps"])   # workers start with lingauss imported
-        return ProcessPoolExecutor(max_workers=workers, mp_context=ctx), True, "futures"
+        return pools.process_pool(pools.default_workers(n_workers)), True, "futures"
     if executor == "dask":
         try:
-            from distributed import Client, get_client
+            from distributed import get_client
         except ImportError:
             raise ImportError('executor="dask" needs the dist extra: pip install -e ".[dist]"') from None
         try:
             return get_client(), False, "dask"
         except ValueError:
-            workers = n_workers or os.cpu_count() or 1
-            return Client(n_workers=workers, threads_per_worker=1, processes=True,
-                          dashboard_address=None), True, "dask"
+            return pools.local_dask_client(pools.default_workers(n_workers)), True, "dask"
     if not hasattr(executor, "submit"):
         raise ValueError(f'executor must be None, "processes", "dask" or an object with submit(), got {executor!r}')
     kind = "dask" if type(executor).__module__.split(".")[0] == "distributed" else "futures"
@@ -157,19 +146,8 @@ def _resolve_executor(executor, n_workers):
 
 
 def _abandon(pool, kind) -> None:
-    """Stop an owned pool at once (Ctrl-C, an error): cancel queued tasks, end running workers."""
-    if kind == "dask":
-        pool.close()
-        return
-    terminate = getattr(pool, "terminate_workers", None)           # Python ≥ 3.14
-    if terminate is not None:
-        terminate()
-        return
-    workers = list((getattr(pool, "_processes", None) or {}).values())   # gone after shutdown()
-    pool.shutdown(wait=False, cancel_futures=True)
-    for proc in workers:
-        if proc.is_alive():
-            proc.terminate()
+    """Stop an owned pool at once (Ctrl-C, an error): :func:`analysis.pools.abandon`."""
+    pools.abandon(pool, kind)
 
 
 def _wait_first(futures, kind):
@@ -381,7 +359,8 @@ def _run_tasks(tasks, db, done, computed, pool, kind, bar, *, window, points_per
             if kind == "local":
                 land(part, _solve_task(part))
             else:
-                in_flight[pool.submit(_solve_task, part)] = part
+                with pools.sigint_blocked_for_children():   # workers it starts ignore Ctrl-C
+                    in_flight[pool.submit(_solve_task, part)] = part
         return True
 
     while pending or deferred or in_flight:

@@ -16,6 +16,14 @@ How factors enter the covariance (documented reading):
 * a factor that is constant on the evaluated samples carries no information and would make the
   covariance singular: it is dropped and listed in ``dropped_factors``.
 
+A collapsed code (the posterior equal to the prior, KL ≈ 0) still gets scores — of noise. For a
+VAE with a standard normal prior (a model with ``encode_distribution``, every
+:mod:`neural.models` VAE) the bridge counts the *active* latents, those whose posterior mean
+varies over the data by more than :data:`ACTIVE_UNIT_VARIANCE` = 0.01 (the active-unit rule of
+Burda, Grosse & Salakhutdinov 2016; an inactive latent carries KL ≈ 0). With none active the result
+is ``collapsed`` and its summary says that the scores rest on a collapsed code and that a grouping
+is not a recovered one, instead of reporting a success.
+
 The encoder can be a model with ``encode(x)`` (a torch module gets a float32 tensor on its device,
 under ``torch.no_grad``), a torch module's ``forward``, or any callable mapping a numpy batch
 (B, C, H, W) to (B, m) latents — users plug in their own models.
@@ -30,7 +38,10 @@ import numpy as np
 import lingauss as lg
 from lingauss._validation import as_rng
 
-__all__ = ["BridgeResult", "encode_dataset", "evaluate_latents", "METRICS"]
+__all__ = ["BridgeResult", "encode_dataset", "evaluate_latents", "METRICS", "ACTIVE_UNIT_VARIANCE"]
+
+#: A latent of a VAE is active when Var_x E[z | x] exceeds this (Burda et al. 2016; module doc).
+ACTIVE_UNIT_VARIANCE = 0.01
 
 #: Metric names accepted by :func:`evaluate_latents`: the registry's covariance and sample metrics
 #: (:func:`lingauss.metrics.registry`).
@@ -56,6 +67,12 @@ class BridgeResult:
     dropped_factors: tuple[str, ...]
     index: np.ndarray
     success: dict = field(default_factory=dict)
+    active: tuple | None = None
+
+    @property
+    def collapsed(self) -> bool:
+        """No active latent (module doc): the scores rest on a collapsed code."""
+        return self.active is not None and not any(self.active)
 
     @property
     def im(self):
@@ -74,7 +91,16 @@ class BridgeResult:
     def summary(self) -> str:
         """One line per metric (label, score, units, diagnostics), then the successes."""
         lines = lg.metrics.summary_lines(self.metrics, self.factor_names)
-        lines += [f"{name} success: {s.outcome}" for name, s in self.success.items()]
+        if self.active is not None:
+            lines.append(f"active latents: {sum(self.active)} of {len(self.active)} (variance of the "
+                         f"posterior mean over the data > {ACTIVE_UNIT_VARIANCE:g}, Burda et al. 2016)")
+        if self.collapsed:
+            lines.append("COLLAPSED CODE: no latent is active (KL ≈ 0): the scores above rest on a "
+                         "collapsed code and no grouping is recovered")
+            lines += [f"{name} success: not claimed (collapsed code; the reading gave {s.outcome})"
+                      for name, s in self.success.items()]
+        else:
+            lines += [f"{name} success: {s.outcome}" for name, s in self.success.items()]
         return "\n".join(lines)
 
 
@@ -189,6 +215,8 @@ def evaluate_latents(model_or_encode_fn, dataset, *, n_samples: int | None = 500
             success["im"] = lg.im_success(results["im"], true_grouping)
         if "sap" in results:
             success["sap"] = lg.sap_success(results["sap"], true_grouping)
+    active = (tuple(bool(a) for a in np.var(Z, axis=0) > ACTIVE_UNIT_VARIANCE)
+              if hasattr(model_or_encode_fn, "encode_distribution") else None)
     return BridgeResult(metrics=results, joint_cov=cov, latents=Z, factors=V,
                         factor_names=tuple(names[c] for c in kept), dropped_factors=dropped,
-                        index=index, success=success)
+                        index=index, success=success, active=active)

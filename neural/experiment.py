@@ -105,8 +105,13 @@ def train_vae(*, model: str = "betavae", weight: float = 4.0, dataset: str = "ds
     fit = trainer.fit(training.images, steps, batch_size=batch_size, resume="latest" if resume else None)
     if metrics is None:
         metrics = lg.metrics.metric_names("covariance", "samples", available_only=True)
-    bridge = evaluate_latents(net, evaluation, n_samples=None, metrics=metrics, rng=seed,
-                              shrinkage="ledoit_wolf")
+    try:
+        bridge = evaluate_latents(net, evaluation, n_samples=None, metrics=metrics, rng=seed,
+                                  shrinkage="ledoit_wolf")
+    except ValueError as exc:            # a stopped training can leave an encoder with no scores
+        if fit.status == "completed":
+            raise
+        bridge, not_scored = None, f"not scored: {exc}"
     report = {
         "config": {"model": model, "weight": weight, "dataset": str(data_file or dataset),
                    "n_train": len(training), "n_eval": len(evaluation), "latent_dim": latent_dim,
@@ -115,13 +120,14 @@ def train_vae(*, model: str = "betavae", weight: float = 4.0, dataset: str = "ds
                      "bad_steps": fit.bad_steps, "seconds": fit.seconds, "nan_guard": fit.nan_guard,
                      "last": {k: float(v) for k, v in fit.last.items()
                               if isinstance(v, (int, float)) and np.isfinite(v)}},
-        "factors": list(bridge.factor_names), "dropped_factors": list(bridge.dropped_factors),
-        "metrics": _metric_values(bridge),
+        "factors": list(bridge.factor_names) if bridge else [],
+        "dropped_factors": list(bridge.dropped_factors) if bridge else [],
+        "metrics": _metric_values(bridge) if bridge else {},
         "covariance_note": "latents-first joint covariance of posterior means and factor classes "
                            "(Ledoit-Wolf shrinkage: collapsed latents are near-constant)",
     }
     (out / "report.json").write_text(json.dumps(report, indent=2))
-    (out / "report.md").write_text(_markdown(report, bridge.summary()))
+    (out / "report.md").write_text(_markdown(report, bridge.summary() if bridge else not_scored))
     return report
 
 

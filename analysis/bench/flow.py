@@ -44,7 +44,7 @@ rotation a gradient flow of a single-valued potential cannot represent on a clos
 (the circulation of ∇u around it is zero), which is why it is not the benchmark's default
 (``data="circular"`` keeps it for comparison).
 
-Targets (issue 13): over the seeds, mean 𝓔_k of FFRL-supervised at least 30 % below the VAE row's
+Targets: over the seeds, mean 𝓔_k of FFRL-supervised at least 30 % below the VAE row's
 for every k, and FFRL-weak within 1.5× of FFRL-supervised for every k; the output states for each
 whether it is met.
 """
@@ -62,7 +62,7 @@ __all__ = ["FLOW_CONFIGS", "CONFIGS", "DATA_PROTOCOLS", "MODELS", "WEAK_INDEX", 
            "TARGET_WEAK_RATIO", "FlowBenchResult", "run_flow_benchmark", "format_flow_benchmark",
            "flow_targets", "write_results"]
 
-#: Seed 001, Table 1 (MNIST): (method, supervision, 𝓔 scaling, rotation, colouring, log-likelihood).
+#: Song et al. (2023), Table 1 (MNIST): (method, supervision, 𝓔 scaling, rotation, colouring, log-likelihood).
 PAPER_TABLE1 = (
     ("VAE", "none", 1275.31, 1310.72, 1368.92, -2206.17),
     ("FFRL (ours)", "supervised", 185.42, 153.54, 158.57, -2112.45),
@@ -296,11 +296,11 @@ def format_flow_benchmark(result: FlowBenchResult) -> str:
     if accs:
         lines += ["", "FFRL-weak: accuracy of argmax q(k|x̄) on the held-out sequences under the best "
                       "relabelling: " + ", ".join(f"{a:.3f}" for a in accs) + " (per seed)"]
-    lines += ["", "Targets (issue 13, on the seed means):"]
+    lines += ["", "Targets (on the means over seeds):"]
     for t in flow_targets(result):
         val = f"{t['value']:.1%}" if "below" in t["name"] else f"{t['value']:.2f}x"
         lines.append(f"- {t['name']}: {val} — {'MET' if t['met'] else 'NOT MET'}")
-    lines += ["", "Seed 001, Table 1 (MNIST, full training, GPU):", "",
+    lines += ["", "Song et al. (2023), Table 1 (MNIST, full training, GPU):", "",
               "| method | supervision | E scaling | E rotation | E colouring | log-likelihood |",
               "|---|---|---|---|---|---|"]
     for m, s, a, b, cc, ll in PAPER_TABLE1:

@@ -94,7 +94,7 @@ def structured_im_covariance(s: int, m: int, rng, *, density: float = 0.3,
 
 
 def naive_im(cov: np.ndarray, m: int, limit: int | None = None) -> tuple[float, int]:
-    """The talk's method: a Python loop over the m^s assignments calling ``gaussian_mi``.
+    """Vu et al.'s (2024) method: a Python loop over the m^s assignments calling ``gaussian_mi``.
 
     Stops after ``limit`` assignments; returns (best score seen, assignments scored).
     """

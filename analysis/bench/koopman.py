@@ -15,12 +15,15 @@ Pipeline, per dataset (shared by all its rows):
 2. Judges (:func:`neural.koopman.train_judges`): one small multi-head CNN on the train frames for
    the judged factors (sprites-like: the four colours and the action; Moving dSprites: shape,
    colour, scale, pos_x, pos_y); held-out accuracy on the test set.
-3. Floors and ceiling (:mod:`neural.koopman.floors`): the D_sd / D_mf of the trivial models
-   (swap nothing, return the partner, random swap) from the cardinalities and the judges'
-   accuracies, and the judges on ground-truth swaps of the evaluation part rendered by the data
-   generator (:func:`neural.koopman.ground_truth_swaps`).
-4. Per model and seed: train (:class:`neural.train.Trainer`: gradient clipping, plateau decay, NaN
-   guard); latent exploration on the exploration part by the model's rule
+3. Floors and ceiling (:mod:`neural.koopman.floors`): D_sd of all nine trivial strategies (a
+   behaviour — identity, full swap to the partner, coin per factor — for the static swap and one
+   for the dynamic swap), D_mf (Hason's (2024) formula and the balanced reading) of the three
+   behaviours, from the cardinalities and the judges' accuracies; the **strongest** of each is
+   the floor every verdict compares with; and the judges on ground-truth swaps of the evaluation
+   part rendered by the data generator (:func:`neural.koopman.ground_truth_swaps`).
+4. Per model and seed: train (:func:`neural.koopman.curves.train_with_curve`:
+   :class:`neural.train.Trainer` with gradient clipping and NaN guard, warm-up + cosine learning
+   rate, a learning-curve point — D_sd, D_mf, reconstruction — every ``eval_every`` steps); latent exploration on the exploration part by the model's rule
    (:func:`neural.koopman.explore_static_channels` — SKD: brute force over its s static modes
    whenever 2^s ≤ 4096 (``BRUTE_FORCE_LIMIT``), else greedy; SSM-SKD: Hason's (2024) greedy rule over its k
    channels, plus the brute-force optimum as a check when k ≤ ``brute_force_max_channels``); D_sd
@@ -28,9 +31,22 @@ Pipeline, per dataset (shared by all its rows):
    static factors (:func:`neural.koopman.static_channel_metrics`); test reconstruction MSE next to
    the train set's mean frame; SSM-SKD's count of degenerate static modes during training.
 
-Configurations (:data:`CONFIGS`): ``"reduced"`` — the CPU configuration (sprites-like frames at
-32×32, narrow convolutions, k = 16 with s = 8 for SKD, k = 8 for SSM-SKD, a few hundred steps of
-32 sequences); ``"full"`` — Hason's (2024) size for a GPU (64×64 frames, conv widths 32–256, k = 40 with
+Targets (:data:`TARGETS`): for D_sd and D_mf, the mean over seeds closes at least half the
+distance from the strongest floor to the ceiling (:func:`gap_closed` ≥ 0.5).
+
+With ``figures_dir`` (the command's ``--out DIR``) every row also writes its learning curve next to
+the floors and ceilings (:func:`neural.koopman.curves.plot_curve`) and its swap grid (originals,
+partners, static swap, dynamic swap, each beside its ground truth; :func:`neural.koopman.curves.swap_grid`);
+the rows name the files relative to that directory.
+
+Configurations (:data:`CONFIGS`): ``"cpu"`` (default) — Sprites-like frames at 16×16 (the
+smallest size the generator draws; the judges still read every factor), a random start phase per
+clip (so the dynamics cannot be a clock shared by all clips), 2,000 training sequences, two
+stride-2 convolutions (32, 64) and a dense 128 layer, k = 16 with s = 4 for SKD (one static mode
+per colour factor), k = 8 for SSM-SKD, batch 32, lr 2·10⁻³ with 100 warm-up steps and a cosine
+decay, a learning-curve point every 250 steps; Moving dSprites (drawn at 64×64 only) keeps four
+stride-2 layers (16, 16, 32, 32). ``w_cycle`` (0: off, as Hason (2024)) switches on the
+swap-cycle term of :mod:`neural.koopman.base`. ``"full"`` — Hason's (2024) size for a GPU (64×64 frames, conv widths 32–256, k = 40 with
 s = 8 for SKD, k = 15 for SSM-SKD, 10,000 training sequences). Encoder size: the full
 configuration's encoder (four 4×4 stride-2 convolutions 3→32→64→128→256, dense 4096→256→k and a
 k-wide LSTM) has 1.763 M parameters for SKD (k = 40) and 1.746 M for SSM-SKD (k = 15), close to
@@ -48,11 +64,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .runner import jsonable, mean_std, mean_std_text, n_params, resolve_config, resolve_device, timed_fit, \
-    torch_threads, write_results_json
+from .runner import jsonable, mean_std, mean_std_text, n_params, resolve_config, resolve_device, torch_threads, \
+    write_results_json
 
-__all__ = ["KoopmanBenchResult", "run_koopman_benchmark", "format_koopman_benchmark", "SEED_TABLE",
-           "SEED_DYNAMIC_SWAP", "CONFIGS", "REDUCED_CONFIG", "FULL_CONFIG", "DATASETS", "MODELS",
+__all__ = ["KoopmanBenchResult", "run_koopman_benchmark", "format_koopman_benchmark", "gap_closed", "target_verdicts",
+           "SEED_TABLE",
+           "SEED_DYNAMIC_SWAP", "CONFIGS", "CPU_CONFIG", "FULL_CONFIG", "DATASETS", "MODELS",
            "JUDGED_FACTORS", "COLOUR_FACTORS", "TARGETS", "BRUTE_FORCE_LIMIT", "reconstruction_errors",
            "dataset_spec", "target_verdicts", "write_results"]
 
@@ -73,23 +90,26 @@ JUDGED_FACTORS = {"sprites-like": ("skin", "hair", "top", "bottom", "action"),
 #: The static colour factors whose agreement after a dynamic swap is the "keeps the colour" target.
 COLOUR_FACTORS = {"sprites-like": ("skin", "hair", "top", "bottom"), "moving-dsprites": ("colour",)}
 _SEED_NAME = {"sprites-like": "Sprites", "moving-dsprites": "Moving dSprites"}
-#: Margins above the floors, and the colour kept by a dynamic swap (mean over seeds).
-TARGETS = {"D_sd_margin": 0.20, "D_mf_margin": 0.05, "colour_keep": 0.90}
+#: Targets: close this fraction of the distance from the strongest floor to the ceiling.
+TARGETS = {"gap_fraction": 0.5}
 
-REDUCED_CONFIG = dict(
-    n_train=1000, n_test=160, n_explore=48, n_frames=8, seeds=(0, 1, 2), steps=600, batch_size=32, lr=2e-3,
-    k_skd=16, n_static_skd=8, k_ssm=8, channels=(16, 32, 32, 64), hidden=128, image_size=32,
-    judge_steps=400, judge_channels=(8, 16, 16, 32), judge_hidden=64, brute_force_max_channels=8,
+CPU_CONFIG = dict(
+    n_train=2000, n_test=256, n_explore=64, n_frames=8, seeds=(0, 1, 2), steps=1500, batch_size=32, lr=2e-3,
+    warmup=100, eval_every=250, random_start=True, w_cycle=0.0,
+    k_skd=16, n_static_skd=4, k_ssm=8, channels=(32, 64), hidden=128, image_size=16,
+    judge_steps=1500, judge_channels=(16, 32, 64), judge_hidden=64, brute_force_max_channels=8,
     datasets=("sprites-like",), data_seed=1234,
-    # Moving dSprites is drawn at 64×64 only; its reduced models stay at the earlier CPU size
+    # Moving dSprites is drawn at 64×64 only; its CPU models keep four stride-2 layers
     overrides={"moving-dsprites": dict(channels=(16, 16, 32, 32), hidden=64, k_skd=8, n_static_skd=4,
-                                       k_ssm=8, n_train=256, n_test=96, n_explore=32, steps=400)})
+                                       k_ssm=8, n_train=512, n_test=128, n_explore=32, steps=800,
+                                       judge_channels=(8, 16, 16, 32))})
 FULL_CONFIG = dict(
     n_train=10000, n_test=1000, n_explore=256, n_frames=8, seeds=(0, 1, 2), steps=15000, batch_size=32,
     lr=1e-3, k_skd=40, n_static_skd=8, k_ssm=15, channels=(32, 64, 128, 256), hidden=256, image_size=64,
     judge_steps=5000, judge_channels=(16, 32, 32, 64), judge_hidden=128, brute_force_max_channels=0,
+    warmup=500, eval_every=1000, random_start=True, w_cycle=0.0,
     datasets=("sprites-like", "moving-dsprites"), data_seed=1234, overrides={})
-CONFIGS = {"reduced": REDUCED_CONFIG, "full": FULL_CONFIG}
+CONFIGS = {"cpu": CPU_CONFIG, "full": FULL_CONFIG}
 
 
 def __getattr__(name: str):
@@ -168,23 +188,28 @@ def write_results(result: KoopmanBenchResult, out_dir):
     return write_results_json(result.as_json(), out_dir)
 
 
-def run_koopman_benchmark(*, config: str | dict = "reduced", datasets=None, models=MODELS, seeds=None,
+def run_koopman_benchmark(*, config: str | dict = "cpu", datasets=None, models=MODELS, seeds=None,
                           steps: int | None = None, device=None, threads: int | None = 1,
-                          progress: bool = False, log=None) -> KoopmanBenchResult:
+                          progress: bool = False, log=None, figures_dir=None) -> KoopmanBenchResult:
     """Train and score SKD and SSM-SKD (module doc).
 
     Parameters
     ----------
-    config : ``"reduced"``, ``"full"`` or a dict like :data:`REDUCED_CONFIG`
+    config : ``"cpu"``, ``"full"`` or a dict like :data:`CPU_CONFIG`
     datasets : names from :data:`DATASETS` (default: the configuration's)
     models : names from :data:`MODELS`
     seeds, steps : override the configuration's model seeds / training steps (``steps`` also caps
         the judges' steps at max(50, 2·steps))
     device : torch device for training, judges and swap evaluation (default CPU)
     threads : torch intra-op threads while it runs (``None`` leaves the setting alone)
-    log : optional callable receiving one progress line per finished row
+    log : optional callable receiving one progress line per learning-curve point and finished row
+    figures_dir : directory for each row's learning-curve figure and swap grid (PNG; the rows
+        name them relative to it), or ``None`` for no figures
     """
     import torch
+    from pathlib import Path
+
+    from neural.koopman.curves import plot_curve, swap_grid, train_with_curve
 
     from neural.koopman import (SKD, SSMSKD, evaluate_swaps, explore_static_channels, factorial_scorer,
                                 ground_truth_swaps, static_channel_metrics, train_judges, trivial_floors)
@@ -227,13 +252,15 @@ def run_koopman_benchmark(*, config: str | dict = "reduced", datasets=None, mode
             judge = jr.judge
             floors = trivial_floors(fs, fd, cards, jr.accuracy)
             ceiling = ground_truth_swaps(_renderer(name, S), judge, evaluate, factors=judged, rng=seed0)
+            row_floors = {k: v for k, v in floors.as_dict().items() if k in ("D_sd", "D_mf", "D_mf_balanced")}
             info[name] = {
                 "factors": {f: {"kind": "static" if f in fs else "dynamic", "classes": cards[f]} for f in judged},
                 "judge_accuracy": dict(jr.accuracy), "judge_seconds": jr.seconds,
-                "floors": {"D_sd": dict(floors.d_sd), "D_mf": dict(floors.d_mf),
-                           "agreement": floors.agreements},
+                "floors": floors.as_dict(),
                 "floor_D_sd": floors.floor_d_sd, "floor_D_mf": floors.floor_d_mf,
-                "ceiling": {"D_sd": ceiling.d_sd, "D_mf": ceiling.d_mf, "static_swap": ceiling.static_swap,
+                "floor_D_mf_balanced": floors.floor_d_mf_balanced,
+                "ceiling": {"D_sd": ceiling.d_sd, "D_mf": ceiling.d_mf, "D_mf_balanced": ceiling.d_mf_balanced,
+                            "static_swap": ceiling.static_swap,
                             "dynamic_swap": ceiling.dynamic_swap, "factorial": ceiling.factorial},
                 "config": {k: v for k, v in spec.items()},
                 "n_train": len(train), "n_explore": len(explore), "n_evaluate": len(evaluate),
@@ -246,15 +273,18 @@ def run_koopman_benchmark(*, config: str | dict = "reduced", datasets=None, mode
                     torch.manual_seed(seed)
                     common = dict(in_channels=train.sequences.shape[2], channels=spec["channels"],
                                   hidden=spec["hidden"], image_size=S)
+                    common["w_cycle"] = float(spec.get("w_cycle", 0.0))
                     if model_name == "SKD":
                         model = SKD(k=spec["k_skd"], n_static=spec["n_static_skd"], **common)
                     else:
                         model = SSMSKD(k=spec["k_ssm"], **common)
                     model.decoder.init_output_bias(mean_frame.mean((1, 2)))
-                    fit, train_s = timed_fit(
+                    tag = f"{model_name} {name} seed {seed}"
+                    fit, train_s, curve = train_with_curve(
                         model, train, steps=spec["steps"], batch_size=spec["batch_size"], lr=spec["lr"], seed=seed,
-                        device=device, progress=progress, grad_clip=1.0, on_divergence="stop", max_bad_steps=20,
-                        plateau={"window": max(10, spec["steps"] // 10), "patience": 2})
+                        warmup=min(int(spec.get("warmup", 0)), spec["steps"] // 4), eval_every=spec.get("eval_every"),
+                        judge=judge, explore=explore, evaluate=evaluate, static_factors=fs, factors=judged,
+                        device=device, log=None if log is None else (lambda line, tag=tag: log(f"{tag}, {line}")))
                     t0 = time.perf_counter()
                     K = model.n_static_channels
                     score = factorial_scorer(model, judge, explore, fs, rng=seed)
@@ -273,10 +303,27 @@ def run_koopman_benchmark(*, config: str | dict = "reduced", datasets=None, mode
                     degenerate = (model.degenerate_count / model.static_mode_count
                                   if isinstance(model, SSMSKD) and model.static_mode_count else None)
                     colour_keep = float(np.mean([ev.dynamic_swap[f] for f in COLOUR_FACTORS[name]]))
+                    figures = None
+                    if figures_dir is not None:
+                        stem = f"koopman_{name}_{model_name}_seed{seed}".replace("-", "_").lower()
+                        fdir = Path(figures_dir)
+                        fdir.mkdir(parents=True, exist_ok=True)
+                        figures = {"curve": f"{stem}_curve.png", "swaps": f"{stem}_swaps.png"}
+                        plot_curve(curve, fdir / figures["curve"],
+                                   floors={"D_sd": floors.floor_d_sd, "D_mf": floors.floor_d_mf},
+                                   ceilings={"D_sd": ceiling.d_sd, "D_mf": ceiling.d_mf},
+                                   title=f"{model_name} on {name}, seed {seed}: learning curve")
+                        swap_grid(model, evaluate, _renderer(name, S), fdir / figures["swaps"], rng=seed,
+                                  title=f"{model_name} on {name}, seed {seed}: swaps")
                     row = {
                         "model": model_name, "dataset": name, "seed": int(seed), "D_sd": ev.d_sd,
                         "D_mf": ev.d_mf, "floor_D_sd": floors.floor_d_sd, "floor_D_mf": floors.floor_d_mf,
                         "ceiling_D_sd": ceiling.d_sd, "ceiling_D_mf": ceiling.d_mf,
+                        "D_mf_balanced": ev.d_mf_balanced, "floor_D_mf_balanced": floors.floor_d_mf_balanced,
+                        "ceiling_D_mf_balanced": ceiling.d_mf_balanced,
+                        "floor_strategy": {"D_sd": floors.floor_d_sd_strategy, "D_mf": floors.floor_d_mf_strategy,
+                                           "D_mf_balanced": floors.floor_d_mf_balanced_strategy},
+                        "floors": row_floors, "curve": curve, "figures": figures,
                         "recon_mse": errs["recon_mse"], "baseline_mse": errs["baseline_mse"], "train_s": train_s,
                         "fg_recon_mse": errs["fg_recon_mse"], "fg_baseline_mse": errs["fg_baseline_mse"],
                         "colour_keep": colour_keep, "static_swap": ev.static_swap,
@@ -293,9 +340,10 @@ def run_koopman_benchmark(*, config: str | dict = "reduced", datasets=None, mode
                     }
                     rows.append(row)
                     if log is not None:
-                        log(f"{model_name} {name} seed {seed}: D_sd {ev.d_sd:.3f} (floor {floors.floor_d_sd:.3f}), "
-                            f"D_mf {ev.d_mf:.3f} (floor {floors.floor_d_mf:.3f}), colour kept {colour_keep:.3f}, "
-                            f"train {train_s:.0f} s")
+                        log(f"{tag}: D_sd {ev.d_sd:.3f} (strongest floor {floors.floor_d_sd:.3f}, "
+                            f"{floors.floor_d_sd_strategy}; ceiling {ceiling.d_sd:.3f}), D_mf {ev.d_mf:.3f} "
+                            f"(strongest floor {floors.floor_d_mf:.3f}, {floors.floor_d_mf_strategy}; ceiling "
+                            f"{ceiling.d_mf:.3f}), train {train_s:.0f} s")
         resolved = {k: v for k, v in cfg.items()}
         resolved.update(name=cfg_name, datasets=list(names), models=list(models), device=device or "cpu",
                         threads=threads)
@@ -306,29 +354,61 @@ def _ms(values) -> str:
     return mean_std_text(values, finite_only=True)
 
 
+def gap_closed(value: float, floor: float, ceiling: float) -> float:
+    """(value − floor)/(ceiling − floor): the fraction of the distance from the strongest trivial
+    strategy to the ground-truth ceiling that a score closes (NaN when ceiling ≤ floor)."""
+    span = ceiling - floor
+    return float("nan") if not span > 0 else (value - floor) / span
+
+
 def target_verdicts(result: KoopmanBenchResult) -> list[dict]:
-    """Per (model, dataset): the mean scores over seeds against :data:`TARGETS` (met or not)."""
+    """Per (model, dataset): for D_sd and D_mf, the fraction of the floor-to-ceiling distance closed
+    by the mean over seeds and by every seed, against :data:`TARGETS` (met or not)."""
     out = []
+    need = TARGETS["gap_fraction"]
     for name in result.datasets:
         for model in dict.fromkeys(r["model"] for r in result.rows if r["dataset"] == name):
             rs = [r for r in result.rows if r["dataset"] == name and r["model"] == model]
-            dsd, dmf, keep = (mean_std((r[k] for r in rs), finite_only=True)[0] for k in ("D_sd", "D_mf", "colour_keep"))
             fl = result.datasets[name]
-            checks = {"D_sd": (dsd - fl["floor_D_sd"], TARGETS["D_sd_margin"]),
-                      "D_mf": (dmf - fl["floor_D_mf"], TARGETS["D_mf_margin"]),
-                      "colour_keep": (keep, TARGETS["colour_keep"])}
-            every = {"D_sd": all(r["D_sd"] - fl["floor_D_sd"] >= TARGETS["D_sd_margin"] for r in rs),
-                     "D_mf": all(r["D_mf"] - fl["floor_D_mf"] >= TARGETS["D_mf_margin"] for r in rs),
-                     "colour_keep": all(r["colour_keep"] >= TARGETS["colour_keep"] for r in rs)}
-            out.append({"model": model, "dataset": name, "seeds": len(rs),
-                        **{k: {"value": v, "target": t, "met": bool(v >= t), "every_seed": every[k]}
-                           for k, (v, t) in checks.items()}})
+            v = {"model": model, "dataset": name, "seeds": len(rs)}
+            for key in ("D_sd", "D_mf"):
+                floor, ceil = fl[f"floor_{key}"], fl["ceiling"][key]
+                mean = mean_std((r[key] for r in rs), finite_only=True)[0]
+                per_seed = [gap_closed(r[key], floor, ceil) for r in rs]
+                frac = gap_closed(mean, floor, ceil)
+                v[key] = {"value": mean, "floor": floor, "floor_strategy": fl["floors"]["strongest"][key],
+                          "ceiling": ceil, "gap_closed": frac, "target": need, "met": bool(frac >= need),
+                          "every_seed": bool(all(f >= need for f in per_seed))}
+            out.append(v)
     return out
+
+
+def _diagnosis(result: KoopmanBenchResult, model: str, dataset: str) -> str:
+    """One line on where the swaps go wrong, from the mean per-factor agreements."""
+    rs = [r for r in result.rows if r["dataset"] == dataset and r["model"] == model]
+    d = result.datasets[dataset]
+    fd = [f for f, v in d["factors"].items() if v["kind"] == "dynamic"]
+    fs = [f for f, v in d["factors"].items() if v["kind"] == "static"]
+    mean = lambda key, fs_: float(np.mean([r[key][f] for r in rs for f in fs_]))  # noqa: E731
+    ss_d, ds_d, ds_s, ss_s = mean("static_swap", fd), mean("dynamic_swap", fd), mean("dynamic_swap", fs), \
+        mean("static_swap", fs)
+    chance_d = float(np.mean([1 / d["factors"][f]["classes"] for f in fd]))
+    parts = [f"after a static swap the dynamic factor(s) agree {ss_d:.2f} with x (target 1), the static ones "
+             f"{ss_s:.2f} (target chance); after a dynamic swap the dynamic factor(s) agree {ds_d:.2f} "
+             f"(target chance {chance_d:.2f}), the static ones {ds_s:.2f} (target 1)"]
+    if ss_d < 0.5 and ds_d > 0.5:
+        parts.append("the dynamic factor travels with the static channels: the code is close to the "
+                     "'everything static' strategy")
+    elif ds_s < 0.5:
+        parts.append("the dynamic swap also moves the static factors: the dynamic channels carry appearance")
+    return "; ".join(parts) + "."
 
 
 def format_koopman_benchmark(result: KoopmanBenchResult) -> str:
     """Markdown tables: every score next to its floor and ceiling, means over seeds next to the
     published table, per-factor swap agreements next to the trivial models, and the target verdicts."""
+    from neural.koopman import NAMED_STRATEGIES
+
     rows = result.rows
     if not rows:
         return "(no rows)"
@@ -345,18 +425,30 @@ def format_koopman_benchmark(result: KoopmanBenchResult) -> str:
                 "| " + " | ".join(d["judge_accuracy"]) + " |", "|" + "---|" * len(d["judge_accuracy"]),
                 "| " + " | ".join(f"{v:.3f} ({d['factors'][f]['kind']}, {d['factors'][f]['classes']})"
                                   for f, v in d["judge_accuracy"].items()) + " |",
-                "", "Floors (trivial models, closed form) and ceiling (judges on generator-rendered "
+                "", "D_sd of every trivial strategy (static-swap behaviour / dynamic-swap behaviour; closed "
+                    "form with the judges' accuracies) and the ceiling (judges on generator-rendered "
                     "ground-truth swaps):", "",
-                "| reference | D_sd | D_mf |", "|---|---|---|"]
-        for m in fl["D_sd"]:
-            out.append(f"| floor: {m} | {fl['D_sd'][m]:.3f} | {fl['D_mf'][m]:.3f} |")
-        out.append(f"| **floor (max)** | **{d['floor_D_sd']:.3f}** | **{d['floor_D_mf']:.3f}** |")
-        out.append(f"| **ceiling** | **{d['ceiling']['D_sd']:.3f}** | **{d['ceiling']['D_mf']:.3f}** |")
+                "| strategy (static / dynamic swap) | D_sd |", "|---|---|"]
+        for m, v in sorted(fl["D_sd"].items(), key=lambda kv: -kv[1]):
+            nick = NAMED_STRATEGIES.get(m)
+            out.append(f"| {m}{f' ({nick})' if nick else ''} | {v:.3f} |")
+        out.append(f"| **strongest floor** ({fl['strongest']['D_sd']}) | **{d['floor_D_sd']:.3f}** |")
+        out.append(f"| **ceiling** | **{d['ceiling']['D_sd']:.3f}** |")
+        out += ["", "D_mf of the trivial factorial-swap behaviours: Hason's (2024) formula and the balanced "
+                    "reading (kept and changed terms averaged apart):", "",
+                "| behaviour | D_mf (Hason 2024) | D_mf balanced |", "|---|---|---|"]
+        for m in fl["D_mf"]:
+            out.append(f"| {m} | {fl['D_mf'][m]:.3f} | {fl['D_mf_balanced'][m]:.3f} |")
+        out.append(f"| **strongest floor** | **{d['floor_D_mf']:.3f}** ({fl['strongest']['D_mf']}) "
+                   f"| **{d['floor_D_mf_balanced']:.3f}** ({fl['strongest']['D_mf_balanced']}) |")
+        out.append(f"| **ceiling** | **{d['ceiling']['D_mf']:.3f}** | **{d['ceiling']['D_mf_balanced']:.3f}** |")
         rs = [r for r in rows if r["dataset"] == name]
-        out += ["", "| model | seed | k | static ch. | D_sd (floor / ceiling) | margin | D_mf (floor / ceiling) "
-                    "| margin | colour kept by dyn. swap | exploration | I_m static | SAP static "
-                    "| test MSE (mean frame) | degenerate static | NaN-free | train s |",
-                "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        out += ["", "Per model and seed (gap closed = (score − strongest floor)/(ceiling − strongest floor); "
+                    "target ≥ 0.5):", "",
+                "| model | seed | k | static ch. | D_sd (floor / ceiling) | gap closed | D_mf (floor / ceiling) "
+                "| gap closed | D_mf balanced (floor / ceiling) | colour kept by dyn. swap | exploration "
+                "| I_m static | SAP static | test MSE (mean frame) | degenerate static | NaN-free | train s |",
+                "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in rs:
             deg = "—" if r["degenerate_static_fraction"] is None else f"{r['degenerate_static_fraction']:.3f}"
             expl = r["exploration"]
@@ -364,8 +456,11 @@ def format_koopman_benchmark(result: KoopmanBenchResult) -> str:
                 expl += f" ({r['greedy_total']:.2f} vs brute {r['brute_total']:.2f})"
             out.append(
                 f"| {r['model']} | {r['seed']} | {r['k']} | {r['n_static_channels']} "
-                f"| {r['D_sd']:.3f} ({r['floor_D_sd']:.3f} / {r['ceiling_D_sd']:.3f}) | {r['D_sd'] - r['floor_D_sd']:+.3f} "
-                f"| {r['D_mf']:.3f} ({r['floor_D_mf']:.3f} / {r['ceiling_D_mf']:.3f}) | {r['D_mf'] - r['floor_D_mf']:+.3f} "
+                f"| {r['D_sd']:.3f} ({r['floor_D_sd']:.3f} / {r['ceiling_D_sd']:.3f}) "
+                f"| {gap_closed(r['D_sd'], r['floor_D_sd'], r['ceiling_D_sd']):+.2f} "
+                f"| {r['D_mf']:.3f} ({r['floor_D_mf']:.3f} / {r['ceiling_D_mf']:.3f}) "
+                f"| {gap_closed(r['D_mf'], r['floor_D_mf'], r['ceiling_D_mf']):+.2f} "
+                f"| {r['D_mf_balanced']:.3f} ({r['floor_D_mf_balanced']:.3f} / {r['ceiling_D_mf_balanced']:.3f}) "
                 f"| {r['colour_keep']:.3f} | {expl} | {r['im']:.3f} | {r['sap']:.3f} "
                 f"| {r['recon_mse']:.4f} ({r['baseline_mse']:.4f}) | {deg} "
                 f"| {'yes' if r['nan_free'] else 'NO'} | {r['train_s']:.0f} |")
@@ -381,7 +476,7 @@ def format_koopman_benchmark(result: KoopmanBenchResult) -> str:
         for label, key in (("static", "static_swap"), ("dynamic", "dynamic_swap")):
             out.append(f"| ceiling | {label} | " + " | ".join(f"{d['ceiling'][key][f]:.3f}" for f in facs) + " |")
         for m, ag in fl["agreement"].items():
-            out.append(f"| floor: {m} | any | " + " | ".join(f"{ag[f]:.3f}" for f in facs) + " |")
+            out.append(f"| trivial: {m} | any | " + " | ".join(f"{ag[f]:.3f}" for f in facs) + " |")
     out += ["", "Means over seeds next to Hason's (2024) table (Hason (2024) used the real data sets at paper size):", "",
             "| model | data | D_sd | D_mf | source |", "|---|---|---|---|---|"]
     for name in result.datasets:
@@ -391,16 +486,21 @@ def format_koopman_benchmark(result: KoopmanBenchResult) -> str:
                        f"| {_ms(r['D_mf'] for r in mr)} | measured, {len(mr)} seed(s), mean ± sd |")
     for (model, data), (dsd, dmf) in SEED_TABLE.items():
         out.append(f"| {model} | {data} | {dsd:.4f} | {dmf:.4f} | Hason (2024) |")
-    out += ["", "Targets (mean over seeds; D_sd ≥ floor + 0.20, D_mf ≥ floor + 0.05, a dynamic swap keeps the "
-                "static colour(s) ≥ 90 %):", ""]
+    out += ["", "Targets (mean over seeds): close at least half the distance from the strongest trivial "
+                "strategy to the ceiling, for D_sd and for D_mf:", ""]
     for v in target_verdicts(result):
         parts = []
-        for key, label in (("D_sd", "D_sd − floor"), ("D_mf", "D_mf − floor"), ("colour_keep", "colour kept")):
+        for key in ("D_sd", "D_mf"):
             c = v[key]
-            val = f"{c['value']:.3f}" if key == "colour_keep" else f"{c['value']:+.3f}"
-            parts.append(f"{label} = {val} (target {c['target']:.2f}): "
-                         f"{'MET' if c['met'] else 'NOT MET'}{'' if c['every_seed'] == c['met'] else ' (not on every seed)' if c['met'] else ''}")
+            verdict = "MET" if c["met"] else "NOT MET"
+            if c["met"] and not c["every_seed"]:
+                verdict += " (not on every seed)"
+            parts.append(f"{key} {c['value']:.3f} vs strongest floor {c['floor']:.3f} ({c['floor_strategy']}) and "
+                         f"ceiling {c['ceiling']:.3f}: gap closed {c['gap_closed']:+.2f} (target "
+                         f"{c['target']:.2f}): {verdict}")
         out.append(f"- {v['model']} on {v['dataset']} ({v['seeds']} seed(s)): " + "; ".join(parts))
+        if not v["D_sd"]["met"]:
+            out.append(f"  Diagnosis: {_diagnosis(result, v['model'], v['dataset'])}")
     out += ["", "Notes: both data sets are procedural (neural.data.make_sprites_like, make_moving_dsprites), "
                 "not Hason's (2024) files. Floors assume uniform, independent factors and judge errors spread "
                 "uniformly; the ceiling is measured on the evaluation pairs with the same judges, so judge "

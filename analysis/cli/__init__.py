@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="exit codes: 0 done; 1 done, but some points or a training failed; 2 a usage "
                "mistake (one line);\n3 an internal error (traceback printed and saved); 130 "
                "interrupted (Ctrl-C)")
+    from lingauss import __version__
+
+    p.add_argument("--version", action="version", version=f"lingauss {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     for command in COMMANDS:
         command.add_parser(sub)

@@ -25,9 +25,8 @@ def load_array(path: str, what: str) -> np.ndarray:
         try:
             arr = np.load(p, allow_pickle=False)
         except ValueError as exc:
-            kind = ("holds Python objects (a pickle), which are not loaded for safety"
-                    if "allow_pickle" in str(exc) else f"is not a valid .npy/.npz file ({exc})")
-            raise UserError(f"cannot read {what} {path}: it {kind}; expected a numeric array") from None
+            raise UserError(f"cannot read {what} {path}: it is {file_kind(p)}; expected a numeric "
+                            f"array (.npy, .npz, .csv or .txt)") from None
         except (OSError, EOFError) as exc:
             raise UserError(f"cannot read {what} {path} as a .npy/.npz array "
                             f"({type(exc).__name__}: {exc or 'truncated file'})") from None
@@ -47,6 +46,28 @@ def load_array(path: str, what: str) -> np.ndarray:
     if arr.size == 0:
         raise UserError(f"{what} file {path} holds an empty array (shape {arr.shape})")
     return arr
+
+
+def file_kind(p: Path) -> str:
+    """What a file that ``np.load`` refused is, from its first bytes (for a one-line error)."""
+    with open(p, "rb") as fh:
+        head = fh.read(4096)
+    if head.startswith(b"\x93NUMPY"):
+        return ("a .npy array of Python objects (dtype object, stored as a pickle), which is not loaded for safety"
+                if b"'descr': '|O'" in head else "a .npy file with an unreadable header")
+    if head.startswith(b"PK"):
+        return "a zip archive that is not a valid .npz"
+    if head[:1] == b"\x80" and len(head) > 1 and head[1] <= 5:
+        return "a Python pickle, which is not loaded for safety"
+    try:
+        text = head.decode("utf-8")
+        if any(ord(c) < 32 and c not in "\t\r\n\f" for c in text):
+            raise UnicodeDecodeError("utf-8", head, 0, 1, "control characters")
+    except UnicodeDecodeError:
+        return f"a binary file that is not a NumPy array (first bytes {head[:8]!r})"
+    first = text.splitlines()[0][:40] if text.strip() else ""
+    return (f"a text file (first line {first!r}), not a .npy array; a numeric text table "
+            f"is read when its name ends in .csv or .txt")
 
 
 def load_table(p: Path, what: str, delimiter) -> np.ndarray:

@@ -128,7 +128,7 @@ def shrinkage(text: str):
     try:
         return float(text)
     except ValueError:
-        raise UserError(f"--shrinkage must be none, ledoit_wolf or a number in (0, 1], got {text!r}") from None
+        raise UserError(f"--shrinkage must be none, ledoit_wolf or a number in [0, 1], got {text!r}") from None
 
 
 def join_negative_values(argv: list[str]) -> list[str]:
@@ -209,7 +209,8 @@ def check_steps(args) -> None:
 
 
 def add_config(p, configs, *, help: str) -> None:
-    p.add_argument("--config", choices=tuple(configs), default="reduced", help=help)
+    """``--config`` over the benchmark's ``configs``; the default is its first (the CPU one)."""
+    p.add_argument("--config", choices=tuple(configs), default=next(iter(configs)), help=help)
 
 
 def add_size(p) -> None:
@@ -284,7 +285,8 @@ def protocol_from(args):
     from ..protocol import Protocol
 
     accept = tuple(args.accept.split(",")) if args.accept else Protocol.accept
-    return Protocol(decoder_noise=args.decoder_noise, init=args.init, max_iter=args.max_iter,
+    families = decoder_noise_list(args) if hasattr(args, "decoder_noise") else [Protocol.decoder_noise]
+    return Protocol(decoder_noise=families[0], init=args.init, max_iter=args.max_iter,
                     tol=args.tol, accept=accept, tolerance=args.tolerance,
                     error_reading=args.error_reading, noise_var=args.noise_var,
                     root_std=args.root_std, coupling=args.coupling,

@@ -83,7 +83,7 @@ def cmd_bench_koopman(args) -> int:
     log = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
     res = mod.run_koopman_benchmark(config=args.config, datasets=datasets, models=tuple(args.models),
                                     seeds=args.seeds, steps=args.steps, device=device,
-                                    progress=not args.quiet, log=log)
+                                    progress=not args.quiet, log=log, figures_dir=out)
     print(mod.format_koopman_benchmark(res))
     if out is not None:
         print(f"results written to {mod.write_results(res, out)}")
@@ -201,10 +201,10 @@ def _add_koopman(bsub) -> None:
     from ..bench.koopman import CONFIGS, DATASETS, MODELS
 
     k = bsub.add_parser("koopman", help="SKD and SSM-SKD: D_sd / D_mf with floors and ceilings (minutes)",
-                        description="Train SKD and SSM-SKD (reduced CPU configuration by default) and "
+                        description="Train SKD and SSM-SKD (the CPU configuration by default) and "
                                     "print D_sd / D_mf next to their trivial floors, the ground-truth "
                                     "ceiling and the published table, with a verdict on the targets.")
-    add_config(k, CONFIGS, help="reduced: CPU size (default); full: the paper's size, for a GPU")
+    add_config(k, CONFIGS, help="cpu: 16×16 frames, one thread (default); full: the paper's size, for a GPU")
     k.add_argument("--dataset", choices=(*DATASETS, "all"), default=None,
                    help="data set (default: the configuration's)")
     k.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS),
@@ -212,7 +212,7 @@ def _add_koopman(bsub) -> None:
     add_steps(k, help="training steps (default: the configuration's)")
     add_seeds(k, help="model seeds (default: the configuration's)")
     add_device(k, help="cpu (default), cuda, cuda:N or auto")
-    add_out(k, metavar="DIR", help="write DIR/results.json")
+    add_out(k, metavar="DIR", help="write DIR/results.json, and each row's learning curve and swap grid (PNG)")
     add_quiet(k)
     k.set_defaults(func=cmd_bench_koopman)
 

@@ -18,6 +18,8 @@ def cmd_metric(args) -> int:
     if args.time_limit is not None and not args.time_limit > 0:
         raise UserError(f"--time-limit must be a positive number of seconds, got {args.time_limit}")
     options = {"im": {"method": args.method, "time_limit": args.time_limit, "progress": True}}
+    if args.samples and args.cov is not None:
+        raise UserError(f"give either a covariance file ({args.cov}) or --samples, not both")
     if args.samples:
         latents, factors = (load_array(f, w) for f, w in zip(args.samples, ("latents", "factors")))
         check_sample_shapes(latents, factors)
@@ -32,6 +34,11 @@ def cmd_metric(args) -> int:
         if args.cov is None or args.latents is None:
             raise UserError("give a covariance file with --latents M, or --samples LATENTS FACTORS")
         cov, m = load_array(args.cov, "covariance"), args.latents
+        if cov.ndim != 2 or cov.shape[0] != cov.shape[1]:
+            raise UserError(f"covariance file {args.cov} holds a {cov.ndim}-D array of shape "
+                            f"{' x '.join(map(str, cov.shape))}; expected a square 2-D matrix, the "
+                            f"(m+s) x (m+s) joint covariance (for samples, use --samples LATENTS "
+                            f"FACTORS)")
         wanted = metric_names("covariance")
         source = {"input": "covariance", "file": args.cov,
                   "variables": int(cov.shape[0]) if cov.ndim else 0, "latents": m}
@@ -49,7 +56,9 @@ def cmd_metric(args) -> int:
         success = {"im": lg.im_success(results["im"], groups).outcome,
                    "sap": lg.sap_success(results["sap"], groups).outcome}
     if args.json:
-        print(json.dumps({"source": source, "metrics": {n: result_record(n, r) for n, r in results.items()},
+        source["numbering"] = "factors and latents from 1, as in --truth and the tables"
+        print(json.dumps({"source": source,
+                          "metrics": {n: _one_based(result_record(n, r)) for n, r in results.items()},
                           "success": success, "skipped": skipped}, indent=2))
         return 0
     from ..evaluate import grouping_text
@@ -62,7 +71,7 @@ def cmd_metric(args) -> int:
         details = extras_text(name, res, number_format=".6g")
         if name == "im":
             details.append(f"latent per factor {[int(j) + 1 for j in res.assignment]}, ties {res.ties}"
-                           f"{', AMBIGUOUS' if res.ambiguous else ''}, method {res.method}")
+                           f"{', AMBIGUOUS' if res.ambiguous else ''}, method {_method_text(args.method, res.method)}")
             if not res.exact:
                 details.append(f"NOT EXACT (time limit): the maximum is at most {res.bound:.6g}")
         if name == "sap":
@@ -74,6 +83,20 @@ def cmd_metric(args) -> int:
         print(f"success against {grouping_text(lg.canonical_grouping(groups))}: "
               f"I_m {success['im']}, SAP {success['sap']}")
     return 0
+
+
+def _method_text(asked: str, used: str) -> str:
+    """The I_m search in the words of ``--method``: ``exact`` and ``partition`` name one search."""
+    if used == "partition":
+        return f"{'partition' if asked == 'partition' else 'exact'} (partition branch-and-bound)"
+    return f"{used} (chosen by auto)" if asked == "auto" else used
+
+
+def _one_based(record: dict) -> dict:
+    """A JSON metric record with its grouping numbered from 1, as the tables and --truth are."""
+    if "grouping" in record:
+        record = {**record, "grouping": [[j + 1 for j in block] for block in record["grouping"]]}
+    return record
 
 
 def add_parser(sub) -> None:
@@ -90,7 +113,7 @@ def add_parser(sub) -> None:
     mt.add_argument("--latents", type=int, help="number of latents m (with a covariance file)")
     mt.add_argument("--samples", nargs=2, metavar=("LATENTS", "FACTORS"), help="sample arrays (.npy)")
     mt.add_argument("--shrinkage", default="none",
-                    help="with --samples: none, ledoit_wolf or a number in (0, 1], applied to the "
+                    help="with --samples: none, ledoit_wolf or a number in [0, 1], applied to the "
                          "correlation matrix (default none)")
     mt.add_argument("--method", choices=list(IM_METHODS), default="auto",
                     help="I_m search (default auto)")

@@ -20,6 +20,8 @@ def cmd_solve(args) -> int:
     if args.max_iter < 1:
         raise UserError(f"--max-iter must be a positive integer, got {args.max_iter}")
     families = decoder_noise_list(args)
+    scenarios = [lg.talk_scenario(size, k, noise_var=args.noise_var)     # bad values fail here,
+                 for size in args.size for k in (1, 2, 3)]              # before any output
     header = (f"Blahut–Arimoto at gamma={args.gamma:g}, lambda={args.lam:g}, seed={args.seed}, "
               f"max_iter={args.max_iter}, tol={args.tol:g}; loss in nats per sample; "
               f"rel.err = E||Y-AX||^2 / tr Sigma_Y")
@@ -27,9 +29,8 @@ def cmd_solve(args) -> int:
     print(f"{'scenario':<22}{'Sigma_Z':<11}{'status':<11}{'iters':>7}{'total':>11}{'kl':>10}"
           f"{'nll':>10}{'mse':>9}{'rel.err':>9}  objective")
     rows = []
-    for size in args.size:
-        for k in (1, 2, 3):
-            sc = lg.talk_scenario(size, k, noise_var=args.noise_var)
+    for sc in scenarios:
+        if True:
             for fam in families:
                 r = lg.blahut_arimoto(sc.model, sc.n_latents, args.gamma, args.lam, decoder_noise=fam,
                                       rng=args.seed, max_iter=args.max_iter, tol=args.tol)

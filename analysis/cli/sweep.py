@@ -23,6 +23,8 @@ def cmd_sweep(args) -> int:
     scenarios = [lg.talk_scenario(size, k, **protocol.scenario_params)
                  for size in args.size for k in args.scenario]
     families = decoder_noise_list(args)
+    if args.out and Path(args.out).suffix.lower() not in (".csv", ".jsonl"):
+        raise UserError(f"--out must end in .csv or .jsonl (the two formats written), got {args.out}")
     try:
         table = sweep(scenarios, np.round(args.gammas, 12), np.round(args.lams, 12),
                       decoder_noise=families, seeds=args.seeds, protocol=protocol,

@@ -8,11 +8,22 @@ from ._errors import UserError
 from ._options import add_out, add_quiet, add_seed, add_steps
 
 
+def _check_resume(args) -> None:
+    """``--resume`` needs a checkpoint to resume from: an empty or new folder is a mistake."""
+    from neural._checkpoint_io import latest_checkpoint
+
+    folder = Path(args.out) / "checkpoints"
+    if args.resume and (not folder.is_dir() or latest_checkpoint(folder) is None):
+        raise UserError(f"--resume: no checkpoint in {folder} to resume from; run without --resume "
+                        f"to start a new training there")
+
+
 def cmd_train(args) -> int:
     try:
         from neural.experiment import train_vae
     except ImportError as exc:
         raise UserError(f"training needs the neural extra (pip install -e \".[neural]\"): {exc}") from None
+    _check_resume(args)
     report = train_vae(model=args.model, weight=args.weight if args.weight is not None else args.beta,
                        dataset=args.dataset, data_file=args.data_file, n_images=args.n_images,
                        latent_dim=args.latent_dim, steps=args.steps, batch_size=args.batch_size,

@@ -10,7 +10,7 @@ offered:
   transformation model in that latent space, in the least-squares sense;
 * ``static`` (Δ_k = 0): z_t = z_0, i.e. the transformation is ignored.
 
-Seed 001 does not say how the VAE row of its table rolls latents. ``static`` uses no label
+Song et al. (2023) does not say how the VAE row of its table rolls latents. ``static`` uses no label
 information, like the paper's VAE row (``analysis.bench.flow`` row ``VAE``); ``shift`` uses the
 labels after training (row ``ShiftVAE``, a stronger baseline than the paper's).
 The log-likelihood of a frame is the standard importance-sampling (IWAE) estimate with the

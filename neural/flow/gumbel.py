@@ -1,6 +1,6 @@
 r"""Gumbel-Softmax with straight-through hard samples and the annealed temperature of Song et al. (2023).
 
-Seed 001 (appendix, eq. 15): y_i = softmax((x_i + g_i)/τ), g_i ~ Gumbel(0, 1); the forward pass
+Song et al. (2023, appendix, eq. 15): y_i = softmax((x_i + g_i)/τ), g_i ~ Gumbel(0, 1); the forward pass
 uses the hard one-hot argmax, the backward pass the gradient of the soft y (straight-through);
 "τ is initialised with 1 and gradually reduced to 0.05 with the annealing rate 3e-5". The public
 code (``ConvEncoder3``) sets τ = max(τ_0 · exp(−rate · step), τ_min), refreshing it every 100

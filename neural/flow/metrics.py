@@ -294,7 +294,7 @@ def vp_score(model, frames0, *, n_frames: int, n_transformations: int, train_fra
     """Train :class:`PairClassifier` on traversal pairs from a ``train_fraction`` of the start
     frames ``frames0`` (M, C, H, W) and report its accuracy on the pairs of the other start frames.
 
-    Seed 001 trains on a 10 % / 1 % split of its pairs; the split is a parameter here.
+    Song et al. (2023) trains on a 10 % / 1 % split of its pairs; the split is a parameter here.
     """
     if not 0 < train_fraction < 1:
         raise ValueError("train_fraction must be in (0, 1)")

@@ -1,6 +1,6 @@
 r"""Learned scalar potentials :math:`u^k(z, t)` and their derivatives.
 
-Seed 001 moves a latent by the gradient of one of K potentials, one per transformation:
+Song et al. (2023) moves a latent by the gradient of one of K potentials, one per transformation:
 
 .. math:: z_t = z_{t-1} + \nabla_z u^k(z_{t-1}, t), \qquad t = 1, \dots, T-1,
 

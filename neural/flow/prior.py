@@ -1,6 +1,6 @@
 r"""The time-evolving prior: diffusion of N(0, I) by the probability-flow form of the heat equation.
 
-Seed 001: p(z_0) = N(0, I), the prior evolves by a diffusion ∂_t p = D_k ∇²p, realised as a
+Song et al. (2023): p(z_0) = N(0, I), the prior evolves by a diffusion ∂_t p = D_k ∇²p, realised as a
 particle flow along the potential u^k_prior = −D_k log p(z_t), i.e. the step
 
 .. math:: z_t = z_{t-1} + \nabla u^k_{prior} = z_{t-1} - D_k \nabla\log p_{t-1}(z_{t-1}).

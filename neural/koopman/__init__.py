@@ -20,10 +20,10 @@ from .eigvec import StaticEigenpair, nearest_real_eigenvalue, static_eigenpair, 
 from .exploration import (BRUTE_FORCE_LIMIT, CRITERIA, ExplorationChoice, ExplorationResult,
                           brute_force_exploration, explore_static_channels, factorial_scorer,
                           greedy_exploration)
-from .floors import (TRIVIAL_MODELS, TrivialFloors, ground_truth_swaps, judge_consistency,
+from .floors import (BEHAVIOURS, NAMED_STRATEGIES, TRIVIAL_MODELS, TrivialFloors, behaviour_agreements, ground_truth_swaps, judge_consistency,
                      trivial_agreements, trivial_floors)
 from .judges import Judge, JudgeCNN, JudgeResult, judge_accuracy, train_judges
-from .metrics import (PairedRecombiner, SwapEvaluation, complement_channels, d_mf, d_sd, derangement, eval_mode,
+from .metrics import (PairedRecombiner, SwapEvaluation, complement_channels, d_mf, d_mf_balanced, d_sd, derangement, eval_mode,
                       evaluate_swaps, swap_agreement)
 from .networks import KOOPMAN_CHANNELS, FrameDecoder, FrameEncoder, SequenceDecoder, SequenceEncoder
 from .operator import METHODS, KoopmanFit, fit_koopman, koopman_eigvals, ridge_lstsq
@@ -44,6 +44,7 @@ __all__ = [
     "d_sd", "d_mf", "eval_mode", "SwapEvaluation", "PairedRecombiner", "derangement", "swap_agreement", "evaluate_swaps", "complement_channels",
     "ExplorationResult", "ExplorationChoice", "explore_static_channels", "BRUTE_FORCE_LIMIT", "brute_force_exploration", "greedy_exploration", "factorial_scorer", "CRITERIA",
     "StaticChannelMetrics", "static_channel_metrics", "static_codes",
+    "BEHAVIOURS", "NAMED_STRATEGIES", "behaviour_agreements", "d_mf_balanced",
     "TRIVIAL_MODELS", "TrivialFloors", "trivial_floors", "trivial_agreements", "judge_consistency",
     "ground_truth_swaps",
 ]

@@ -12,6 +12,14 @@ r"""What SKD and SSM-SKD share: the sequence autoencoder, the Koopman layer and 
 * loss = w_rec L_rec + w_predX L_predX + w_predZ L_predZ + w_eig L_eig. Public defaults: w_rec = 15,
   w_pred (both) = 1, w_eig = 1, k = 40 on Sprites.
 
+``w_cycle`` (default 0, off — not in Hason (2024)): a swap-cycle term. Each batch is paired
+with itself rolled by one; half of it gets the static swap (static channels from the partner),
+the other half the dynamic swap (dynamics from the partner), and the swapped latents Z' (treated
+as constants) must survive a decode–encode round trip: L_cycle = MSE(encode(decode(Z')), Z'). A
+code in which a factor sits on both sides (say the action in the static modes *and* in the
+dynamic ones) draws a swapped sequence that re-encodes to something else, so the term asks that
+every factor live on one side only; it does not say which side.
+
 ``residual`` (default True): residual connections around the encoder and decoder LSTMs
 (:mod:`neural.koopman.networks`; without them the reduced CPU models barely learn).
 
@@ -51,7 +59,7 @@ class KoopmanAutoencoder(nn.Module):
                  channels: Sequence[int] = KOOPMAN_CHANNELS, hidden: int = 256, w_rec: float = 15.0,
                  w_pred_x: float = 1.0, w_pred_z: float = 1.0, w_eig: float = 1.0,
                  alpha: float = 0.5, dynamic_penalty: str = "real", method: str = "ridge",
-                 ridge: float = 1e-6, residual: bool = True):
+                 ridge: float = 1e-6, residual: bool = True, w_cycle: float = 0.0):
         super().__init__()
         if int(k) < 2:
             raise ValueError(f"k must be >= 2, got {k!r}")
@@ -59,11 +67,13 @@ class KoopmanAutoencoder(nn.Module):
             raise ValueError(f"dynamic_penalty must be one of {DYNAMIC_PENALTIES}, got {dynamic_penalty!r}")
         if method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-        for name, w in (("w_rec", w_rec), ("w_pred_x", w_pred_x), ("w_pred_z", w_pred_z), ("w_eig", w_eig)):
+        for name, w in (("w_rec", w_rec), ("w_pred_x", w_pred_x), ("w_pred_z", w_pred_z), ("w_eig", w_eig),
+                        ("w_cycle", w_cycle)):
             if not float(w) >= 0:
                 raise ValueError(f"{name} must be >= 0, got {w!r}")
         self.k, self.in_channels, self.image_size = int(k), int(in_channels), int(image_size)
         self.w_rec, self.w_pred_x, self.w_pred_z, self.w_eig = map(float, (w_rec, w_pred_x, w_pred_z, w_eig))
+        self.w_cycle = float(w_cycle)
         self.alpha, self.dynamic_penalty = float(alpha), dynamic_penalty
         self.method, self.ridge = method, float(ridge)
         self.encoder = SequenceEncoder(in_channels, self.k, image_size=image_size, channels=channels,
@@ -99,7 +109,26 @@ class KoopmanAutoencoder(nn.Module):
         eig = self.eigen_loss(fit)
         total = (self.w_rec * rec + self.w_pred_x * pred_x).to(torch.float64) \
             + self.w_pred_z * pred_z + self.w_eig * eig["eig"]
-        return {"loss": total, "rec": rec, "pred_x": pred_x, "pred_z": pred_z, **eig}
+        out = {"rec": rec, "pred_x": pred_x, "pred_z": pred_z, **eig}
+        if self.w_cycle > 0 and Z.shape[0] >= 2:
+            out["cycle"] = self.cycle_loss(Z.detach(), fit)
+            total = total + self.w_cycle * out["cycle"].to(torch.float64)
+        return {"loss": total, **out}
+
+    def training_swaps(self, Z: torch.Tensor, fit: KoopmanFit) -> torch.Tensor:
+        """Swapped latents for :meth:`cycle_loss`: the first half of the batch with the static
+        channels of its partner (the batch rolled by one), the second half with its dynamics."""
+        b = Z.shape[0]
+        Zp = torch.roll(Z, 1, dims=0)
+        h = b // 2
+        return torch.cat([self.recombine_latents(Z[:h], Zp[:h], "all", False),
+                          self.recombine_latents(Z[h:], Zp[h:], None, True)])
+
+    def cycle_loss(self, Z: torch.Tensor, fit: KoopmanFit) -> torch.Tensor:
+        """L_cycle of the module doc on latents Z (constants) and their Koopman fit."""
+        with torch.no_grad():
+            Zs = self.training_swaps(Z, fit).to(Z.dtype)
+        return F.mse_loss(self.encode(self.decode(Zs)), Zs)
 
     # ------------------------------------------------------------------ swaps
     @property

@@ -1,31 +1,69 @@
-r"""Floors and ceilings of the swap metrics: what trivial models score, and what a perfect swap scores.
+r"""Floors and ceilings of the swap metrics: the strongest trivial strategy, and a perfect swap.
 
-D_sd and D_mf (:mod:`neural.koopman.metrics`) are not 0 for a model that does nothing: with the
-factor cardinalities |C_f| and imperfect judges, trivial "models" already score well. Every score is
-therefore reported next to
+D_sd and D_mf (:mod:`neural.koopman.metrics`) are far from 0 for a model that separates nothing:
+with the factor cardinalities |C_f| and imperfect judges, trivial strategies already score well.
+Every score is therefore reported next to the **strongest** trivial strategy (the floor) and the
+ground-truth ceiling.
 
-**Floors** (closed form, from the cardinalities |C_f| and the judges' held-out accuracies a_f).
-Assumptions: factor classes uniform and independent between a sequence x and its partner y; judge
-errors spread uniformly over the c − 1 wrong classes and independent between two renderings. Then
-the judge labels of two independent sequences agree with probability
+**Behaviours.** A swap is asked of a model (static swap, dynamic swap, factorial swap); a trivial
+strategy answers every request of one kind with one fixed behaviour, blind to the factors:
 
-.. math:: q_f = 1/|C_f|
+* ``identity`` — returns x itself (the judge sees the same frames): agreement 1 for every factor;
+* ``partner`` — the full swap: returns the partner y's whole sequence: agreement q_f;
+* ``random`` — a coin per factor: each factor kept from x or taken from y with probability ½,
+  rendered anew: agreement r_f = (κ_f + q_f)/2.
 
-(each label is uniform), and the labels of two *different* renderings that share the true class of
-factor f (the factor kept, everything else changed) agree with probability
+Assumptions: factor classes uniform and independent between x and its partner y; judge errors
+spread uniformly over the c − 1 wrong classes and independent between two *different* renderings
+(a returned x is the same rendering). Then the labels of two independent sequences agree with
+probability exactly
+
+.. math:: q_f = \frac{1}{|C_f|}
+
+whatever the accuracy a_f (each label is uniform: (1/c)κ + (1 − 1/c)δ = 1/c with δ the agreement
+of renderings of different classes), and two renderings sharing the true class agree with
 
 .. math:: \kappa_f = a_f^2 + \frac{(1-a_f)^2}{|C_f|-1}
 
-(both right, or both wrong the same way). The trivial models, and their agreement after every swap
-(static swap, dynamic swap, each factorial swap), for every factor:
+(both right, or both wrong the same way); so a_f enters only through ``random``.
 
-* ``identity`` — swaps nothing, returns x: agreement 1 (the judge sees the same frames);
-* ``partner`` — returns the partner y whatever is asked: agreement q_f;
-* ``random`` — keeps or swaps each factor with probability ½, independently of what is asked:
-  agreement r_f = (κ_f + q_f)/2.
+**D_sd floors: every pair of behaviours.** The static and the dynamic sample swap are different
+requests, so a strategy picks a behaviour for each independently: 3 × 3 = 9 strategies
+``"<static-swap behaviour>/<dynamic-swap behaviour>"``. With n = |F_s| + |F_d| and the agreement
+A^b_f of behaviour b, the deviation each swap contributes is
 
-Each set of agreements goes through the same :func:`~neural.koopman.metrics.d_sd` /
-:func:`~neural.koopman.metrics.d_mf`; **the floor** of a score is the largest of the three.
+.. math::
+
+   e_{ss}(b) = \sum_{f\in F_s}|A^b_f - q_f| + \sum_{f\in F_d}|A^b_f - 1|,\qquad
+   e_{ds}(b) = \sum_{f\in F_s}|A^b_f - 1| + \sum_{f\in F_d}|A^b_f - q_f|,
+
+   \mathcal D_{sd}(b_s, b_d) = 1 - \frac{e_{ss}(b_s) + e_{ds}(b_d)}{2n}.
+
+Closed forms: e_ss(identity) = Σ_{F_s}(1 − q_f), e_ss(partner) = Σ_{F_d}(1 − q_f),
+e_ds(identity) = Σ_{F_d}(1 − q_f), e_ds(partner) = Σ_{F_s}(1 − q_f), and for ``random``
+e_ss = Σ_{F_s}|r_f − q_f| + Σ_{F_d}(1 − r_f), e_ds = Σ_{F_s}(1 − r_f) + Σ_{F_d}|r_f − q_f|. The
+**everything-static code** — its static swap returns the partner, its dynamic swap changes
+nothing — is ``partner/identity``: D_sd = 1 − Σ_{F_d}(1 − q_f)/n, whatever the judges; on the
+Sprites-like table (4 static factors of 6 classes, 1 dynamic of 9) that is 1 − (8/9)/5 = 0.822.
+The **everything-dynamic code** is ``identity/partner``: D_sd = 1 − Σ_{F_s}(1 − q_f)/n (0.333
+there). ``identity/identity`` (swap nothing) and ``partner/partner`` (always the partner) give
+1 − Σ_{all}(1 − q_f)/(2n).
+
+**D_mf floors.** Every factorial swap FSS_f is the same kind of request, so a strategy is one
+behaviour b: with the thesis' formula
+
+.. math:: \mathcal D_{mf}(b) = 1 - \frac{1}{|F_s|\,n}\sum_{f\in F_s}\Big(|A^b_f - 1|
+          + \sum_{g\ne f}|A^b_g - q_g|\Big),
+
+so D_mf(partner) = 1 − Σ_{F_s}(1 − q_f)/(|F_s| n) (0.833 on the Sprites-like table: each row
+weighs one "kept" term against n − 1 "changed" terms, which the partner gets all right) and
+D_mf(identity) = 1 − Σ_f Σ_{g≠f}(1 − q_g)/(|F_s| n).
+
+**Balanced D_mf** (:func:`neural.koopman.metrics.d_mf_balanced`): the same terms, with the mean of
+the |F_s| diagonal ("kept", g = f) terms and the mean of the off-diagonal ("changed") terms
+averaged with equal weight — 1 − ½(mean diagonal + mean off-diagonal) — so that keeping factor f
+counts as much as changing the others. Its floors: partner 1 − ½·mean_f(1 − q_f), identity
+1 − ½·mean_{f, g≠f}(1 − q_g), random 1 − ½(mean_f(1 − r_f) + mean_{f, g≠f}|r_g − q_g|).
 
 **Ceiling** (measured): the ground-truth swaps — x's factor classes with the swapped ones taken from
 y, rendered by the data generator — judged like a model's swaps (:func:`ground_truth_swaps`). It is
@@ -40,12 +78,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .metrics import SwapEvaluation, d_mf, d_sd, swap_agreement
+from .metrics import SwapEvaluation, d_mf, d_mf_balanced, d_sd, swap_agreement
 
-__all__ = ["TRIVIAL_MODELS", "judge_consistency", "trivial_agreements", "TrivialFloors", "trivial_floors",
-           "ground_truth_swaps"]
+__all__ = ["BEHAVIOURS", "TRIVIAL_MODELS", "NAMED_STRATEGIES", "judge_consistency", "behaviour_agreements",
+           "trivial_agreements", "TrivialFloors", "trivial_floors", "ground_truth_swaps"]
 
-TRIVIAL_MODELS = ("identity", "partner", "random")
+#: What a trivial strategy does when asked for a swap (module doc).
+BEHAVIOURS = ("identity", "partner", "random")
+TRIVIAL_MODELS = BEHAVIOURS
+#: Readable names of some D_sd strategies "<static-swap behaviour>/<dynamic-swap behaviour>".
+NAMED_STRATEGIES = {"partner/identity": "everything static", "identity/partner": "everything dynamic",
+                    "identity/identity": "swap nothing", "partner/partner": "always the partner",
+                    "random/random": "coin per factor"}
 
 
 def _check_accuracy(accuracy: Mapping, factors: Sequence) -> dict:
@@ -71,48 +115,78 @@ def judge_consistency(accuracy: float, n_classes: int) -> float:
     return a * a + (1.0 - a) ** 2 / (c - 1)
 
 
-def trivial_agreements(model: str, factors: Sequence, cardinalities: Mapping, judge_accuracy: Mapping) -> dict:
-    """Agreement per factor of trivial model ``model`` (module doc), the same after every swap."""
-    if model not in TRIVIAL_MODELS:
-        raise ValueError(f"model must be one of {TRIVIAL_MODELS}, got {model!r}")
+def behaviour_agreements(behaviour: str, factors: Sequence, cardinalities: Mapping,
+                         judge_accuracy: Mapping) -> dict:
+    """Agreement A^b_f per factor of trivial behaviour ``behaviour`` (module doc)."""
+    if behaviour not in BEHAVIOURS:
+        raise ValueError(f"behaviour must be one of {BEHAVIOURS}, got {behaviour!r}")
     acc = _check_accuracy(judge_accuracy, factors)
     out = {}
     for f in factors:
         c = int(cardinalities[f])
         q = 1.0 / c
-        out[f] = 1.0 if model == "identity" else q if model == "partner" else \
+        out[f] = 1.0 if behaviour == "identity" else q if behaviour == "partner" else \
             0.5 * (judge_consistency(acc[f], c) + q)
     return out
 
 
+trivial_agreements = behaviour_agreements
+
+
 @dataclass(frozen=True, eq=False)
 class TrivialFloors:
-    """``agreements[model]`` (factor → agreement, after every swap), ``d_sd[model]``,
-    ``d_mf[model]`` (``None`` without static factors) for ``model`` in :data:`TRIVIAL_MODELS`;
-    ``floor_d_sd`` / ``floor_d_mf``: the largest of them."""
+    """The trivial strategies' scores (module doc).
+
+    ``agreements[b]`` (factor → agreement) for b in :data:`BEHAVIOURS`; ``d_sd[strategy]`` for the
+    nine strategies ``"<static>/<dynamic>"``; ``d_mf[b]`` and ``d_mf_balanced[b]`` (``None``
+    without static factors); ``floor_d_sd`` / ``floor_d_mf`` / ``floor_d_mf_balanced``: the largest
+    of them, reached by ``floor_d_sd_strategy`` / ``floor_d_mf_strategy`` /
+    ``floor_d_mf_balanced_strategy``."""
 
     agreements: dict
     d_sd: dict
-    d_mf: dict
+    d_mf: dict | None
+    d_mf_balanced: dict | None
     floor_d_sd: float
+    floor_d_sd_strategy: str
     floor_d_mf: float | None
+    floor_d_mf_strategy: str | None
+    floor_d_mf_balanced: float | None
+    floor_d_mf_balanced_strategy: str | None
+
+    def as_dict(self) -> dict:
+        """JSON-ready ``{"D_sd": {strategy: value}, "D_mf": {...}, "D_mf_balanced": {...},
+        "agreement": {...}, "strongest": {score: strategy}}``."""
+        return {"D_sd": dict(self.d_sd), "D_mf": None if self.d_mf is None else dict(self.d_mf),
+                "D_mf_balanced": None if self.d_mf_balanced is None else dict(self.d_mf_balanced),
+                "agreement": {b: dict(a) for b, a in self.agreements.items()},
+                "strongest": {"D_sd": self.floor_d_sd_strategy, "D_mf": self.floor_d_mf_strategy,
+                              "D_mf_balanced": self.floor_d_mf_balanced_strategy}}
+
+
+def _argmax(values: Mapping) -> tuple:
+    best = max(values, key=lambda k: values[k])           # first of the tied, in insertion order
+    return float(values[best]), best
 
 
 def trivial_floors(static_factors: Sequence, dynamic_factors: Sequence, cardinalities: Mapping,
                    judge_accuracy: Mapping) -> TrivialFloors:
-    """D_sd and D_mf of the three trivial models and the floors (module doc)."""
+    """D_sd of the nine strategies, D_mf (thesis and balanced) of the three behaviours, and the
+    floors: the strongest of each (module doc)."""
     fs, fd = list(static_factors), list(dynamic_factors)
     for f in fs + fd:
         if not isinstance(cardinalities, Mapping) or int(cardinalities.get(f, 0)) < 2:
             raise ValueError(f"cardinalities must give at least 2 classes for factor {f!r}")
-    agree, dsd, dmf = {}, {}, {}
-    for m in TRIVIAL_MODELS:
-        a = trivial_agreements(m, fs + fd, cardinalities, judge_accuracy)
-        agree[m] = a
-        dsd[m] = d_sd(a, a, fs, fd, cardinalities)
-        dmf[m] = d_mf({f: a for f in fs}, fs, fd, cardinalities) if fs else None
-    return TrivialFloors(agreements=agree, d_sd=dsd, d_mf=dmf, floor_d_sd=max(dsd.values()),
-                         floor_d_mf=max(dmf.values()) if fs else None)
+    agree = {b: behaviour_agreements(b, fs + fd, cardinalities, judge_accuracy) for b in BEHAVIOURS}
+    dsd = {f"{bs}/{bd}": d_sd(agree[bs], agree[bd], fs, fd, cardinalities) for bs in BEHAVIOURS for bd in BEHAVIOURS}
+    fsd, ssd = _argmax(dsd)
+    if not fs:
+        return TrivialFloors(agree, dsd, None, None, fsd, ssd, None, None, None, None)
+    dmf = {b: d_mf({f: agree[b] for f in fs}, fs, fd, cardinalities) for b in BEHAVIOURS}
+    bal = {b: d_mf_balanced({f: agree[b] for f in fs}, fs, fd, cardinalities) for b in BEHAVIOURS}
+    fmf, smf = _argmax(dmf)
+    fbal, sbal = _argmax(bal)
+    return TrivialFloors(agree, dsd, dmf, bal, fsd, ssd, fmf, smf, fbal, sbal)
 
 
 def ground_truth_swaps(render: Callable, judge, data, *, factors: Sequence | None = None, partner=None,
@@ -165,5 +239,6 @@ def ground_truth_swaps(render: Callable, judge, data, *, factors: Sequence | Non
         fact[f] = swap_agreement(judged(~keep), orig, factors)
     return SwapEvaluation(static_swap=ss, dynamic_swap=ds, factorial=fact or None,
                           d_sd=d_sd(ss, ds, fs, fd, cards), d_mf=d_mf(fact, fs, fd, cards) if fs else None,
+                          d_mf_balanced=d_mf_balanced(fact, fs, fd, cards) if fs else None,
                           groups=None, static_factors=fs, dynamic_factors=fd, cardinalities=cards, n=N,
                           partner=partner)

@@ -82,6 +82,14 @@ class SKD(KoopmanAutoencoder):
     def n_static_channels(self) -> int:
         return self.n_static
 
+    def training_swaps(self, Z: torch.Tensor, fit: KoopmanFit) -> torch.Tensor:
+        """As the base class, in the eigenbasis of this batch's operator (never a prepared one)."""
+        basis = KoopmanBasis(fit.C, self.n_static)
+        Zp = torch.roll(Z, 1, dims=0)
+        h = Z.shape[0] // 2
+        return torch.cat([self.recombine_latents(Z[:h], Zp[:h], "all", False, basis=basis),
+                          self.recombine_latents(Z[h:], Zp[h:], None, True, basis=basis)])
+
     def basis(self, Z: torch.Tensor) -> KoopmanBasis:
         """The eigenbasis of the batch operator of latents Z (b, T, k)."""
         return KoopmanBasis(fit_koopman(Z.detach(), method=self.method, ridge=self.ridge).C, self.n_static)

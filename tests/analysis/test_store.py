@@ -162,12 +162,3 @@ def test_repair_cuts_only_an_unterminated_tail(tmp_path):
     path.write_bytes(b'x' * 70000)
     JsonlStore(path).repair()
     assert path.read_bytes() == b""
-
-
-def test_process_pools_do_not_fork():
-    pool, owned, kind = sweep_module._resolve_executor("processes", 1)
-    try:
-        assert pool._mp_context.get_start_method() in ("forkserver", "spawn")
-    finally:
-        pool.shutdown()
-    assert np.isfinite(1.0)

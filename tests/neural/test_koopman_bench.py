@@ -3,16 +3,16 @@
 import json
 import math
 
-from analysis.bench.koopman import REDUCED_CONFIG, format_koopman_benchmark, run_koopman_benchmark
+from analysis.bench.koopman import CPU_CONFIG, format_koopman_benchmark, run_koopman_benchmark
 
-TINY = dict(REDUCED_CONFIG, n_train=24, n_test=12, n_explore=4, n_frames=4, seeds=(0,), steps=3, batch_size=4,
+TINY = dict(CPU_CONFIG, n_train=24, n_test=12, n_explore=4, n_frames=4, seeds=(0,), steps=3, batch_size=4,
             k_skd=4, n_static_skd=2, k_ssm=4, channels=(4, 4), hidden=8, image_size=16, judge_steps=5,
             judge_channels=(4, 4), judge_hidden=8, brute_force_max_channels=4, datasets=("sprites-like",),
             overrides={})
 
 
-def test_tiny_benchmark_writes_the_schema():
-    res = run_koopman_benchmark(config=TINY)
+def test_tiny_benchmark_writes_the_schema(tmp_path):
+    res = run_koopman_benchmark(config=TINY, figures_dir=tmp_path)
     js = json.loads(json.dumps(res.as_json()))
     assert set(js) == {"config", "datasets", "rows"}
     facs = js["datasets"]["sprites-like"]["factors"]
@@ -27,7 +27,18 @@ def test_tiny_benchmark_writes_the_schema():
             assert isinstance(r[k], t), k
         assert math.isfinite(r["D_sd"]) and 0 <= r["D_sd"] <= 1
         assert r["exploration"] == ("brute force" if r["model"] == "SKD" else "greedy")
+        # the learning curve: a point before training and one at the end, each with the three scores
+        assert [p["step"] for p in r["curve"]] == [0, 3]
+        assert all(set(p) >= {"step", "D_sd", "D_mf", "recon_mse"} for p in r["curve"])
+        # per-row floors: the nine D_sd strategies and the D_mf behaviours, the strongest is the row's floor
+        assert len(r["floors"]["D_sd"]) == 9 and max(r["floors"]["D_sd"].values()) == r["floor_D_sd"]
+        assert max(r["floors"]["D_mf"].values()) == r["floor_D_mf"]
+        for kind in ("curve", "swaps"):
+            name = r["figures"][kind]
+            assert "/" not in name and (tmp_path / name).stat().st_size > 1000
     ssm = js["rows"][1]
     assert 0 <= ssm["degenerate_static_fraction"] <= 1
     text = format_koopman_benchmark(res)
-    assert "floor (max)" in text and "ceiling" in text and ("NOT MET" in text or "MET" in text)
+    assert "strongest floor" in text and "everything static" in text and "ceiling" in text
+    assert "gap closed" in text and ("NOT MET" in text or "MET" in text)
+    assert str(tmp_path) not in json.dumps(js)

@@ -11,23 +11,31 @@ def test_floors_on_a_hand_built_case():
     # one static factor "a" (2 classes, judge accuracy 0.8), one dynamic "b" (4 classes, accuracy 1)
     fl = trivial_floors(["a"], ["b"], {"a": 2, "b": 4}, {"a": 0.8, "b": 1.0})
     # identity: every agreement 1 -> D_sd = 1 - (|1 - 1/2| + |1 - 1/4|)/4, D_mf = 1 - |1 - 1/4|/2
-    assert fl.d_sd["identity"] == pytest.approx(1 - 1.25 / 4)
+    assert fl.d_sd["identity/identity"] == pytest.approx(1 - 1.25 / 4)
     assert fl.d_mf["identity"] == pytest.approx(0.625)
     # partner: agreements 1/2, 1/4 -> D_sd = 1 - (|1/4 - 1| + |1/2 - 1|)/4, D_mf = 1 - |1/2 - 1|/2
-    assert fl.d_sd["partner"] == pytest.approx(0.6875)
+    assert fl.d_sd["partner/partner"] == pytest.approx(0.6875)
     assert fl.d_mf["partner"] == pytest.approx(0.75)
     # random: kappa_a = 0.64 + 0.04 = 0.68, r_a = (0.68 + 0.5)/2 = 0.59; r_b = (1 + 0.25)/2 = 0.625
     assert fl.agreements["random"] == pytest.approx({"a": 0.59, "b": 0.625})
-    assert fl.d_sd["random"] == pytest.approx(1 - (0.09 + 0.375 + 0.41 + 0.375) / 4)
+    assert fl.d_sd["random/random"] == pytest.approx(1 - (0.09 + 0.375 + 0.41 + 0.375) / 4)
+    # the behaviours mix: "everything dynamic" (static swap changes nothing, dynamic swap returns
+    # the partner) costs only the static factor's 1 - 1/2 twice: 1 - (0.5 + 0.5)/4 = 0.75
+    assert fl.d_sd["identity/partner"] == pytest.approx(0.75)
+    assert fl.d_sd["partner/identity"] == pytest.approx(1 - (0.75 + 0.75) / 4)
     assert fl.d_mf["random"] == pytest.approx(1 - (0.41 + 0.375) / 2)
-    assert fl.floor_d_sd == pytest.approx(0.6875) and fl.floor_d_mf == pytest.approx(0.75)
+    # strongest here: the coin for the static swap (|0.59 - 1/2| + |0.625 - 1|) with the partner for
+    # the dynamic swap (|1/2 - 1|): 1 - (0.09 + 0.375 + 0.5)/4
+    assert fl.d_sd["random/partner"] == pytest.approx(1 - (0.09 + 0.375 + 0.5) / 4)
+    assert fl.floor_d_sd == pytest.approx(0.75875) and fl.floor_d_sd_strategy == "random/partner"
+    assert fl.floor_d_mf == pytest.approx(0.75) and fl.floor_d_mf_strategy == "partner"
 
 
 def test_the_issue_floors_of_moving_dsprites():
     # shape 3, colour 6, scale 6, positions 32: "swaps nothing" D_sd ~ 0.57, "partner" D_mf ~ 0.84
     cards = {"shape": 3, "colour": 6, "scale": 6, "pos_x": 32, "pos_y": 32}
     fl = trivial_floors(["shape", "colour", "scale"], ["pos_x", "pos_y"], cards, dict.fromkeys(cards, 1.0))
-    assert fl.d_sd["identity"] == pytest.approx(1 - (2 / 3 + 5 / 6 + 5 / 6 + 2 * 31 / 32) / 10)
+    assert fl.d_sd["identity/identity"] == pytest.approx(1 - (2 / 3 + 5 / 6 + 5 / 6 + 2 * 31 / 32) / 10)
     assert fl.d_mf["partner"] == pytest.approx(1 - (2 / 3 + 5 / 6 + 5 / 6) / 15)
 
 
