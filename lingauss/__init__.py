@@ -26,6 +26,8 @@ from .scenarios import (Scenario, dependent_factor_covariance, scenario_from_gro
 from .updates import DECODER_FAMILIES, decoder_update, encoder_update
 from .posedness import WellPosedness, well_posedness
 
+from . import _ba_warmup, warmup  # noqa: F401  (registers the Blahut-Arimoto warm-up)
+
 __version__ = "0.1.0"
 
 __all__ = [

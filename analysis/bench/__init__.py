@@ -8,6 +8,7 @@ the tests).
 * :mod:`analysis.bench.koopman` — SKD and SSM-SKD next to Hason's (2024) table (needs torch).
 * :mod:`analysis.bench.flow` — Flow Factorized Representation Learning next to Song et al.'s (2023)
   Table 1 (needs torch).
+* :mod:`analysis.bench.metrics` — SAP and DCI, ours vs disent and disentanglement_lib's formulas.
 
 The core and I_m names are re-exported here; the neural benchmarks are imported from their modules.
 """

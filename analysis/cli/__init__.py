@@ -12,6 +12,8 @@
 * ``lingauss bench im`` — naive vs exhaustive vs exact I_m (a printed table).
 * ``lingauss bench koopman | flow`` — SKD/SSM-SKD and the flow model vs the tables of Hason (2024)
   and Song et al. (2023).
+* ``lingauss bench metrics`` — SAP and DCI, ours vs disent and disentanglement_lib's formulas.
+* ``lingauss warmup`` — compile and cache the Numba kernels ahead of use (once per install).
 
 Exit codes: 0 done; 1 done, but some points (sweep, reproduce) ended in error or a training did
 not complete; 2 a usage mistake (bad numbers, unreadable files, unwritable paths: a one-line
@@ -20,7 +22,7 @@ not complete; 2 a usage mistake (bad numbers, unreadable files, unwritable paths
 
 One module per sub-command (:mod:`analysis.cli.reproduce`, :mod:`~analysis.cli.sweep`,
 :mod:`~analysis.cli.metric`, :mod:`~analysis.cli.compare`, :mod:`~analysis.cli.train`,
-:mod:`~analysis.cli.solve`, :mod:`~analysis.cli.bench`), each with ``add_parser(sub)`` and its
+:mod:`~analysis.cli.solve`, :mod:`~analysis.cli.bench`, :mod:`~analysis.cli.warmup`), each with ``add_parser(sub)`` and its
 ``cmd_*`` function; the options several sub-commands share are defined once in
 ``analysis.cli._options`` (its docstring lists them and their one meaning), file reading in
 ``analysis.cli._files``, the exit-code policy in ``analysis.cli._errors``.
@@ -32,7 +34,7 @@ import argparse
 import os
 import sys
 
-from . import bench, compare, metric, reproduce, solve, sweep, train
+from . import bench, compare, metric, reproduce, solve, sweep, train, warmup
 from ._errors import UserError, hard_interrupt, internal_error, is_boundary_error
 from ._options import join_negative_values
 
@@ -45,7 +47,7 @@ _internal_error = internal_error
 _hard_interrupt = hard_interrupt
 
 #: The sub-commands in the order ``lingauss --help`` lists them.
-COMMANDS = (reproduce, sweep, metric, compare, train, solve, bench)
+COMMANDS = (reproduce, sweep, metric, compare, train, solve, bench, warmup)
 
 
 def build_parser() -> argparse.ArgumentParser:

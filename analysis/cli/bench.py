@@ -4,6 +4,7 @@
 * ``im`` — naive vs exhaustive vs exact I_m (a printed table), and the exact search at scale.
 * ``koopman`` | ``flow`` — SKD/SSM-SKD and the flow model vs the tables of Hason (2024) and
   Song et al. (2023); ``--out DIR`` writes ``DIR/results.json`` (atomically).
+* ``metrics`` — SAP and DCI on the same arrays: ours vs disent and disentanglement_lib's formulas.
 
 The neural benchmarks' choices (configurations, data sets, models, the weak-index targets) are read
 from their modules' declarations, which import without torch.
@@ -108,6 +109,49 @@ def cmd_bench_flow(args) -> int:
     return 0
 
 
+def cmd_bench_metrics(args) -> int:
+    from ..bench.metrics import bench_metrics, format_metrics
+
+    if args.repeats < 1:
+        raise UserError("--repeats must be at least 1")
+    check_seeds(args)
+    for name in ("sap_sizes", "dci_sizes", "dci_reference_sizes"):
+        if any(n < 10 for n in getattr(args, name)):
+            raise UserError(f"--{name.replace('_', '-')} must be sample counts of at least 10")
+    log = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(args.threads):
+        rows = bench_metrics(sap_sizes=tuple(args.sap_sizes), dci_sizes=tuple(args.dci_sizes),
+                             dci_reference_sizes=tuple(args.dci_reference_sizes), seeds=tuple(args.seeds),
+                             repeats=args.repeats, progress=log)
+    print(f"threads: {args.threads} (BLAS and OpenMP, all implementations)")
+    print(format_metrics(*rows))
+    return 0
+
+
+def _add_metrics(bsub) -> None:
+    from ..bench.metrics import DCI_REFERENCE_SIZES, DCI_SIZES, SAP_SIZES
+
+    b = bsub.add_parser("metrics", help="SAP and DCI: ours vs disent and disentanglement_lib (same arrays)",
+                        description="Continuous SAP and DCI on the same arrays: ours (every DCI backend "
+                                    "the metric registry declares) vs disent's functions (when "
+                                    "installed: pip install --no-deps disent) and disentanglement_lib's "
+                                    "formulas; values, agreement, times, ratios and the load.")
+    b.add_argument("--sap-sizes", type=positive_int, nargs="+", default=list(SAP_SIZES), metavar="N",
+                   help="SAP sample counts (default %(default)s)")
+    b.add_argument("--dci-sizes", type=positive_int, nargs="+", default=list(DCI_SIZES), metavar="N",
+                   help="DCI training-sample counts (default %(default)s)")
+    b.add_argument("--dci-reference-sizes", type=positive_int, nargs="+", default=list(DCI_REFERENCE_SIZES),
+                   metavar="N", help="of those, where the reference trees also run (slow: about 12 s "
+                                     "at N = 1000; default %(default)s)")
+    add_seeds(b, default=[0, 1], help="data seeds of the DCI rows (default 0 1)")
+    b.add_argument("--repeats", type=int, default=3, help="SAP timing repeats, best taken (default %(default)s)")
+    b.add_argument("--threads", type=positive_int, default=1, help="BLAS/OpenMP threads (default %(default)s)")
+    add_quiet(b)
+    b.set_defaults(func=cmd_bench_metrics)
+
+
 def _add_core(bsub) -> None:
     c = bsub.add_parser("core", help="compiled Blahut-Arimoto kernel vs numpy batched, threads, per point",
                         description="The compiled Blahut-Arimoto kernel vs a plain numpy batched implementation "
@@ -207,5 +251,5 @@ def add_parser(sub) -> None:
                                    "same inputs in the same run. 'lingauss bench NAME --help' lists "
                                    "a benchmark's options.")
     bsub = b.add_subparsers(dest="which", metavar="NAME", required=True)
-    for add in (_add_core, _add_im, _add_koopman, _add_flow):
+    for add in (_add_core, _add_im, _add_koopman, _add_flow, _add_metrics):
         add(bsub)

@@ -25,7 +25,7 @@ _NEG = -np.inf
 @njit(cache=True)
 def subset_tables(corr, m, s):
     """``(LD, R, ok)``: tables over all 2^s factor subsets (:func:`subset_tables_t`, R latent-major)."""
-    LD, RT, ok = subset_tables_t(corr, m, s)
+    LD, RT, ok = subset_tables_t(corr, m, s, np.int64(1))
     return LD, np.ascontiguousarray(RT.T), ok
 
 
@@ -112,23 +112,22 @@ def subset_tables_t(corr, m, s, n_workers=1):
     RT = np.zeros((size, m))
     if n_workers <= 1 or s < 6:
         return LD, RT, _subset_dfs(corr, m, s, np.zeros(0, dtype=np.int64), LD, RT, s)
-    if not _subset_dfs(corr, m, s, np.zeros(0, dtype=np.int64), LD, RT, 2):
+    if not _subset_dfs(corr, m, s, np.zeros(0, dtype=np.int64), LD, RT, np.int64(2)):
         return LD, RT, False
     n = s * (s - 1) * (s - 2) // 6
     tasks = np.zeros((n, 3), dtype=np.int64)
-    sizes = np.zeros(n, dtype=np.int64)
     q = 0
-    for a in range(s):
-        for b in range(a + 1, s):
-            for c in range(b + 1, s):
+    for c in range(2, s):            # largest first: the stacks below {a, b, c} number 2^(s-1-c)
+        for a in range(c):
+            for b in range(a + 1, c):
                 tasks[q, 0], tasks[q, 1], tasks[q, 2] = a, b, c
-                sizes[q] = 1 << (s - 1 - c)
                 q += 1
-    order = np.argsort(-sizes, kind="mergesort")
-    tasks = tasks[order]
     ok = np.ones(n_workers, dtype=np.bool_)
     _subset_tasks_par(corr, m, s, tasks, LD, RT, n_workers, ok)
-    return LD, RT, bool(ok.all())
+    good = True
+    for w in range(n_workers):
+        good = good and ok[w]
+    return LD, RT, good
 
 
 @njit(cache=True)

@@ -88,7 +88,7 @@ def _best_relabel(masks, R, m):
         for i in range(m):
             W[b, i] = R[i, blocks[b]]
     lat = np.zeros(m, dtype=np.int64)
-    _matchings(W, k, m, _NEG, False, lat)
+    _matchings(W, k, m, _NEG, np.bool_(False), lat)
     masks[:] = 0
     for b in range(k):
         masks[lat[b]] = blocks[b]
@@ -172,14 +172,16 @@ def local_search(LD, R, m, s, n_restarts, seed):  # R: (m, 2^s), a transposed vi
                 cur = v
                 improved = True
             else:
-                masks[:] = old
+                for i in range(m):
+                    masks[i] = old[i]
             for i in range(m):
                 for j in range(s):
                     if (masks[i] >> j) & 1:
                         lab[j] = i
         if cur > best:
             best = cur
-            best_masks[:] = masks
+            for i in range(m):
+                best_masks[i] = masks[i]
     return best, best_masks
 
 
@@ -215,7 +217,8 @@ def _rows_max(RT, lamY, lo, hi, m, vals, argmax):
 def _rows_max_par(RT, lamY, m, size, vals, argmax):
     n = (size + _ROWS - 1) // _ROWS
     for c in prange(n):
-        _rows_max(RT, lamY, c * _ROWS, min(size, (c + 1) * _ROWS), m, vals[c], argmax[c])
+        lo = np.int64(c) * _ROWS
+        _rows_max(RT, lamY, lo, min(size, lo + _ROWS), m, vals[c], argmax[c])
 
 
 @njit(cache=True)
@@ -229,7 +232,7 @@ def _root_terms(RT, lam, m, s, argmax, parallel):
     if parallel:
         _rows_max_par(RT, lamY, m, size, vals, args)
     else:
-        _rows_max(RT, lamY, 0, size, m, vals[0], args[0])
+        _rows_max(RT, lamY, np.int64(0), size, m, vals[0], args[0])
         n = 1
     total = 0.0
     for i in range(m):
@@ -277,7 +280,8 @@ def lagrange_prices(RT, m, s, iters, target, parallel):
             f += lam[j]
         if f < best_f:
             best_f = f
-            best_lam[:] = lam
+            for j in range(s):
+                best_lam[j] = lam[j]
         else:
             scale *= 0.7
         nrm = 0.0
@@ -311,7 +315,8 @@ def _fold(T, E, lamY, half, off, p, lo, hi, m):
 def _fold_par(T, E, lamY, half, off, p, m):
     n = (half + _ROWS - 1) // _ROWS
     for c in prange(n):
-        _fold(T, E, lamY, half, off, p, c * _ROWS, min(half, (c + 1) * _ROWS), m)
+        lo = np.int64(c) * _ROWS
+        _fold(T, E, lamY, half, off, p, lo, min(half, lo + _ROWS), m)
 
 
 @njit(cache=True)
@@ -338,7 +343,7 @@ def reward_tables(RT, lams, m, s, parallel):
             if parallel and half > _ROWS:
                 _fold_par(T, E, lamY, half, half - 1, p, m)
             else:
-                _fold(T, E, lamY, half, half - 1, p, 0, half, m)
+                _fold(T, E, lamY, half, half - 1, p, np.int64(0), half, m)
     return E
 
 
@@ -428,7 +433,7 @@ def make_tasks(LD, E, lamsuf, m, s, depth, thresh, tol):
     if depth == 0:
         blocks = np.zeros(m, dtype=np.int64)
         labs[0, 0] = 0
-        ubs[0] = node_bound(E, lamsuf, blocks, 0, 0, m, s)
+        ubs[0] = node_bound(E, lamsuf, blocks, np.int64(0), np.int64(0), m, s)
         return labs[:1], ubs[:1]
     blocks = np.zeros(m, dtype=np.int64)
     choice = np.full(s, -1, dtype=np.int64)
@@ -457,9 +462,11 @@ def make_tasks(LD, E, lamsuf, m, s, depth, thresh, tol):
                 if n == cap:
                     cap *= 2
                     nl = np.zeros((cap, s), dtype=np.int64)
-                    nl[:n] = labs[:n]
                     nu = np.zeros(cap)
-                    nu[:n] = ubs[:n]
+                    for q in range(n):           # element loops: a slice copy would compile
+                        nu[q] = ubs[q]           # Numba's string formatting of shape errors
+                        for e in range(s):
+                            nl[q, e] = labs[q, e]
                     labs, ubs = nl, nu
                 for e in range(depth):
                     labs[n, e] = choice[e]
@@ -599,7 +606,7 @@ def _score_leaf(E, leaf_off, blocks, k, m, pen, W, lat, thr, tol, slot, best, bm
         row = E[leaf_off + blocks[b], 0]
         for i in range(m):
             W[b, i] = row[i]
-    val = _matchings(W, k, m, thr - tol + pen, False, lat) - pen
+    val = _matchings(W, k, m, thr - tol + pen, np.bool_(False), lat) - pen
     if val > _NEG:
         _leaf_record(val, W, k, m, pen, tol, slot, blocks, lat, best, bmask, blat, ties, tgroup)
         if best[slot] > thr:
@@ -613,7 +620,7 @@ def _score_leaf(E, leaf_off, blocks, k, m, pen, W, lat, thr, tol, slot, best, bm
 def _store_best(W, k, m, slot, blocks, lat, best, val, bmask, blat):
     """Make ``val`` the slot's best and store its partition and optimal block → latent matching."""
     best[slot] = val
-    _matchings(W, k, m, _NEG, False, lat)
+    _matchings(W, k, m, _NEG, np.bool_(False), lat)
     for b in range(m):
         bmask[slot, b] = blocks[b] if b < k else 0
         blat[slot, b] = lat[b] if b < k else -1
@@ -624,11 +631,11 @@ def _leaf_record(val, W, k, m, pen, tol, slot, blocks, lat, best, bmask, blat, t
     """Running-maximum tie bookkeeping of one leaf partition (its matching value ``val``)."""
     b0 = best[slot]
     if val > b0 + tol:
-        ties[slot] = _matchings(W, k, m, val - tol + pen, True, lat)
+        ties[slot] = _matchings(W, k, m, val - tol + pen, np.bool_(True), lat)
         tgroup[slot] = 1
         _store_best(W, k, m, slot, blocks, lat, best, val, bmask, blat)
     elif val >= b0 - tol:
-        ties[slot] += _matchings(W, k, m, b0 - tol + pen, True, lat)
+        ties[slot] += _matchings(W, k, m, b0 - tol + pen, np.bool_(True), lat)
         tgroup[slot] += 1
         if val > b0:
             _store_best(W, k, m, slot, blocks, lat, best, val, bmask, blat)
@@ -638,8 +645,8 @@ def _leaf_record(val, W, k, m, pen, tol, slot, blocks, lat, best, bmask, blat, t
 def _search_chunk_par(LD, E, lamsuf, m, s, tol, budget, labs, tlen, queue, qpos, qlen, cur,
                       choice, kst, pst, blk, dep, base, cap, thresh, best, bmask, blat, ties, tgroup,
                       leaves, nodes, done):
-    for slot in prange(cur.shape[0]):
-        _run_slot(LD, E, lamsuf, m, s, tol, slot, budget, labs, tlen, queue, qpos, qlen, cur,
+    for slot in prange(cur.shape[0]):           # np.int64: the serial call's type (one compile)
+        _run_slot(LD, E, lamsuf, m, s, tol, np.int64(slot), budget, labs, tlen, queue, qpos, qlen, cur,
                   choice, kst, pst, blk, dep, base, cap, thresh, best, bmask, blat, ties, tgroup,
                   leaves, nodes, done[slot:slot + 1])
 
@@ -656,7 +663,7 @@ def search_chunk(LD, E, lamsuf, m, s, tol, budget, labs, tlen, queue, qpos, qlen
                           choice, kst, pst, blk, dep, base, cap, thresh, best, bmask, blat, ties,
                           tgroup, leaves, nodes, done)
     else:
-        _run_slot(LD, E, lamsuf, m, s, tol, 0, budget, labs, tlen, queue, qpos, qlen, cur,
+        _run_slot(LD, E, lamsuf, m, s, tol, np.int64(0), budget, labs, tlen, queue, qpos, qlen, cur,
                   choice, kst, pst, blk, dep, base, cap, thresh, best, bmask, blat, ties, tgroup,
                   leaves, nodes, done[0:1])
 

@@ -47,6 +47,7 @@ from tqdm.auto import tqdm
 
 from ..grouping import canonical_grouping
 from ..params import Interval, Options, validate_params
+from ..warmup import register
 from . import _im_search as _kernels
 from ._im_kernels import exact_dp as _exact_dp_kernel
 from ._im_kernels import exhaustive as _exhaustive_kernel
@@ -298,16 +299,12 @@ class _Search:
         return out
 
 
-def _partition_search(cov, m, s, tol, time_limit, progress, n_jobs) -> IMResult:
-    """Exact (or, under ``time_limit``, anytime) I_m by the partition branch-and-bound."""
-    t0 = time.perf_counter()
-    if s > MAX_FACTORS:
-        raise ValueError(f"joint_cov has {s} factors; I_m supports at most {MAX_FACTORS} "
-                         f"(its tables hold 2^s entries per latent)")
+def _search_tables(cov, m, s, n_jobs, parallel):
+    """``(order, LD, E, lamsuf, incumbent, inc_masks)``: the search order of the factors, the
+    log-determinant and Lagrangian reward tables, and the local-search incumbent."""
     corr = correlation(cov)
     order = _factor_order(corr, m, s)
     perm = np.concatenate([np.arange(m), m + order])
-    parallel = n_jobs > 1 and s >= _PARALLEL_FACTORS
     old_threads = numba.get_num_threads()
     numba.set_num_threads(n_jobs)
     try:
@@ -326,9 +323,20 @@ def _partition_search(cov, m, s, tol, time_limit, progress, n_jobs) -> IMResult:
     finally:
         numba.set_num_threads(old_threads)
     lamsuf = np.concatenate([np.cumsum(lams[:, ::-1], axis=1)[:, ::-1], np.zeros((2, 1))], axis=1)
-    del RT
+    return order, LD, E, lamsuf, incumbent, inc_masks
+
+
+def _partition_search(cov, m, s, tol, time_limit, progress, n_jobs) -> IMResult:
+    """Exact (or, under ``time_limit``, anytime) I_m by the partition branch-and-bound."""
+    t0 = time.perf_counter()
+    if s > MAX_FACTORS:
+        raise ValueError(f"joint_cov has {s} factors; I_m supports at most {MAX_FACTORS} "
+                         f"(its tables hold 2^s entries per latent)")
+    parallel = n_jobs > 1 and s >= _PARALLEL_FACTORS
+    order, LD, E, lamsuf, incumbent, inc_masks = _search_tables(cov, m, s, n_jobs, parallel)
     search = _Search(LD, E, lamsuf, m, s, tol, incumbent, n_jobs if parallel else 1)
     budget, bar = 2 * _MIN_CHUNK_NODES, None
+    old_threads = numba.get_num_threads()
     numba.set_num_threads(n_jobs)
     try:
         while not search.finished:
@@ -422,3 +430,17 @@ def im_score_from_samples(latents, factors, *, shrinkage=None, method: str = "au
     cov = joint_covariance_from_samples(latents, factors, shrinkage=shrinkage)
     return im_score(cov, np.shape(latents)[1] if np.ndim(latents) == 2 else 1, method=method, tol=tol,
                     time_limit=time_limit, progress=progress, n_jobs=n_jobs)
+
+
+@register("im", description="I_m kernels: exact partition search, exhaustive, subset DP, tables")
+def _warm_im() -> None:
+    """Call every I_m kernel once on a small covariance (the production argument types)."""
+    m, s = 3, 6
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((m + s, m + s))
+    cov = a @ a.T + (m + s) * np.eye(m + s)
+    for method in ("exact", "exhaustive", "dp"):
+        im_score(cov, m, method=method, progress=lambda info: None, n_jobs=1)
+    im_scores_all(cov, m)
+    order, LD, E, lamsuf, _, _ = _search_tables(cov, m, s, 1, False)
+    _kernels.prefix_bound(LD, E, lamsuf, m, s, np.zeros(s, dtype=np.int64), 1)  # work stealing

@@ -33,7 +33,7 @@ from .im import im_score
 from .mig_gaussian import gaussian_mig
 from .samples import _as_samples, joint_covariance_from_samples
 from .sap import sap_score
-from .dci import standard_dci
+from .dci import DCI_BACKENDS, standard_dci
 from .mig import standard_mig
 from .modularity import standard_modularity
 from .standard_sampling import beta_vae_score, factor_vae_score
@@ -70,6 +70,10 @@ class MetricSpec:
         Importable modules the metric needs beyond the core (``"sklearn"``: the ``metrics`` extra).
     extras : tuple of str
         Further scalar fields of the result that reports print next to ``score``.
+    backends : tuple of str
+        The values ``function``'s ``backend=`` argument takes, the default (the reference
+        implementation) first; empty when the metric has one implementation. Reports and the
+        benchmarks loop over these (e.g. DCI's ``"gbt"`` and ``"hist"``).
     """
 
     name: str
@@ -81,6 +85,7 @@ class MetricSpec:
     randomized: bool = False
     needs: tuple[str, ...] = ()
     extras: tuple[str, ...] = ()
+    backends: tuple[str, ...] = ()
 
     @property
     def available(self) -> bool:
@@ -100,7 +105,7 @@ _SPECS = (
                "score gap", randomized=True, needs=("sklearn",)),
     MetricSpec("dci", "DCI disentanglement", "samples", standard_dci, "dimensionless",
                randomized=True, needs=("sklearn",),
-               extras=("completeness", "informativeness_test")),
+               extras=("completeness", "informativeness_test"), backends=tuple(DCI_BACKENDS)),
     MetricSpec("modularity", "modularity", "samples", standard_modularity, "dimensionless",
                randomized=True, needs=("sklearn",), extras=("explicitness_test",)),
     MetricSpec("beta_vae", "BetaVAE score", "sampler", beta_vae_score, "accuracy",

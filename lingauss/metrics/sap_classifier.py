@@ -67,11 +67,23 @@ class StandardSAPResult:
     constant_factors: tuple[bool, ...]
 
 
-def _corr2(x: np.ndarray, y: np.ndarray) -> float:
-    cov = np.cov(x, y, ddof=1)
-    if cov[0, 0] <= SAP_VARIANCE_FLOOR:
-        return 0.0
-    return float(min(cov[0, 1] ** 2 / (cov[0, 0] * cov[1, 1]), 1.0))
+def _corr2_matrix(x: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """(m, s) squared correlations of every latent column with every factor column: the
+    reference's per-pair ``numpy.cov(x_i, v_j, ddof=1)`` formula for all pairs at once (one
+    centring per column and one matrix product instead of m·s covariance calls; equal up to
+    floating-point rounding). A latent with variance ≤ :data:`SAP_VARIANCE_FLOOR` scores 0; a
+    constant factor column gives 0 (the caller leaves it out)."""
+    xc = x - x.mean(axis=0)
+    vc = v - v.mean(axis=0)
+    scale = 1.0 / (x.shape[0] - 1)
+    var_x = np.einsum("ij,ij->j", xc, xc) * scale
+    var_v = np.einsum("ij,ij->j", vc, vc) * scale
+    cov = (xc.T @ vc) * scale
+    denom = var_x[:, None] * var_v[None, :]
+    ok = (var_x > SAP_VARIANCE_FLOOR)[:, None] & (denom > 0.0)
+    out = np.zeros(cov.shape)
+    np.divide(cov ** 2, denom, out=out, where=ok)
+    return np.minimum(out, 1.0)
 
 
 def standard_sap(latents, factors, *, test=None, test_fraction: float = DEFAULT_TEST_FRACTION,
@@ -133,25 +145,23 @@ def standard_sap(latents, factors, *, test=None, test_fraction: float = DEFAULT_
         x_tr, v_tr, x_te, v_te = split_train_test(x, v, test, test_fraction, gen)
     else:
         x_tr, v_tr, x_te, v_te = x, v, None, None
-    lab_tr, lab_te = factor_labels(v_tr, discrete, kf, v_te)
-    constant = np.array([np.ptp(v_tr[:, j]) == 0.0 for j in range(s)])
+    constant = np.ptp(v_tr, axis=0) == 0.0
     if np.all(constant):
         raise ValueError("factors: every factor is constant in the training samples; SAP is undefined")
     matrix = np.zeros((m, s))
+    continuous = ~discrete & ~constant
+    if continuous.any():
+        matrix[:, continuous] = _corr2_matrix(x_tr, v_tr[:, continuous])
     if np.any(discrete & ~constant):
+        lab_tr, lab_te = factor_labels(v_tr, discrete, kf, v_te)
         svm = require_sklearn("svm", "standard_sap (discrete factors)")
         seed = sklearn_seed(gen)
         z_tr, z_te = standardise(x_tr, x_te)
-    for j in range(s):
-        if constant[j]:
-            continue
-        for i in range(m):
-            if discrete[j]:
+        for j in np.flatnonzero(discrete & ~constant):
+            for i in range(m):
                 clf = svm.LinearSVC(C=float(svm_c), class_weight="balanced", random_state=seed)
                 clf.fit(z_tr[:, i:i + 1], lab_tr[:, j])
                 matrix[i, j] = float(np.mean(clf.predict(z_te[:, i:i + 1]) == lab_te[:, j]))
-            else:
-                matrix[i, j] = _corr2(x_tr[:, i], v_tr[:, j])
     ordered = np.sort(matrix, axis=0)
     second = ordered[-2] if m >= 2 else np.zeros(s)
     gaps = np.where(constant, 0.0, ordered[-1] - second)

@@ -164,3 +164,27 @@ def test_analysis_cli_user_errors_are_one_line(argv, text, metric_files, capsys)
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert text in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_warmup_lists_the_registered_warm_ups(capsys):
+    from lingauss import warmup
+
+    assert main(["warmup", "--list"]) == 0
+    assert capsys.readouterr().out.split() == list(warmup.names())
+    assert main(["warmup", "no-such-warm-up"]) == 2
+    assert "unknown warm-up" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_bench_metrics_small_run_prints_both_metrics(capsys):
+    pytest.importorskip("sklearn")
+    assert main(["bench", "metrics", "--sap-sizes", "200", "--dci-sizes", "40",
+                 "--dci-reference-sizes", "999", "--seeds", "0", "--repeats", "1", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "SAP, continuous factors" in out and "ours hist" in out and "load average" in out
+    assert main(["bench", "metrics", "--repeats", "0"]) == 2
+
+
+def test_bench_metrics_bad_arguments_exit_2(capsys):
+    assert main(["bench", "metrics", "--repeats", "0"]) == 2
+    assert main(["bench", "metrics", "--sap-sizes", "5"]) == 2

@@ -132,3 +132,56 @@ def test_missing_sklearn_names_the_extra(monkeypatch):
 def test_bad_arguments_raise(kwargs, match):
     with pytest.raises(ValueError, match=match):
         standard_dci(**kwargs)
+
+
+# --- the histogram gradient-boosting backend ("hist", split-gain importances) ------------------
+
+def _known_structure(n, seed):
+    """3 factors of 4 classes: latent 0 carries factor 0, latent 1 factor 1, latents 2 and 3 carry
+    factor 2 together (with opposite factor-free noise), latent 4 is noise."""
+    rng = np.random.default_rng(seed)
+    v = rng.integers(0, 4, size=(n, 3)).astype(np.float64)
+    e = rng.standard_normal((n, 5))
+    x = np.column_stack([v[:, 0] + 0.1 * e[:, 0], v[:, 1] + 0.1 * e[:, 1],
+                         v[:, 2] + 2.0 * e[:, 2], v[:, 2] - 2.0 * e[:, 2] + 0.1 * e[:, 3], e[:, 4]])
+    return x, v
+
+
+_STAGES = {"gbt": {"n_estimators": 30}, "hist": {"max_iter": 30}}   # the same 30 stages in both
+
+
+@pytest.mark.parametrize("seed", [0, pytest.param(1, marks=pytest.mark.slow)])
+def test_hist_backend_finds_the_known_structure_and_agrees_with_the_reference_trees(seed):
+    """Stated tolerance: the importance matrices correlate ≥ 0.95 with the reference trees', and
+    D, C and test informativeness differ by ≤ 0.05, on a planted structure both must recover."""
+    x, v = _known_structure(450, seed)
+    ref = standard_dci(x, v, gbt_kwargs=_STAGES["gbt"], rng=seed)
+    hist = standard_dci(x, v, backend="hist", gbt_kwargs=_STAGES["hist"], rng=seed)
+    for res in (ref, hist):
+        r = res.importance_matrix
+        assert r[0, 0] > 0.9 and r[1, 1] > 0.9                 # one latent per factor
+        assert r[2, 2] + r[3, 2] > 0.9                           # factor 2 on latents 2 and 3 only
+        assert r[2, 2] > 0.2 and r[3, 2] > 0.2
+        assert r[4].max() < 0.05                                 # the noise latent is unused
+        assert res.informativeness_test > 0.9
+    corr = np.corrcoef(ref.importance_matrix.ravel(), hist.importance_matrix.ravel())[0, 1]
+    assert corr >= 0.95
+    assert abs(hist.disentanglement - ref.disentanglement) <= 0.05
+    assert abs(hist.completeness - ref.completeness) <= 0.05
+    assert abs(hist.informativeness_test - ref.informativeness_test) <= 0.05
+
+
+def test_backends_are_declared_in_the_registry_and_checked():
+    from lingauss.metrics import registry
+    from lingauss.metrics.dci import DCI_BACKENDS
+
+    assert registry()["dci"].backends == tuple(DCI_BACKENDS) == ("gbt", "hist")
+    x, v = _known_structure(200, 3)
+    for backend in registry()["dci"].backends:          # every declared backend runs
+        res = standard_dci(x, v, backend=backend, gbt_kwargs={"max_depth": 2, **_STAGES[backend]},
+                           rng=0)
+        np.testing.assert_allclose(res.importance_matrix.sum(axis=0), 1.0)
+    with pytest.raises(ValueError, match="backend"):
+        standard_dci(x, v, backend="xgboost")
+    with pytest.raises(ValueError, match="HistGradientBoostingClassifier"):
+        standard_dci(x, v, backend="hist", gbt_kwargs={"n_estimators": 5})

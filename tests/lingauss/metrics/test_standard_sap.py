@@ -159,3 +159,49 @@ def test_import_lingauss_does_not_load_sklearn():
     code = "import sys, lingauss, lingauss.metrics; print('sklearn' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False"]
+
+
+# --- the vectorised continuous branch equals the reference's per-pair formula -----------------
+
+def _per_pair_reference(x, v):
+    """disentanglement_lib's / disent's continuous branch, one ``numpy.cov`` call per pair (the
+    implementation this module used before the matrix product)."""
+    out = np.zeros((x.shape[1], v.shape[1]))
+    for i in range(x.shape[1]):
+        for j in range(v.shape[1]):
+            c = np.cov(x[:, i], v[:, j], ddof=1)
+            out[i, j] = 0.0 if c[0, 0] <= 1e-12 else min(c[0, 1] ** 2 / (c[0, 0] * c[1, 1]), 1.0)
+    return out
+
+
+@pytest.mark.parametrize("seed, n, m, s", [(0, 50, 1, 3), (1, 500, 4, 2), (2, 3000, 7, 5)])
+def test_continuous_branch_equals_per_pair_reference(seed, n, m, s):
+    rng = np.random.default_rng(seed)
+    v = rng.standard_normal((n, s)) * 10.0 ** rng.uniform(-3, 3, s) + rng.uniform(-1e3, 1e3, s)
+    x = v @ rng.standard_normal((s, m)) + rng.standard_normal((n, m)) * 10.0 ** rng.uniform(-2, 2, m)
+    x += rng.uniform(-50, 50, m)
+    x[:, 0] = 7.0 + 1e-8 * rng.standard_normal(n) if m > 1 else x[:, 0]   # below the 1e-12 floor
+    ref = _per_pair_reference(x, v)
+    res = standard_sap(x, v, discrete_factors=False)
+    np.testing.assert_allclose(res.matrix, ref, rtol=1e-11, atol=1e-14)
+    srt = np.sort(ref, axis=0)
+    second = srt[-2] if m > 1 else np.zeros(s)
+    assert res.score == pytest.approx(np.mean(srt[-1] - second), rel=1e-11, abs=1e-14)
+    if m > 1:
+        assert np.all(res.matrix[0] == 0.0)
+
+
+def test_mixed_branches_keep_the_reference_values():
+    """Continuous columns by the matrix product, discrete ones by the SVM, in one call."""
+    rng = np.random.default_rng(5)
+    n = 900
+    v = np.column_stack([rng.standard_normal(n), rng.integers(0, 3, n), rng.standard_normal(n)])
+    x = v @ rng.standard_normal((3, 3)) + 0.5 * rng.standard_normal((n, 3))
+    res = standard_sap(x, v, rng=3)
+    assert res.discrete_factors == (False, True, False)
+    gen = np.random.default_rng(3)
+    order = gen.permutation(n)
+    tr = order[:n - int(np.ceil(n / 3))]
+    ref = _per_pair_reference(x[tr], v[tr])
+    np.testing.assert_allclose(res.matrix[:, [0, 2]], ref[:, [0, 2]], rtol=1e-11)
+    assert np.all((res.matrix[:, 1] >= 0.0) & (res.matrix[:, 1] <= 1.0))
