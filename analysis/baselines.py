@@ -20,6 +20,8 @@ its rates are over the ``n_draws`` random draws, or 0 / 100 % for the determinis
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 import numpy as np
 
 import lingauss as lg
@@ -34,9 +36,9 @@ BASELINES = ("collapsed", "random", "pca", "ideal_groups", "ideal_factors")
 def baseline_encoder(name: str, scenario, *, rng=None, noise: float = 1e-2) -> tuple[np.ndarray, np.ndarray]:
     """``(B, Σ_W)`` of the baseline ``name`` (see module table) for ``scenario``."""
     if name not in BASELINES:
-        raise ValueError(f"name must be one of {BASELINES}, got {name!r}")
+        raise InvalidParameter(f"name must be one of {BASELINES}, got {name!r}")
     if not noise > 0:
-        raise ValueError(f"noise must be > 0, got {noise!r}")
+        raise InvalidParameter(f"noise must be > 0, got {noise!r}")
     model, m = scenario.model, scenario.n_latents
     n, s = model.n, model.s
     B = np.zeros((m, n))
@@ -59,7 +61,7 @@ def baseline_encoder(name: str, scenario, *, rng=None, noise: float = 1e-2) -> t
 def baseline_rows(scenario, *, n_draws: int = 25, seed: int = 0, noise: float = 1e-2) -> list[dict]:
     """One row per (baseline, draw) for ``scenario``: errors, I_m/SAP outcomes and successes."""
     if not isinstance(n_draws, int) or n_draws < 1:
-        raise ValueError(f"n_draws must be a positive integer, got {n_draws!r}")
+        raise InvalidParameter(f"n_draws must be a positive integer, got {n_draws!r}")
     rows = []
     for name in BASELINES:
         draws = range(n_draws) if name == "random" else range(1)

@@ -22,6 +22,8 @@ the reference's defaults are in :func:`lingauss.standard_dci`.
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,7 +112,7 @@ def rank_correlations(rows: list[dict], columns=METRIC_COLUMNS) -> tuple[tuple[s
 
     cols = [c for c in columns if varies(c)]
     if len(cols) < 2 or len(rows) < 3:
-        raise ValueError("rank correlations need at least 3 encoders and 2 non-constant metrics")
+        raise InvalidParameter("rank correlations need at least 3 encoders and 2 non-constant metrics")
     X = np.array([[r[c] for c in cols] for r in rows], dtype=float)
     rho = spearmanr(X, nan_policy="omit").statistic
     return tuple(cols), np.atleast_2d(rho)
@@ -234,7 +236,7 @@ def rank_correlation_figure(comparison: Comparison):
     plt = _pyplot()
     groups = list(comparison.correlations.items())
     if not groups:
-        raise ValueError("comparison has no correlation matrix to draw")
+        raise InvalidParameter("comparison has no correlation matrix to draw")
     ncols = min(2, len(groups))
     nrows = -(-len(groups) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(5.6 * ncols, 5.4 * nrows), squeeze=False,

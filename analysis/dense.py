@@ -17,6 +17,8 @@ eligible, so the metrics cost a fraction of the solve.
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 import time
 from dataclasses import dataclass
 
@@ -76,11 +78,11 @@ def phase_diagram(scenario, gammas, lams, *, protocol: Protocol | None = None, s
     """
     protocol = protocol or Protocol()
     if not isinstance(scenario, lg.Scenario):
-        raise ValueError(f"scenario must be a lingauss.Scenario, got {type(scenario).__name__}")
+        raise InvalidParameter(f"scenario must be a lingauss.Scenario, got {type(scenario).__name__}")
     gammas = np.asarray(gammas, dtype=np.float64).ravel()
     lams = np.asarray(lams, dtype=np.float64).ravel()
     if gammas.size == 0 or lams.size == 0:
-        raise ValueError("gammas and lams must be non-empty")
+        raise InvalidParameter("gammas and lams must be non-empty")
     G, L = gammas.size, lams.size
     rows = rows_per_block or max(1, 16_000 // L)
     status = np.empty((G, L), dtype=np.int8)

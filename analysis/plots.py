@@ -9,6 +9,8 @@ Every function draws its figure once and writes ``<path>.<format>`` for each of 
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +35,7 @@ def check_formats(formats) -> tuple[str, ...]:
     out = tuple(dict.fromkeys(str(f).lower().lstrip(".") for f in formats))
     bad = [f for f in out if f not in FIGURE_FORMATS]
     if not out or bad:
-        raise ValueError(f"formats must be a non-empty list of {FIGURE_FORMATS}, got {formats!r}")
+        raise InvalidParameter(f"formats must be a non-empty list of {FIGURE_FORMATS}, got {formats!r}")
     return out
 
 #: Colour of each Blahut–Arimoto status (:data:`lingauss.STATUSES`) and of a point whose solve
@@ -200,7 +202,7 @@ def reproduction_grids_figure(table, scenarios, *, decoder_noise: str | None = N
 
     scenarios = list(scenarios)
     if not scenarios:
-        raise ValueError("scenarios must name at least one scenario")
+        raise InvalidParameter("scenarios must name at least one scenario")
     labels = list(STATUS_COLORS)
     status_cm = ListedColormap([STATUS_COLORS[s] for s in labels])
     status_norm = BoundaryNorm(np.arange(-0.5, len(labels)), status_cm.N)
@@ -245,7 +247,7 @@ def im_bench_figure(rows):
     plt = _pyplot()
     rows = list(rows)
     if not rows:
-        raise ValueError("rows must hold at least one benchmark row")
+        raise InvalidParameter("rows must hold at least one benchmark row")
     sizes = sorted({(r.s, r.m) for r in rows})
     x = np.arange(len(sizes))
     fig, ax = plt.subplots(figsize=(8.0, 4.2))

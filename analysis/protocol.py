@@ -30,6 +30,8 @@ a metric succeeds at a point when the point counts and the metric recovers the t
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field, replace
@@ -70,26 +72,26 @@ class Protocol:
 
     def __post_init__(self) -> None:
         if self.decoder_noise not in NOISE_CHOICES:
-            raise ValueError(f"decoder_noise must be one of {NOISE_CHOICES}, got {self.decoder_noise!r}")
+            raise InvalidParameter(f"decoder_noise must be one of {NOISE_CHOICES}, got {self.decoder_noise!r}")
         if self.init not in ("random", "pca"):
-            raise ValueError(f"init must be 'random' or 'pca', got {self.init!r}")
+            raise InvalidParameter(f"init must be 'random' or 'pca', got {self.init!r}")
         if not isinstance(self.max_iter, int) or self.max_iter < 1:
-            raise ValueError(f"max_iter must be a positive integer, got {self.max_iter!r}")
+            raise InvalidParameter(f"max_iter must be a positive integer, got {self.max_iter!r}")
         if not self.tol >= 0:
-            raise ValueError(f"tol must be ≥ 0, got {self.tol!r}")
+            raise InvalidParameter(f"tol must be ≥ 0, got {self.tol!r}")
         object.__setattr__(self, "accept", tuple(self.accept))
         bad = [s for s in self.accept if s not in lg.STATUSES]
         if bad:
-            raise ValueError(f"accept must hold BA statuses {lg.STATUSES}, got {bad}")
+            raise InvalidParameter(f"accept must hold BA statuses {lg.STATUSES}, got {bad}")
         if not self.tolerance > 0:
-            raise ValueError(f"tolerance must be > 0, got {self.tolerance!r}")
+            raise InvalidParameter(f"tolerance must be > 0, got {self.tolerance!r}")
         if self.error_reading not in ERROR_READINGS:
-            raise ValueError(f"error_reading must be one of {ERROR_READINGS}, got {self.error_reading!r}")
+            raise InvalidParameter(f"error_reading must be one of {ERROR_READINGS}, got {self.error_reading!r}")
         for name in ("noise_var", "root_std", "dependent_noise_std"):
             if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")
+                raise InvalidParameter(f"{name} must be > 0, got {getattr(self, name)!r}")
         if self.coupling == 0:
-            raise ValueError("coupling must be non-zero")
+            raise InvalidParameter("coupling must be non-zero")
 
     # ------------------------------------------------------------------ derived
     def but(self, label: str | None = None, **changes) -> "Protocol":

@@ -35,6 +35,8 @@ initialisation every rate is 0 or 100 %.
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,7 +74,7 @@ def sensitivity_protocols(base: Protocol, level: str = "quick") -> list[Protocol
     noise (each a full re-run of the grid).
     """
     if level not in SENSITIVITY_LEVELS:
-        raise ValueError(f"level must be one of {SENSITIVITY_LEVELS}, got {level!r}")
+        raise InvalidParameter(f"level must be one of {SENSITIVITY_LEVELS}, got {level!r}")
     if level == "none":
         return []
     other_reading = "sampled" if base.error_reading == "mean" else "mean"
@@ -238,7 +240,7 @@ def reproduce(protocol: Protocol | None = None, *, seeds=(0,), sizes=((3, 4, 3),
     sizes = [tuple(s) for s in sizes]
     for size in sizes:
         if size not in PUBLISHED:
-            raise ValueError(f"sizes must be among {sorted(PUBLISHED)}, got {size}")
+            raise InvalidParameter(f"sizes must be among {sorted(PUBLISHED)}, got {size}")
     out = Path(out) if out is not None else None
     store = out / "sweep.jsonl" if out is not None else None
 

@@ -21,6 +21,8 @@ Reading back, :meth:`JsonlStore.latest` gives one row per key: a finished row wi
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 import contextlib
 import hashlib
 import json
@@ -37,7 +39,7 @@ __all__ = ["JsonlStore", "NotAStoreError"]
 _SLOTS = 1 << 40                                        # claim bytes live at 1 .. 2**40
 
 
-class NotAStoreError(ValueError):
+class NotAStoreError(InvalidParameter):
     """The store path names a file that is not a JSON-lines store (left untouched)."""
 
 
@@ -51,7 +53,7 @@ class JsonlStore:
     def __init__(self, path) -> None:
         self.path = Path(path)
         if self.path.exists() and self.path.is_dir():
-            raise ValueError(f"store must be a file path, got the folder {self.path}")
+            raise InvalidParameter(f"store must be a file path, got the folder {self.path}")
         self._offset = 0                                # bytes consumed by read_new()
         self._lock_fd: int | None = None
         self._claimed: set[int] = set()

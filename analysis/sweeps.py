@@ -28,6 +28,8 @@ the grid into tasks does not change any number.
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter, MissingDependency
+
 import hashlib
 import os
 from collections.abc import Sequence
@@ -106,18 +108,18 @@ def _as_list(value, name):
         return [value]
     out = list(value)
     if not out:
-        raise ValueError(f"{name} must not be empty")
+        raise InvalidParameter(f"{name} must not be empty")
     return out
 
 
 def _axis(values, name) -> np.ndarray:
     arr = np.atleast_1d(np.asarray(values, dtype=np.float64)).ravel()
     if arr.size == 0:
-        raise ValueError(f"{name} must be non-empty")
+        raise InvalidParameter(f"{name} must be non-empty")
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains NaN or inf")
+        raise InvalidParameter(f"{name} contains NaN or inf")
     if np.unique(arr).size != arr.size:
-        raise ValueError(f"{name} has repeated values")
+        raise InvalidParameter(f"{name} has repeated values")
     return arr
 
 
@@ -125,7 +127,7 @@ def _resolve_executor(executor, n_workers):
     """``(executor, owned, kind)``: kind is ``"local"``, ``"futures"`` or ``"dask"``."""
     if n_workers is not None and (isinstance(n_workers, (bool, np.bool_))
                                   or not isinstance(n_workers, (int, np.integer)) or n_workers < 1):
-        raise ValueError(f"n_workers must be None or a positive integer, got {n_workers!r}")
+        raise InvalidParameter(f"n_workers must be None or a positive integer, got {n_workers!r}")
     if executor is None:
         return None, False, "local"
     if executor == "processes":
@@ -134,13 +136,13 @@ def _resolve_executor(executor, n_workers):
         try:
             from distributed import get_client
         except ImportError:
-            raise ImportError('executor="dask" needs the dist extra: pip install -e ".[dist]"') from None
+            raise MissingDependency('executor="dask" needs the dist extra: pip install -e ".[dist]"') from None
         try:
             return get_client(), False, "dask"
         except ValueError:
             return pools.local_dask_client(pools.default_workers(n_workers)), True, "dask"
     if not hasattr(executor, "submit"):
-        raise ValueError(f'executor must be None, "processes", "dask" or an object with submit(), got {executor!r}')
+        raise InvalidParameter(f'executor must be None, "processes", "dask" or an object with submit(), got {executor!r}')
     kind = "dask" if type(executor).__module__.split(".")[0] == "distributed" else "futures"
     return executor, False, kind
 
@@ -201,10 +203,10 @@ def _check_seeds(seeds) -> list[int]:
     out = []
     for s in _as_list(seeds, "seeds"):
         if isinstance(s, (bool, np.bool_)) or not isinstance(s, (int, np.integer)) or s < 0:
-            raise ValueError(f"seeds must be non-negative integers, got {s!r}")
+            raise InvalidParameter(f"seeds must be non-negative integers, got {s!r}")
         out.append(int(s))
     if len(set(out)) != len(out):
-        raise ValueError(f"seeds has repeated values: {out}")
+        raise InvalidParameter(f"seeds has repeated values: {out}")
     return out
 
 
@@ -245,20 +247,20 @@ def sweep(scenario, gammas, lambdas, *, decoder_noise=None, seeds=(0,), toleranc
     scenarios = _as_list(scenario, "scenario")
     for sc in scenarios:
         if not isinstance(sc, lg.Scenario):
-            raise ValueError(f"scenario must be a lingauss.Scenario or a list of them, got {type(sc).__name__}")
+            raise InvalidParameter(f"scenario must be a lingauss.Scenario or a list of them, got {type(sc).__name__}")
     families = _as_list(decoder_noise if decoder_noise is not None else protocol.decoder_noise, "decoder_noise")
     protocols = [protocol.but(label=protocol.label, decoder_noise=f) for f in families]
     seeds = _check_seeds(seeds)
     if len(set(families)) != len(families):
-        raise ValueError(f"decoder_noise has repeated values: {families}")
+        raise InvalidParameter(f"decoder_noise has repeated values: {families}")
     gammas, lams = _axis(gammas, "gammas"), _axis(lambdas, "lambdas")
     if np.any(gammas < 0):
-        raise ValueError("gammas must be ≥ 0")
+        raise InvalidParameter("gammas must be ≥ 0")
     if not isinstance(points_per_task, int) or isinstance(points_per_task, bool) or points_per_task < 1:
-        raise ValueError(f"points_per_task must be a positive integer, got {points_per_task!r}")
+        raise InvalidParameter(f"points_per_task must be a positive integer, got {points_per_task!r}")
     fps = [scenario_fingerprint(sc) for sc in scenarios]
     if len(set(fps)) != len(fps):
-        raise ValueError("scenario lists the same scenario twice")
+        raise InvalidParameter("scenario lists the same scenario twice")
 
     db = JsonlStore(store) if store is not None else None
     done: dict[str, dict] = {}

@@ -7,6 +7,8 @@ CSV / JSON-lines writers (atomic) and a JSON-lines reader.
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter, MissingDependency
+
 import csv
 import io
 import json
@@ -70,7 +72,7 @@ class SweepTable:
     def column(self, name: str) -> np.ndarray:
         """One column as an array (object dtype for text and groupings)."""
         if self.rows and name not in self.rows[0]:
-            raise ValueError(f"no column {name!r}; columns are {list(self.rows[0])}")
+            raise InvalidParameter(f"no column {name!r}; columns are {list(self.rows[0])}")
         values = [r[name] for r in self.rows]
         if values and all(isinstance(v, (bool, int, float, np.number)) or v is None for v in values) \
                 and not any(isinstance(v, bool) for v in values):
@@ -89,7 +91,7 @@ class SweepTable:
                and (decoder_noise is None or r["decoder_noise"] == decoder_noise)
                and (seed is None or r["seed"] == seed)]
         if not sel:
-            raise ValueError(f"no rows for scenario={scenario!r}, decoder_noise={decoder_noise!r}, seed={seed!r}")
+            raise InvalidParameter(f"no rows for scenario={scenario!r}, decoder_noise={decoder_noise!r}, seed={seed!r}")
         gammas = np.array(sorted({r["gamma"] for r in sel}))
         lams = np.array(sorted({r["lam"] for r in sel}))
         values = np.full((gammas.size, lams.size), np.nan)
@@ -142,7 +144,7 @@ class SweepTable:
         try:
             import pandas as pd
         except ImportError:
-            raise ImportError("to_pandas() needs pandas: pip install pandas") from None
+            raise MissingDependency("to_pandas() needs pandas: pip install pandas") from None
         return pd.DataFrame([self._flat(r) for r in self.rows], columns=list(COLUMNS))
 
     def to_csv(self, path) -> Path:

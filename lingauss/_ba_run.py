@@ -8,6 +8,8 @@ fused Numba kernel (:mod:`lingauss._ba_kernel`), in parallel over points on ``n_
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 from dataclasses import dataclass
 
 import numba
@@ -43,7 +45,7 @@ class Run:
 
 def check_method(method) -> str:
     if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+        raise InvalidParameter(f"method must be one of {METHODS}, got {method!r}")
     return method
 
 
@@ -53,7 +55,7 @@ def check_n_jobs(n_jobs) -> int:
         return numba.get_num_threads()
     top = numba.config.NUMBA_NUM_THREADS
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or not 1 <= n_jobs <= top:
-        raise ValueError(f"n_jobs must be None or an integer in 1..{top} (NUMBA_NUM_THREADS), got {n_jobs!r}")
+        raise InvalidParameter(f"n_jobs must be None or an integer in 1..{top} (NUMBA_NUM_THREADS), got {n_jobs!r}")
     return int(n_jobs)
 
 

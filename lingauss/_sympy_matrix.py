@@ -4,6 +4,8 @@ symbolic form). It lives apart so that neither of those modules imports the othe
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 import sympy as sp
 
 __all__ = ["symbolic_matrix"]
@@ -25,14 +27,14 @@ def symbolic_matrix(
     ``True`` makes every symbol positive; ``False`` makes every symbol only real.
     """
     if not isinstance(name, str) or not name:
-        raise ValueError(f"name must be a non-empty string, got {name!r}")
+        raise InvalidParameter(f"name must be a non-empty string, got {name!r}")
     for arg, val in (("rows", rows), ("cols", cols)):
         if not isinstance(val, int) or isinstance(val, bool) or val < 1:
-            raise ValueError(f"{arg} must be a positive int, got {val!r}")
+            raise InvalidParameter(f"{arg} must be a positive int, got {val!r}")
     if (symmetric or diagonal) and rows != cols:
-        raise ValueError(f"symmetric/diagonal needs rows == cols, got {rows} × {cols}")
+        raise InvalidParameter(f"symmetric/diagonal needs rows == cols, got {rows} × {cols}")
     if positive not in (None, True, False):
-        raise ValueError(f"positive must be None, True or False, got {positive!r}")
+        raise InvalidParameter(f"positive must be None, True or False, got {positive!r}")
     sep = "" if max(rows, cols) < 10 else "_"
 
     def sym(i: int, j: int) -> sp.Symbol:

@@ -6,6 +6,8 @@ argument; the internal kernels then trust their inputs.
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 import numbers
 import operator
 
@@ -36,18 +38,18 @@ def as_matrix(value, name: str, *, shape: tuple[int | None, int | None] | None =
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be a real numeric matrix ({exc})") from None
+        raise InvalidParameter(f"{name} must be a real numeric matrix ({exc})") from None
     if arr.ndim < 2 or (not batch and arr.ndim != 2):
         want = "a matrix with two trailing axes" if batch else "a 2-D matrix"
-        raise ValueError(f"{name} must be {want}, got shape {arr.shape}")
+        raise InvalidParameter(f"{name} must be {want}, got shape {arr.shape}")
     if shape is not None:
         for axis, want in zip(arr.shape[-2:], shape):
             if want is not None and axis != want:
-                raise ValueError(
+                raise InvalidParameter(
                     f"{name} must have trailing shape {tuple('*' if w is None else w for w in shape)},"
                     f" got {arr.shape}")
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains NaN or inf")
+        raise InvalidParameter(f"{name} contains NaN or inf")
     return arr
 
 
@@ -59,18 +61,18 @@ def as_spd(value, name: str, *, size: int | None = None, batch: bool = False) ->
     """
     arr = as_matrix(value, name, shape=(size, size), batch=batch)
     if arr.shape[-1] != arr.shape[-2]:
-        raise ValueError(f"{name} must be square, got shape {arr.shape}")
+        raise InvalidParameter(f"{name} must be square, got shape {arr.shape}")
     if arr.shape[-1] == 0:
-        raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
+        raise InvalidParameter(f"{name} must not be empty, got shape {arr.shape}")
     asym = np.max(np.abs(arr - np.swapaxes(arr, -1, -2)), initial=0.0)
     if asym > symmetry_tolerance(arr):
-        raise ValueError(f"{name} must be symmetric (max |M - M^T| = {asym:.3g})")
+        raise InvalidParameter(f"{name} must be symmetric (max |M - M^T| = {asym:.3g})")
     arr = 0.5 * (arr + np.swapaxes(arr, -1, -2))
     try:
         np.linalg.cholesky(arr)
     except np.linalg.LinAlgError:
         eig = np.linalg.eigvalsh(arr).min()
-        raise ValueError(f"{name} must be positive definite (smallest eigenvalue {eig:.3g})") from None
+        raise InvalidParameter(f"{name} must be positive definite (smallest eigenvalue {eig:.3g})") from None
     return arr
 
 
@@ -79,14 +81,14 @@ def as_finite_scalar(value, name: str, *, minimum: float | None = None,
     """Return ``value`` as a finite float (or float array with ``batch=True``), checking a lower bound."""
     arr = np.asarray(value, dtype=np.float64) if not isinstance(value, str) else None
     if arr is None or (not batch and arr.ndim != 0):
-        raise ValueError(f"{name} must be a real scalar, got {value!r}")
+        raise InvalidParameter(f"{name} must be a real scalar, got {value!r}")
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite, got {value!r}")
+        raise InvalidParameter(f"{name} must be finite, got {value!r}")
     if minimum is not None:
         bad = arr <= minimum if strict else arr < minimum
         if np.any(bad):
             rel = ">" if strict else ">="
-            raise ValueError(f"{name} must be {rel} {minimum}, got {value!r}")
+            raise InvalidParameter(f"{name} must be {rel} {minimum}, got {value!r}")
     return float(arr) if arr.ndim == 0 else arr
 
 
@@ -96,12 +98,12 @@ def as_rng(rng) -> np.random.Generator:
     if isinstance(rng, np.random.Generator):
         return rng
     if isinstance(rng, (bool, np.bool_)):
-        raise ValueError(f"rng must be a numpy Generator, a non-negative int seed or None, got {rng!r}")
+        raise InvalidParameter(f"rng must be a numpy Generator, a non-negative int seed or None, got {rng!r}")
     if isinstance(rng, numbers.Integral) and rng < 0:
-        raise ValueError(f"rng must be a non-negative int seed (or a Generator or None), got {rng!r}")
+        raise InvalidParameter(f"rng must be a non-negative int seed (or a Generator or None), got {rng!r}")
     if rng is None or isinstance(rng, (numbers.Integral, np.random.SeedSequence)):
         return np.random.default_rng(rng)
-    raise ValueError(f"rng must be a numpy Generator, a non-negative int seed or None, "
+    raise InvalidParameter(f"rng must be a numpy Generator, a non-negative int seed or None, "
                      f"got {type(rng).__name__}")
 
 
@@ -115,10 +117,10 @@ def as_index_set(value, name: str, size: int) -> tuple[int, ...]:
             raise TypeError
         idx = tuple(operator.index(i) for i in items)
     except TypeError:
-        raise ValueError(f"{name} must be an int or an iterable of ints, got {value!r}") from None
+        raise InvalidParameter(f"{name} must be an int or an iterable of ints, got {value!r}") from None
     if len(set(idx)) != len(idx):
-        raise ValueError(f"{name} has repeated indices: {idx}")
+        raise InvalidParameter(f"{name} has repeated indices: {idx}")
     for i in idx:
         if not 0 <= i < size:
-            raise ValueError(f"{name} index {i} out of range for a {size}-variable covariance")
+            raise InvalidParameter(f"{name} index {i} out of range for a {size}-variable covariance")
     return tuple(sorted(idx))

@@ -29,6 +29,8 @@ lock-step on stacked ``numpy.linalg`` calls), which the tests compare with the k
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
@@ -182,12 +184,12 @@ def initial_decoder(sigma_y, n_latents: int, decoder_noise="full", init="random"
             A = vecs[:, :n_latents] * np.sqrt(np.maximum(vals[:n_latents] - rest, 1e-12 * vals[0]))
             sigma_z = rest * np.eye(n)
         else:
-            raise ValueError(f"init must be 'random', 'pca' or a pair (A, sigma_z), got {init!r}")
+            raise InvalidParameter(f"init must be 'random', 'pca' or a pair (A, sigma_z), got {init!r}")
     else:
         try:
             A, sigma_z = init
         except (TypeError, ValueError):
-            raise ValueError("init must be 'random', 'pca' or a pair (A, sigma_z)") from None
+            raise InvalidParameter("init must be 'random', 'pca' or a pair (A, sigma_z)") from None
         A = as_matrix(A, "init A", shape=(n, n_latents))
         sigma_z = as_spd(sigma_z, "init sigma_z", size=n)
     sigma_z = fixed.copy() if family == "fixed" else project_noise(sigma_z, family)
@@ -228,10 +230,10 @@ def _check_common(sigma_y, n_latents, decoder_noise, max_iter, tol):
     sigma_y = as_spd(sigma_y, "sigma_y")
     n = sigma_y.shape[0]
     if not isinstance(n_latents, (int, np.integer)) or isinstance(n_latents, bool) or not 1 <= n_latents:
-        raise ValueError(f"n_latents must be a positive integer, got {n_latents!r}")
+        raise InvalidParameter(f"n_latents must be a positive integer, got {n_latents!r}")
     family, fixed = parse_decoder_noise(decoder_noise, n, model)
     if not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
-        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
+        raise InvalidParameter(f"max_iter must be a positive integer, got {max_iter!r}")
     as_finite_scalar(tol, "tol", minimum=0.0)
     return sigma_y, int(n_latents), family, fixed
 
@@ -327,7 +329,7 @@ def blahut_arimoto_grid(sigma_y, n_latents: int, gammas, lams, *, decoder_noise=
     gammas = np.atleast_1d(as_finite_scalar(gammas, "gammas", minimum=0.0, batch=True)).ravel()
     lams = np.atleast_1d(as_finite_scalar(lams, "lams", batch=True)).ravel()
     if gammas.size == 0 or lams.size == 0:
-        raise ValueError("gammas and lams must be non-empty")
+        raise InvalidParameter("gammas and lams must be non-empty")
     check_method(method)
     n_jobs = check_n_jobs(n_jobs)
     n = sigma_y.shape[0]

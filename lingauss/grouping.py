@@ -18,6 +18,8 @@ Storage (JSON, result dataclasses) keeps the 0-based tuples; only text is 1-base
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 import operator
 import re
 
@@ -43,9 +45,9 @@ def canonical_grouping(groups) -> Grouping:
     try:
         blocks = [tuple(sorted(operator.index(i) for i in g)) for g in groups]
     except TypeError:
-        raise ValueError(f"groups must be iterables of integer factor indices, got {groups!r}") from None
+        raise InvalidParameter(f"groups must be iterables of integer factor indices, got {groups!r}") from None
     if any(isinstance(i, (bool, np.bool_)) for g in groups for i in g):
-        raise ValueError(f"groups must hold integer factor indices, not booleans: {groups!r}")
+        raise InvalidParameter(f"groups must hold integer factor indices, not booleans: {groups!r}")
     return tuple(sorted((b for b in blocks if b), key=lambda b: b[0]))
 
 
@@ -66,14 +68,14 @@ def check_partition(groups, s: int | None = None, *, name: str = "groups") -> Gr
     ValueError: true_grouping must partition the factors 0..2 exactly (s = 3), got [[0], [0, 1]] (missing [2]; repeated [0])
     """
     if isinstance(groups, (str, bytes)) or any(isinstance(g, (str, bytes)) for g in _iter(groups, name)):
-        raise ValueError(f"{name} must be an iterable of iterables of factor indices, got {groups!r}")
+        raise InvalidParameter(f"{name} must be an iterable of iterables of factor indices, got {groups!r}")
     try:
         canon = canonical_grouping([list(_iter(g, name)) for g in groups])
     except ValueError as exc:
-        raise ValueError(f"{name} is invalid: {exc}") from None
+        raise InvalidParameter(f"{name} is invalid: {exc}") from None
     flat = sorted(i for g in canon for i in g)
     if not flat:
-        raise ValueError(f"{name} must partition at least one factor, got an empty partition")
+        raise InvalidParameter(f"{name} must partition at least one factor, got an empty partition")
     size = len(flat) if s is None else int(s)
     if flat != list(range(size)):
         missing = sorted(set(range(size)) - set(flat))
@@ -83,7 +85,7 @@ def check_partition(groups, s: int | None = None, *, name: str = "groups") -> Gr
             f"missing {missing}" if missing else "",
             f"out of range {extra}" if extra else "",
             f"repeated {repeated}" if repeated else "") if part)
-        raise ValueError(f"{name} must partition the factors 0..{size - 1} exactly (s = {size}), "
+        raise InvalidParameter(f"{name} must partition the factors 0..{size - 1} exactly (s = {size}), "
                          f"got {groups!r} ({detail})")
     return canon
 
@@ -92,7 +94,7 @@ def _iter(value, name: str):
     try:
         return list(value)
     except TypeError:
-        raise ValueError(f"{name} must be an iterable of iterables of factor indices, got {value!r}") from None
+        raise InvalidParameter(f"{name} must be an iterable of iterables of factor indices, got {value!r}") from None
 
 
 def grouping_text(grouping, names=None) -> str:
@@ -132,11 +134,11 @@ def parse_grouping(text: str, s: int | None = None, *, names=None, name: str = "
     ((0,), (1, 2))
     """
     if not isinstance(text, str) or not text.strip():
-        raise ValueError(f"{name} must be text like '{{v1,v2}}{{v3}}' or '1,2|3', got {text!r}")
+        raise InvalidParameter(f"{name} must be text like '{{v1,v2}}{{v3}}' or '1,2|3', got {text!r}")
     body = text.replace(" ", "")
     if body.startswith("{"):
         if _BRACED.sub("", body):
-            raise ValueError(f"{name} must be text like '{{v1,v2}}{{v3}}', got {text!r}")
+            raise InvalidParameter(f"{name} must be text like '{{v1,v2}}{{v3}}', got {text!r}")
         blocks = [b.split(",") if b else [] for b in _BRACED.findall(body)]
     else:
         blocks = [b.split(",") for b in body.split("|")]
@@ -144,7 +146,7 @@ def parse_grouping(text: str, s: int | None = None, *, names=None, name: str = "
     try:
         groups = [[_factor_index(tok, lookup) for tok in block] for block in blocks]
     except (ValueError, KeyError):
-        raise ValueError(f"{name} must use 1-based factor numbers or names like '{{v1,v2}}{{v3}}' "
+        raise InvalidParameter(f"{name} must use 1-based factor numbers or names like '{{v1,v2}}{{v3}}' "
                          f"or '1,2|3', got {text!r}") from None
     return check_partition(groups, s, name=name)
 
@@ -154,5 +156,5 @@ def _factor_index(token: str, lookup) -> int:
         return lookup[token]
     digits = token[1:] if token[:1] == "v" else token
     if not digits.isdigit() or int(digits) < 1:
-        raise ValueError(token)
+        raise InvalidParameter(token)
     return int(digits) - 1

@@ -17,6 +17,8 @@ and a block that is not positive definite gives a ``ValueError`` naming it, neve
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 from collections.abc import Iterable
 
 import numpy as np
@@ -44,27 +46,27 @@ def logdet_spd(mat: np.ndarray, name: str = "matrix") -> float:
     """
     mat = as_matrix(mat, name)
     if mat.shape[0] != mat.shape[1]:
-        raise ValueError(f"{name} must be square, got shape {mat.shape}")
+        raise InvalidParameter(f"{name} must be square, got shape {mat.shape}")
     if mat.shape[0] == 0:
         return 0.0
     if np.max(np.abs(mat - mat.T)) > symmetry_tolerance(mat):
-        raise ValueError(f"{name} must be symmetric")
+        raise InvalidParameter(f"{name} must be symmetric")
     try:
         chol = np.linalg.cholesky(mat)
     except np.linalg.LinAlgError:
-        raise ValueError(f"{name} is not positive definite") from None
+        raise InvalidParameter(f"{name} is not positive definite") from None
     diag = np.diagonal(chol)
     if np.any(diag <= 0.0):
-        raise ValueError(f"{name} is singular to working precision")
+        raise InvalidParameter(f"{name} is singular to working precision")
     return float(2.0 * np.sum(np.log(diag)))
 
 
 def _check_cov(cov) -> np.ndarray:
     arr = as_matrix(cov, "cov")
     if arr.shape[0] != arr.shape[1]:
-        raise ValueError(f"cov must be square, got shape {arr.shape}")
+        raise InvalidParameter(f"cov must be square, got shape {arr.shape}")
     if np.max(np.abs(arr - arr.T), initial=0.0) > symmetry_tolerance(arr):
-        raise ValueError("cov must be symmetric")
+        raise InvalidParameter("cov must be symmetric")
     return 0.5 * (arr + arr.T)
 
 
@@ -75,7 +77,7 @@ def _correlation_logdet(cov: np.ndarray, idx: tuple[int, ...], label: str) -> fl
     block = cov[np.ix_(idx, idx)]
     var = np.diagonal(block)
     if np.any(var <= 0.0):
-        raise ValueError(f"covariance block of {label} {list(idx)} has a non-positive variance")
+        raise InvalidParameter(f"covariance block of {label} {list(idx)} has a non-positive variance")
     scale = 1.0 / np.sqrt(var)
     return logdet_spd(block * scale[:, None] * scale[None, :],
                       f"covariance block of {label} {list(idx)}")
@@ -126,7 +128,7 @@ def gaussian_mi(cov, a: Iterable[int] | int, b: Iterable[int] | int) -> float:
     ia = as_index_set(a, "a", arr.shape[0])
     ib = as_index_set(b, "b", arr.shape[0])
     if set(ia) & set(ib):
-        raise ValueError(f"a and b must be disjoint, both contain {sorted(set(ia) & set(ib))}")
+        raise InvalidParameter(f"a and b must be disjoint, both contain {sorted(set(ia) & set(ib))}")
     if not ia or not ib:
         return 0.0
     joint = tuple(sorted(ia + ib))
@@ -160,7 +162,7 @@ def gaussian_conditional_mi(cov, a: Iterable[int] | int, b: Iterable[int] | int,
     ia, ib, ic = (as_index_set(x, nm, size) for x, nm in ((a, "a"), (b, "b"), (c, "c")))
     for (s1, n1), (s2, n2) in (((ia, "a"), (ib, "b")), ((ia, "a"), (ic, "c")), ((ib, "b"), (ic, "c"))):
         if set(s1) & set(s2):
-            raise ValueError(f"{n1} and {n2} must be disjoint, both contain {sorted(set(s1) & set(s2))}")
+            raise InvalidParameter(f"{n1} and {n2} must be disjoint, both contain {sorted(set(s1) & set(s2))}")
     if not ia or not ib:
         return 0.0
     ac = tuple(sorted(ia + ic))

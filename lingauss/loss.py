@@ -21,6 +21,8 @@ Monte-Carlo estimate converges to it; ``tests/lingauss/test_loss.py`` checks tha
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -115,7 +117,7 @@ def _validate(sigma_y, A, B, sigma_w, sigma_z=None):
     try:
         shape = np.broadcast_shapes(*(x.shape[:-2] for x in out))
     except ValueError:
-        raise ValueError("batch axes of sigma_y, A, B, sigma_w, sigma_z do not broadcast: "
+        raise InvalidParameter("batch axes of sigma_y, A, B, sigma_w, sigma_z do not broadcast: "
                          + ", ".join(str(x.shape) for x in out)) from None
     return [np.broadcast_to(x, shape + x.shape[-2:]) for x in out]
 

@@ -18,6 +18,8 @@ which is what every metric function of :mod:`lingauss` takes (with ``n_latents =
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -91,9 +93,9 @@ class LinearGaussianModel:
         """
         s = np.shape(sigma_v)[0] if np.ndim(sigma_v) == 2 else None
         if s is None:
-            raise ValueError(f"sigma_v must be a 2-D matrix, got shape {np.shape(sigma_v)}")
+            raise InvalidParameter(f"sigma_v must be a 2-D matrix, got shape {np.shape(sigma_v)}")
         if not isinstance(n, (int, np.integer)) or n < s:
-            raise ValueError(f"n must be an integer >= s = {s}, got {n!r}")
+            raise InvalidParameter(f"n must be an integer >= s = {s}, got {n!r}")
         return cls(sigma_v=sigma_v, mixing=np.eye(int(n), s), noise_var=noise_var)
 
     @property
@@ -121,7 +123,7 @@ class LinearGaussianModel:
         True
         """
         if not isinstance(n_samples, (int, np.integer)) or isinstance(n_samples, bool) or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
+            raise InvalidParameter(f"n_samples must be a positive integer, got {n_samples!r}")
         gen = as_rng(rng)
         v = gen.multivariate_normal(np.zeros(self.s), self.sigma_v, size=int(n_samples),
                                     method="cholesky")

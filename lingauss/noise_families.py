@@ -28,6 +28,8 @@ regime, whether γ < 1, λ = 0 collapses, and which classical model γ = 1, λ =
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Callable, Mapping
@@ -59,7 +61,7 @@ def _isotropic(E, fixed=None):
 
 def _given(E, fixed=None):
     if fixed is None:
-        raise ValueError("a fixed decoder-noise family needs its matrix")
+        raise InvalidParameter("a fixed decoder-noise family needs its matrix")
     return np.broadcast_to(fixed, E.shape).copy()
 
 
@@ -149,10 +151,10 @@ class DecoderNoiseFamily:
             return None
         if self.name == "true":
             if model is None or not hasattr(model, "noise_var"):
-                raise ValueError("decoder_noise='true' fixes Sigma_Z at the data's noise sigma^2 I: "
+                raise InvalidParameter("decoder_noise='true' fixes Sigma_Z at the data's noise sigma^2 I: "
                                  "pass a LinearGaussianModel (not a bare Sigma_Y)")
             return float(model.noise_var) * np.eye(model.n)
-        raise ValueError("decoder_noise='fixed' is given as the SPD matrix itself")
+        raise InvalidParameter("decoder_noise='fixed' is given as the SPD matrix itself")
 
 
 _FAMILIES = (
@@ -199,7 +201,7 @@ def decoder_noise_families() -> Mapping[str, DecoderNoiseFamily]:
 def decoder_noise_family(name: str) -> DecoderNoiseFamily:
     """The family called ``name``; ``ValueError`` naming ``decoder_noise`` otherwise."""
     if not isinstance(name, str) or name not in _BY_NAME:
-        raise ValueError(f"decoder_noise must be one of {NAMED_FAMILIES} or a fixed SPD matrix, "
+        raise InvalidParameter(f"decoder_noise must be one of {NAMED_FAMILIES} or a fixed SPD matrix, "
                          f"got {name!r}")
     return _BY_NAME[name]
 

@@ -35,6 +35,8 @@ Gaussian Setting*, talk, 2024 (the documentation's references page).
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 import operator
 
 from collections.abc import Sequence
@@ -66,9 +68,9 @@ def _per_factor(value, name: str, s: int) -> np.ndarray:
     arr = np.broadcast_to(np.asarray(value, dtype=np.float64), (s,)) if np.ndim(value) == 0 \
         else np.asarray(value, dtype=np.float64)
     if arr.shape != (s,):
-        raise ValueError(f"{name} must be a scalar or have one entry per factor ({s}), got shape {arr.shape}")
+        raise InvalidParameter(f"{name} must be a scalar or have one entry per factor ({s}), got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains NaN or inf")
+        raise InvalidParameter(f"{name} contains NaN or inf")
     return arr
 
 
@@ -97,13 +99,13 @@ def dependent_factor_covariance(groups, *, root_std: float | Sequence[float] = 1
     alpha = _per_factor(coupling, "coupling", s)
     noise = _per_factor(dependent_noise_std, "dependent_noise_std", s)
     if np.any(sd <= 0):
-        raise ValueError("root_std must be > 0")
+        raise InvalidParameter("root_std must be > 0")
     dependents = [j for g in canon for j in g[1:]]
     if np.any(alpha[dependents] == 0):
-        raise ValueError("coupling must be non-zero at dependent factors (a zero coupling makes the"
+        raise InvalidParameter("coupling must be non-zero at dependent factors (a zero coupling makes the"
                          " factor independent of its group, contradicting the grouping)")
     if np.any(noise <= 0):
-        raise ValueError("dependent_noise_std must be > 0 (otherwise Σ_V is singular)")
+        raise InvalidParameter("dependent_noise_std must be > 0 (otherwise Σ_V is singular)")
     cov = np.zeros((s, s))
     for g in canon:
         root, deps = g[0], g[1:]
@@ -154,7 +156,7 @@ def scenario_from_groups(groups, n: int, n_latents: int, *, noise_var: float = 0
     sigma_v = dependent_factor_covariance(canon, **cov_params)
     model = LinearGaussianModel.standard(sigma_v, n, as_finite_scalar(noise_var, "noise_var"))
     if not isinstance(n_latents, (int, np.integer)) or not 1 <= n_latents:
-        raise ValueError(f"n_latents must be a positive integer, got {n_latents!r}")
+        raise InvalidParameter(f"n_latents must be a positive integer, got {n_latents!r}")
     desc = " ".join("{" + ", ".join(f"v{i + 1}" for i in g) + "}" for g in canon)
     return Scenario(name=name or f"groups {desc}", model=model, n_latents=int(n_latents),
                     true_grouping=canon, description=f"independent sub-groups {desc}")
@@ -177,11 +179,11 @@ def talk_scenario(size: tuple[int, int, int] = (3, 4, 3), index: int = 1, **para
     try:
         size = tuple(operator.index(x) for x in size)
     except TypeError:
-        raise ValueError(f"size must be one of {sorted(SCENARIO_GROUPS)}, got {size!r}") from None
+        raise InvalidParameter(f"size must be one of {sorted(SCENARIO_GROUPS)}, got {size!r}") from None
     if size not in SCENARIO_GROUPS:
-        raise ValueError(f"size must be one of {sorted(SCENARIO_GROUPS)}, got {size}")
+        raise InvalidParameter(f"size must be one of {sorted(SCENARIO_GROUPS)}, got {size}")
     if isinstance(index, (bool, np.bool_)) or index not in SCENARIO_GROUPS[size]:
-        raise ValueError(f"index must be 1, 2 or 3, got {index!r}")
+        raise InvalidParameter(f"index must be 1, 2 or 3, got {index!r}")
     s, n, m = size
     return scenario_from_groups(SCENARIO_GROUPS[size][index], n, m,
                                 name=f"({s},{n},{m}) scenario {index}", **params)

@@ -36,6 +36,8 @@ All losses are per sample, in nats.
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Sequence
@@ -126,43 +128,43 @@ def _as_matrix(x: Any, name: str, shape: tuple[int | None, int | None]) -> sp.Ma
         try:
             M = sp.Matrix(x)
         except Exception as exc:  # noqa: BLE001 - any conversion failure is a bad argument
-            raise ValueError(f"{name} must be a sympy Matrix (or convertible), got {x!r}") from exc
+            raise InvalidParameter(f"{name} must be a sympy Matrix (or convertible), got {x!r}") from exc
     if M.rows == 0 or M.cols == 0:
-        raise ValueError(f"{name} must be non-empty, got shape {M.shape}")
+        raise InvalidParameter(f"{name} must be non-empty, got shape {M.shape}")
     for axis, want in enumerate(shape):
         if want is not None and M.shape[axis] != want:
-            raise ValueError(
+            raise InvalidParameter(
                 f"{name} has shape {M.shape}, expected "
                 f"{tuple('*' if s is None else s for s in shape)}"
             )
     for entry in M:
         if entry.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
-            raise ValueError(f"{name} has a non-finite entry: {entry}")
+            raise InvalidParameter(f"{name} has a non-finite entry: {entry}")
         if entry.is_real is False:
-            raise ValueError(f"{name} has a non-real entry: {entry}")
+            raise InvalidParameter(f"{name} has a non-real entry: {entry}")
     return M
 
 
 def _as_cov(x: Any, name: str, size: int | None = None) -> sp.Matrix:
     M = _as_matrix(x, name, (size, size))
     if M.rows != M.cols:
-        raise ValueError(f"{name} must be square, got shape {M.shape}")
+        raise InvalidParameter(f"{name} must be square, got shape {M.shape}")
     if not all(sp.expand(M[i, j] - M[j, i]) == 0 for i in range(M.rows) for j in range(i)):
-        raise ValueError(f"{name} must be symmetric")
+        raise InvalidParameter(f"{name} must be symmetric")
     if not M.free_symbols and M.is_positive_definite is False:
-        raise ValueError(f"{name} must be positive definite")
+        raise InvalidParameter(f"{name} must be positive definite")
     return M
 
 
 def _as_scalar(x: Any, name: str) -> sp.Expr:
     if isinstance(x, sp.MatrixBase):
-        raise ValueError(f"{name} must be a scalar, got a matrix")
+        raise InvalidParameter(f"{name} must be a scalar, got a matrix")
     try:
         s = sp.sympify(x)
     except (sp.SympifyError, TypeError) as exc:
-        raise ValueError(f"{name} must be a scalar, got {x!r}") from exc
+        raise InvalidParameter(f"{name} must be a scalar, got {x!r}") from exc
     if not isinstance(s, sp.Expr) or s.has(sp.zoo, sp.oo, -sp.oo, sp.nan) or s.is_real is False:
-        raise ValueError(f"{name} must be a finite real scalar, got {x!r}")
+        raise InvalidParameter(f"{name} must be a finite real scalar, got {x!r}")
     return s
 
 
@@ -170,7 +172,7 @@ def _require_exact(M: sp.Matrix | sp.Expr, name: str) -> None:
     items = list(M) if isinstance(M, sp.MatrixBase) else [M]
     for e in items:
         if e.free_symbols or e.atoms(sp.Float):
-            raise ValueError(f"{name} must be exact numbers (e.g. sympy Rationals), got entry {e}")
+            raise InvalidParameter(f"{name} must be exact numbers (e.g. sympy Rationals), got entry {e}")
 
 
 def _loss_args(sigma_y, A, B, sigma_w, sigma_z, gamma, lam):
@@ -347,7 +349,7 @@ def _solve_linear(equations: Sequence[sp.Expr], unknowns: sp.Matrix) -> sp.Matri
     syms = list(unknowns)
     sols = sp.solve(list(equations), syms, dict=True)
     if not sols:
-        raise ValueError("the stationarity equation has no solution for the given inputs")
+        raise InvalidParameter("the stationarity equation has no solution for the given inputs")
     sol = sols[0]
     return unknowns.subs(sol).applyfunc(sp.simplify)
 
@@ -400,7 +402,7 @@ def encoder_stationarity(sigma_y, A, sigma_z, gamma, lam) -> StationarityResult:
     P = gamma * sigma_z.inv() + 2 * lam * sp.eye(n)
     prec = sp.eye(m) + A.T * P * A
     if prec.det() == 0 or not prec.is_positive_definite:
-        raise ValueError("the encoder update needs I_m + AᵀPA positive definite; lam is too negative")
+        raise InvalidParameter("the encoder update needs I_m + AᵀPA positive definite; lam is too negative")
     sigma_w_upd = prec.inv()
     B_upd = sigma_w_upd * A.T * P
 
@@ -429,7 +431,7 @@ def decoder_stationarity(sigma_y, B, sigma_w, gamma, lam, family: str = "full") 
     is not positive definite.
     """
     if family not in LEARNED_FAMILIES:
-        raise ValueError(f"family must be one of {LEARNED_FAMILIES}, got {family!r}")
+        raise InvalidParameter(f"family must be one of {LEARNED_FAMILIES}, got {family!r}")
     decl = decoder_noise_family(family)
     sigma_y = _as_cov(sigma_y, "sigma_y")
     n = sigma_y.rows
@@ -456,7 +458,7 @@ def decoder_stationarity(sigma_y, B, sigma_w, gamma, lam, family: str = "full") 
     E = _residual_cov(sigma_y, A_upd, B, sigma_w)
     Z_upd = decl.symbolic_update(E)
     if not Z_upd.is_positive_definite:
-        raise ValueError("the decoder's Σ_Z update (residual covariance) is not positive definite")
+        raise InvalidParameter("the decoder's Σ_Z update (residual covariance) is not positive definite")
 
     subs = {s: v for s, v in zip(A_sym, A_upd)}
     if decl.n_parameters(n) == 1:

@@ -11,6 +11,8 @@ hypothesis (a seed drawn by hypothesis feeds a NumPy generator), so failures shr
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 import numpy as np
 from hypothesis import strategies as st
 
@@ -63,7 +65,7 @@ def spd_matrices(size: int | st.SearchStrategy[int], *, max_condition: float = 1
     >>> test_spd()
     """
     if max_condition < 1:
-        raise ValueError(f"max_condition must be >= 1, got {max_condition}")
+        raise InvalidParameter(f"max_condition must be >= 1, got {max_condition}")
     sizes = size if isinstance(size, st.SearchStrategy) else st.just(int(size))
     return st.builds(lambda seed, k: _spd_from_seed(seed, k, max_condition, scale), _seeds, sizes)
 
@@ -164,7 +166,7 @@ def ba_states(draw, n: int, m: int, *, decoder_noise: str = "full") -> dict[str,
     B, sigma_w = draw(encoders(m, n))
     family = decoder_noise_family(decoder_noise)
     if not family.learned:
-        raise ValueError(f"decoder_noise must be a learned family {LEARNED_FAMILIES}, got {decoder_noise!r}")
+        raise InvalidParameter(f"decoder_noise must be a learned family {LEARNED_FAMILIES}, got {decoder_noise!r}")
     sigma_z = family.project(draw(spd_matrices(n, max_condition=10.0, scale=0.5)))
     return {"A": rng.standard_normal((n, m)), "B": B, "sigma_w": sigma_w, "sigma_z": sigma_z}
 

@@ -30,6 +30,8 @@ When λ < 0 and :math:`P` is indefinite the decoder step is a stationary point, 
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 import numpy as np
 
 from ._validation import as_finite_scalar, as_matrix, as_spd
@@ -127,7 +129,7 @@ def encoder_update(A, sigma_z, gamma, lam) -> tuple[np.ndarray, np.ndarray]:
     try:
         np.linalg.cholesky(M)
     except np.linalg.LinAlgError:
-        raise ValueError("I + A^T P A is not positive definite for these (A, sigma_z, gamma, lam):"
+        raise InvalidParameter("I + A^T P A is not positive definite for these (A, sigma_z, gamma, lam):"
                          " the loss is unbounded below in B, no encoder minimiser exists") from None
     return _encoder_from_matrix(A, M, P)
 
@@ -165,6 +167,6 @@ def decoder_update(sigma_y, B, sigma_w, decoder_noise="full") -> tuple[np.ndarra
     try:
         np.linalg.cholesky(sigma_z)
     except np.linalg.LinAlgError:
-        raise ValueError("the residual covariance E is singular, so the learned sigma_z would be"
+        raise InvalidParameter("the residual covariance E is singular, so the learned sigma_z would be"
                          " too: the loss is unbounded below (log|Σ_Z| → −∞)") from None
     return A, sigma_z

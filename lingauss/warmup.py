@@ -26,6 +26,8 @@ True
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 import sys
 import threading
 import time
@@ -50,13 +52,13 @@ def register(name: str, func: Callable[[], object] | None = None, *, description
     kernel with the argument types of real calls. Registering a name twice raises ``ValueError``.
     """
     if not isinstance(name, str) or not name:
-        raise ValueError(f"name must be a non-empty string, got {name!r}")
+        raise InvalidParameter(f"name must be a non-empty string, got {name!r}")
 
     def deco(f):
         if not callable(f):
-            raise ValueError(f"func must be callable, got {f!r}")
+            raise InvalidParameter(f"func must be callable, got {f!r}")
         if name in _REGISTRY and _REGISTRY[name][0] is not f:
-            raise ValueError(f"name: a warm-up named {name!r} is already registered")
+            raise InvalidParameter(f"name: a warm-up named {name!r} is already registered")
         _REGISTRY[name] = (f, description or (f.__doc__ or "").strip().split("\n")[0])
         return f
 
@@ -94,7 +96,7 @@ def warmup(which=None, *, report: Callable[[str], None] | None = None) -> list[W
     chosen = names() if which is None else tuple(which)
     unknown = [n for n in chosen if n not in _REGISTRY]
     if unknown:
-        raise ValueError(f"which: unknown warm-up(s) {unknown}; registered: {names()}")
+        raise InvalidParameter(f"which: unknown warm-up(s) {unknown}; registered: {names()}")
     out = []
     for n in chosen:
         func, description = _REGISTRY[n]

@@ -4,6 +4,8 @@ batches moved to a device."""
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 from collections.abc import Iterable, Mapping
 
 import numpy as np
@@ -76,10 +78,10 @@ class BatchStream:
         if self.source is not None:
             n = len(self.source)
             if n == 0:
-                raise ValueError("data is empty")
+                raise InvalidParameter("data is empty")
             bs = n if batch_size is None else int(batch_size)
             if bs < 1:
-                raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
+                raise InvalidParameter(f"batch_size must be a positive integer or None, got {batch_size!r}")
             self.batch_size = min(bs, n)
             self.per_epoch = n // self.batch_size          # drop_last: equal-size batches
         self._it = None
@@ -123,7 +125,7 @@ class BatchStream:
                 self.offset = i + 1
                 yield batch
             if not got_any:
-                raise ValueError("data yielded no batches")
+                raise InvalidParameter("data yielded no batches")
             self.epoch, self.offset = self.epoch + 1, 0
             self.loader_gen_state = None
 

@@ -4,6 +4,8 @@ atomic, pruned checkpoint files (:mod:`neural._checkpoint_io`)."""
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 import json
 import pickle
 from pathlib import Path
@@ -44,26 +46,26 @@ class CheckpointMixin:
 
     def load_state_dict(self, state: dict) -> None:
         if state.get("format") != CHECKPOINT_FORMAT:
-            raise ValueError(f"checkpoint format {state.get('format')!r} is not this version's "
+            raise InvalidParameter(f"checkpoint format {state.get('format')!r} is not this version's "
                              f"({CHECKPOINT_FORMAT}); it cannot be resumed")
         saved = json.loads(state["settings"])
         differ = sorted(k for k in set(saved) | set(self.settings) if saved.get(k) != self.settings.get(k))
         if differ:
-            raise ValueError("checkpoint was written with other settings; resuming would mix two runs: "
+            raise InvalidParameter("checkpoint was written with other settings; resuming would mix two runs: "
                              + ", ".join(f"{k} {saved.get(k)!r} in the checkpoint vs {self.settings.get(k)!r} now"
                                          for k in differ)
                              + " (use another output folder, or the checkpoint's settings)")
         if state.get("model_class") != type(self.model).__qualname__:
-            raise ValueError(f"checkpoint is for a {state.get('model_class')}, not a "
+            raise InvalidParameter(f"checkpoint is for a {state.get('model_class')}, not a "
                              f"{type(self.model).__qualname__}")
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         if (state["aux_optimizer"] is None) != (self.aux_optimizer is None):
-            raise ValueError("checkpoint and trainer disagree on the auxiliary optimizer")
+            raise InvalidParameter("checkpoint and trainer disagree on the auxiliary optimizer")
         if self.aux_optimizer is not None:
             self.aux_optimizer.load_state_dict(state["aux_optimizer"])
         if (state["scheduler"] is None) != (self.scheduler is None):
-            raise ValueError("checkpoint and trainer disagree on the plateau scheduler")
+            raise InvalidParameter("checkpoint and trainer disagree on the plateau scheduler")
         if self.scheduler is not None:
             self.scheduler.load_state_dict(state["scheduler"])
         self._plateau_buffer = list(state["plateau_buffer"])
@@ -86,7 +88,7 @@ class CheckpointMixin:
         """Write a checkpoint atomically (default ``checkpoint_dir/step_XXXXXXXXX.pt``)."""
         if path is None:
             if self.checkpoint_dir is None:
-                raise ValueError("save_checkpoint needs a path or a checkpoint_dir")
+                raise InvalidParameter("save_checkpoint needs a path or a checkpoint_dir")
             self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
             path = checkpoint_path(self.checkpoint_dir, self.step)
         path = Path(path)
@@ -105,11 +107,11 @@ class CheckpointMixin:
             state = torch.load(Path(path), map_location="cpu", weights_only=True)
         except pickle.UnpicklingError as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ValueError(f"checkpoint {path} holds objects other than tensors and plain data "
+            raise InvalidParameter(f"checkpoint {path} holds objects other than tensors and plain data "
                              f"(refused: loading it could run code): {first}") from None
         if not isinstance(state, dict):
-            raise ValueError(f"checkpoint {path} is not a trainer checkpoint")
+            raise InvalidParameter(f"checkpoint {path} is not a trainer checkpoint")
         try:
             self.load_state_dict(state)
         except KeyError as exc:
-            raise ValueError(f"checkpoint {path} lacks the entry {exc}; not a trainer checkpoint") from None
+            raise InvalidParameter(f"checkpoint {path} lacks the entry {exc}; not a trainer checkpoint") from None

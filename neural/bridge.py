@@ -31,6 +31,8 @@ under ``torch.no_grad``), a torch module's ``forward``, or any callable mapping 
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -115,10 +117,10 @@ def _is_torch_module(obj) -> bool:
 def encode_dataset(model_or_encode_fn, images: np.ndarray, *, batch_size: int = 256) -> np.ndarray:
     """Latents (N, m) float64 of ``images`` (N, C, H, W) in batches (see module doc for callables)."""
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        raise InvalidParameter(f"batch_size must be a positive integer, got {batch_size!r}")
     fn = getattr(model_or_encode_fn, "encode", model_or_encode_fn)
     if not callable(fn):
-        raise ValueError("model_or_encode_fn must have an encode method or be callable")
+        raise InvalidParameter("model_or_encode_fn must have an encode method or be callable")
     torch_model = _is_torch_module(model_or_encode_fn)
     out = []
     if torch_model:
@@ -144,9 +146,9 @@ def encode_dataset(model_or_encode_fn, images: np.ndarray, *, batch_size: int = 
     if latents.ndim == 1:
         latents = latents[:, None]
     if latents.ndim != 2 or latents.shape[0] != len(images):
-        raise ValueError(f"the encoder must map N images to an (N, m) array, got shape {latents.shape}")
+        raise InvalidParameter(f"the encoder must map N images to an (N, m) array, got shape {latents.shape}")
     if not np.all(np.isfinite(latents)):
-        raise ValueError("the encoder produced NaN or inf latents")
+        raise InvalidParameter("the encoder produced NaN or inf latents")
     return latents
 
 
@@ -178,33 +180,33 @@ def evaluate_latents(model_or_encode_fn, dataset, *, n_samples: int | None = 500
     metrics = tuple(metrics)
     bad = [m for m in metrics if m not in METRICS]
     if bad or not metrics:
-        raise ValueError(f"metrics must be a non-empty selection of {METRICS}, got {metrics}")
+        raise InvalidParameter(f"metrics must be a non-empty selection of {METRICS}, got {metrics}")
     N = len(images)
     if n_samples is None or n_samples >= N:
         index = np.arange(N)
     else:
         if not isinstance(n_samples, (int, np.integer)) or n_samples < 2:
-            raise ValueError(f"n_samples must be an integer ≥ 2 or None, got {n_samples!r}")
+            raise InvalidParameter(f"n_samples must be an integer ≥ 2 or None, got {n_samples!r}")
         index = np.sort(as_rng(rng).choice(N, size=int(n_samples), replace=False))
     cols = list(range(all_factors.shape[1]))
     if factors is not None:
         try:
             cols = [names.index(f) if isinstance(f, str) else int(f) for f in factors]
         except ValueError:
-            raise ValueError(f"factors must be indices or names among {names}, got {factors!r}") from None
+            raise InvalidParameter(f"factors must be indices or names among {names}, got {factors!r}") from None
         if not cols or any(not 0 <= c < len(names) for c in cols):
-            raise ValueError(f"factors must be indices or names among {names}, got {factors!r}")
+            raise InvalidParameter(f"factors must be indices or names among {names}, got {factors!r}")
     V = all_factors[index][:, cols]
     constant = np.ptp(V, axis=0) == 0
     dropped = tuple(names[c] for c, k in zip(cols, constant) if k)
     kept = [c for c, k in zip(cols, constant) if not k]
     if not kept:
-        raise ValueError("every selected factor is constant on the evaluated samples")
+        raise InvalidParameter("every selected factor is constant on the evaluated samples")
     V = all_factors[index][:, kept]
     Z = encode_dataset(model_or_encode_fn, images[index], batch_size=batch_size)
     dead = np.nonzero(np.ptp(Z, axis=0) == 0)[0]
     if dead.size and shrinkage is None:
-        raise ValueError(f"latent(s) {dead.tolist()} are constant on the evaluated samples: the joint "
+        raise InvalidParameter(f"latent(s) {dead.tolist()} are constant on the evaluated samples: the joint "
                          "covariance is singular; pass shrinkage='ledoit_wolf' or drop those latents")
     cov = lg.joint_covariance_from_samples(Z, V, shrinkage=shrinkage)
     results = lg.metrics.evaluate_metrics(Z, V, joint_cov=cov, names=metrics, rng=rng,

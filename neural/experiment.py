@@ -15,6 +15,8 @@ correlation), ``factorvae`` (γ on the discriminator's TC estimate), ``dipvae-i`
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 import json
 from pathlib import Path
 
@@ -44,16 +46,16 @@ def load_dataset(dataset: str = "dsprites", *, n_images: int = 20_000, data_file
     from .data import load_3dshapes, load_dsprites
 
     if not isinstance(n_images, (int, np.integer)) or n_images < 10:
-        raise ValueError(f"n_images must be an integer ≥ 10, got {n_images!r}")
+        raise InvalidParameter(f"n_images must be an integer ≥ 10, got {n_images!r}")
     if data_file is not None:
         path = Path(data_file)
         if not path.is_file():
-            raise ValueError(f"data_file not found: {path}")
+            raise InvalidParameter(f"data_file not found: {path}")
         if path.suffix == ".npz":
             return load_dsprites(path, max_items=n_images, rng=rng)
         if path.suffix in (".h5", ".hdf5"):
             return load_3dshapes(path, max_items=n_images, rng=rng)
-        raise ValueError(f"data_file must be a dSprites .npz or a 3D Shapes .h5, got {path.name}")
+        raise InvalidParameter(f"data_file must be a dSprites .npz or a 3D Shapes .h5, got {path.name}")
     return dataset_spec(dataset, "images").generate(n_images, rng=rng)
 
 
@@ -76,19 +78,19 @@ def train_vae(*, model: str = "betavae", weight: float = 4.0, dataset: str = "ds
     from .train import Trainer
 
     if model not in MODELS:
-        raise ValueError(f"model must be one of {MODELS}, got {model!r}")
+        raise InvalidParameter(f"model must be one of {MODELS}, got {model!r}")
     for name, value, low in (("steps", steps, 1), ("batch_size", batch_size, 1),
                              ("latent_dim", latent_dim, 1),
                              ("eval_samples", 10 if eval_samples is None else eval_samples, 10)):
         if not isinstance(value, (int, np.integer)) or value < low:
-            raise ValueError(f"{name} must be an integer ≥ {low}, got {value!r}")
+            raise InvalidParameter(f"{name} must be an integer ≥ {low}, got {value!r}")
     if not weight >= 0:
-        raise ValueError(f"weight must be ≥ 0, got {weight!r}")
+        raise InvalidParameter(f"weight must be ≥ 0, got {weight!r}")
     data = load_dataset(dataset, n_images=n_images, data_file=data_file, rng=seed)
     order = np.random.default_rng(seed).permutation(len(data))
     n_eval = min(5000, max(10, len(data) // 10)) if eval_samples is None else int(eval_samples)
     if len(data) - n_eval < batch_size:
-        raise ValueError(f"eval_samples = {n_eval} leaves {len(data) - n_eval} of {len(data)} images "
+        raise InvalidParameter(f"eval_samples = {n_eval} leaves {len(data) - n_eval} of {len(data)} images "
                          f"for training, fewer than batch_size = {batch_size}")
     evaluation, training = data.subset(order[:n_eval]), data.subset(order[n_eval:])
     out = Path(out)

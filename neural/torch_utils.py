@@ -9,6 +9,8 @@ and the stride-2 convolution stacks the encoders, decoders, judges and classifie
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 
@@ -54,7 +56,7 @@ def stack_side(image_size: int, depth: int) -> int:
     """The side after ``depth`` stride-2 halvings of ``image_size``; ``ValueError`` unless exact."""
     image_size, depth = int(image_size), int(depth)
     if depth < 1 or image_size % 2 ** depth:
-        raise ValueError(f"image_size must be a multiple of 2**{depth} = {2 ** depth}, got {image_size}")
+        raise InvalidParameter(f"image_size must be a multiple of 2**{depth} = {2 ** depth}, got {image_size}")
     return image_size // 2 ** depth
 
 

@@ -59,6 +59,8 @@ the end of ``fit``; the newest ``keep_checkpoints`` are kept.
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 import json
 import math
 import numbers
@@ -93,7 +95,7 @@ def _settings(config, **trainer) -> dict:
     try:
         return json.loads(json.dumps(out, sort_keys=True))
     except TypeError as exc:
-        raise ValueError(f"config must hold JSON-able values (numbers, strings, lists): {exc}") from None
+        raise InvalidParameter(f"config must hold JSON-able values (numbers, strings, lists): {exc}") from None
 
 
 _PLATEAU_DEFAULTS = {"factor": 0.5, "patience": 10, "window": 100, "threshold": 1e-4,
@@ -139,7 +141,7 @@ def _make_optimizer(kind: str, params, lr, weight_decay, betas):
         return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, betas=betas)
     if kind == "sgd":
         return torch.optim.SGD(params, lr=lr, weight_decay=weight_decay, momentum=betas[0])
-    raise ValueError(f"optimizer must be 'adamw', 'adam' or 'sgd', got {kind!r}")
+    raise InvalidParameter(f"optimizer must be 'adamw', 'adam' or 'sgd', got {kind!r}")
 
 
 class Trainer(CheckpointMixin):
@@ -180,15 +182,15 @@ class Trainer(CheckpointMixin):
         if not callable(getattr(model, "loss", None)):
             raise TypeError("model must define loss(batch) -> dict with a 'loss' entry")
         if bad_step_policy not in ("consecutive", "total"):
-            raise ValueError(f"bad_step_policy must be 'consecutive' or 'total', got {bad_step_policy!r}")
+            raise InvalidParameter(f"bad_step_policy must be 'consecutive' or 'total', got {bad_step_policy!r}")
         if on_divergence not in ("raise", "stop"):
-            raise ValueError(f"on_divergence must be 'raise' or 'stop', got {on_divergence!r}")
+            raise InvalidParameter(f"on_divergence must be 'raise' or 'stop', got {on_divergence!r}")
         if int(max_bad_steps) < 1:
-            raise ValueError(f"max_bad_steps must be >= 1, got {max_bad_steps!r}")
+            raise InvalidParameter(f"max_bad_steps must be >= 1, got {max_bad_steps!r}")
         if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not 0 <= lr < math.inf:
-            raise ValueError(f"lr must be a finite number >= 0, got {lr!r}")
+            raise InvalidParameter(f"lr must be a finite number >= 0, got {lr!r}")
         if grad_clip is not None and not grad_clip > 0:
-            raise ValueError(f"grad_clip must be > 0 or None, got {grad_clip!r}")
+            raise InvalidParameter(f"grad_clip must be > 0 or None, got {grad_clip!r}")
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
         self.device = torch.device("cpu" if device is None else device)
@@ -233,7 +235,7 @@ class Trainer(CheckpointMixin):
             if isinstance(plateau, Mapping):
                 unknown = set(plateau) - set(cfg)
                 if unknown:
-                    raise ValueError(f"unknown plateau settings {sorted(unknown)}; known: {sorted(cfg)}")
+                    raise InvalidParameter(f"unknown plateau settings {sorted(unknown)}; known: {sorted(cfg)}")
                 cfg.update(plateau)
             self.plateau = cfg
             self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
@@ -289,7 +291,7 @@ class Trainer(CheckpointMixin):
         NaN guard stops training and ``on_divergence="raise"``.
         """
         if not isinstance(steps, (int, np.integer)) or isinstance(steps, bool) or steps < 0:
-            raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
+            raise InvalidParameter(f"steps must be a non-negative integer, got {steps!r}")
         self._resume(resume)
         self._seed_once()
         self._set_batching({"batch_size": batch_size, "shuffle": bool(shuffle)})
@@ -349,7 +351,7 @@ class Trainer(CheckpointMixin):
             return
         if resume == "latest":
             if self.checkpoint_dir is None:
-                raise ValueError("resume='latest' needs a checkpoint_dir")
+                raise InvalidParameter("resume='latest' needs a checkpoint_dir")
             path = latest_checkpoint(self.checkpoint_dir)
             if path is not None:
                 self.load_checkpoint(path)

@@ -19,6 +19,8 @@ A benchmark: run by a command, never by the tests.
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 import os
 import time
 from dataclasses import dataclass, field
@@ -99,7 +101,7 @@ def bench_core(grid: int = 101, iterations: int = 100, size=(3, 4, 3), scenario:
                progress: bool = True) -> CoreBenchmark:
     """Run the comparisons of the module doc (``grid × grid`` points; ``threads`` for the scaling)."""
     if grid < 1 or iterations < 1:
-        raise ValueError("grid and iterations must be positive")
+        raise InvalidParameter("grid and iterations must be positive")
     sc = lg.talk_scenario(tuple(size), scenario)
     model, m, n = sc.model, sc.n_latents, sc.model.n
     res = CoreBenchmark(scenario=sc.name, iterations=iterations, threads=threads)

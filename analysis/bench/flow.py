@@ -51,6 +51,8 @@ whether it is met.
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 import json
 import math
 import time
@@ -158,9 +160,9 @@ def run_flow_benchmark(config: str = "reduced", *, seeds=None, train_steps: int 
     import torch
 
     if config not in FLOW_CONFIGS:
-        raise ValueError(f"config must be one of {tuple(FLOW_CONFIGS)}, got {config!r}")
+        raise InvalidParameter(f"config must be one of {tuple(FLOW_CONFIGS)}, got {config!r}")
     if int(jobs) < 1:
-        raise ValueError(f"jobs must be >= 1, got {jobs!r}")
+        raise InvalidParameter(f"jobs must be >= 1, got {jobs!r}")
     if int(jobs) > 1:
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
@@ -195,9 +197,9 @@ def run_flow_benchmark(config: str = "reduced", *, seeds=None, train_steps: int 
     _, cfg = resolve_config(config, FLOW_CONFIGS, seeds=seeds, steps=train_steps, steps_key="train_steps",
                             overrides=overrides)
     if cfg["train_steps"] < 1 or not cfg["seeds"]:
-        raise ValueError("train_steps must be >= 1 and seeds non-empty")
+        raise InvalidParameter("train_steps must be >= 1 and seeds non-empty")
     if cfg["data"] not in DATA_PROTOCOLS:
-        raise ValueError(f"data must be one of {tuple(DATA_PROTOCOLS)}, got {cfg['data']!r}")
+        raise InvalidParameter(f"data must be one of {tuple(DATA_PROTOCOLS)}, got {cfg['data']!r}")
     device = resolve_device(device)
     proto = dict(DATA_PROTOCOLS[cfg["data"]], image_size=int(cfg["image_size"]))
     base_hue = proto.pop("base_hue")

@@ -7,6 +7,8 @@ threads. A benchmark: run by a command, never by the tests.
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 import itertools
 import time
 from dataclasses import dataclass
@@ -50,7 +52,7 @@ def im_benchmark_covariance(s: int, m: int, kind: str = "grouped", seed: int = 0
         from lingauss.testing import _spd_from_seed
         return _spd_from_seed(seed, m + s, 10.0, 1.0)
     if kind != "grouped":
-        raise ValueError(f"kind must be 'grouped', 'random', 'weak' or 'structured', got {kind!r}")
+        raise InvalidParameter(f"kind must be 'grouped', 'random', 'weak' or 'structured', got {kind!r}")
     labels = rng.integers(0, max(1, s // 2), s)
     groups = [tuple(np.flatnonzero(labels == k)) for k in np.unique(labels)]
     sigma_v = lg.dependent_factor_covariance(groups, coupling=rng.uniform(0.5, 1.5, s),

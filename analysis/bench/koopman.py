@@ -58,6 +58,10 @@ GPU by estimate only: it has not been timed on a GPU here.
 
 from __future__ import annotations
 
+from neural.registry import model_names
+
+from lingauss.params import InvalidParameter
+
 import math
 import time
 from dataclasses import dataclass, field
@@ -84,7 +88,8 @@ SEED_TABLE = {
 SEED_DYNAMIC_SWAP = {"colour": 0.9976, "shape": 0.4907, "scale": 0.1301, "pos_x": 0.1721, "pos_y": 0.1605}
 
 DATASETS = ("sprites-like", "moving-dsprites")
-MODELS = ("SKD", "SSM-SKD")
+#: The Koopman models, as registered in :mod:`neural.registry` (reading it imports no torch).
+MODELS = model_names("koopman")
 JUDGED_FACTORS = {"sprites-like": ("skin", "hair", "top", "bottom", "action"),
                   "moving-dsprites": ("shape", "colour", "scale", "pos_x", "pos_y")}
 #: The static colour factors whose agreement after a dynamic swap is the "keeps the colour" target.
@@ -124,7 +129,7 @@ def __getattr__(name: str):
 def dataset_spec(name: str, config: dict) -> dict:
     """The configuration for dataset ``name``: ``config`` with the dataset's overrides applied."""
     if name not in DATASETS:
-        raise ValueError(f"dataset must be one of {DATASETS}, got {name!r}")
+        raise InvalidParameter(f"dataset must be one of {DATASETS}, got {name!r}")
     out = {k: v for k, v in config.items() if k != "overrides"}
     out.update(config.get("overrides", {}).get(name, {}))
     if name == "moving-dsprites":
@@ -223,10 +228,10 @@ def run_koopman_benchmark(*, config: str | dict = "cpu", datasets=None, models=M
     names = tuple(cfg["datasets"] if datasets is None else datasets)
     for name in names:
         if name not in DATASETS:
-            raise ValueError(f"datasets must be among {DATASETS}, got {name!r}")
+            raise InvalidParameter(f"datasets must be among {DATASETS}, got {name!r}")
     for m in models:
         if m not in MODELS:
-            raise ValueError(f"models must be among {MODELS}, got {m!r}")
+            raise InvalidParameter(f"models must be among {MODELS}, got {m!r}")
     device = resolve_device(device)
     device = None if device == "cpu" else device
     info, rows = {}, []
@@ -239,7 +244,7 @@ def run_koopman_benchmark(*, config: str | dict = "cpu", datasets=None, models=M
             test = _make_data(name, spec["n_test"], T, seed0 + 1, S, rs)
             n_ex = spec["n_explore"]
             if n_ex < 2 or spec["n_test"] - n_ex < 2:
-                raise ValueError("need n_explore >= 2 and n_test - n_explore >= 2")
+                raise InvalidParameter("need n_explore >= 2 and n_test - n_explore >= 2")
             explore, evaluate = test.subset(np.arange(n_ex)), test.subset(np.arange(n_ex, spec["n_test"]))
             judged = list(JUDGED_FACTORS[name])
             col = {f: train.factor_names.index(f) for f in judged}

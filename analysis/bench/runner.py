@@ -8,6 +8,8 @@ torch at import time (the core and I_m benchmarks run without it).
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 import contextlib
 import json
 import math
@@ -32,9 +34,9 @@ def as_seeds(seeds) -> tuple[int, ...]:
     try:
         out = tuple(int(s) for s in seeds)
     except (TypeError, ValueError):
-        raise ValueError(f"seeds must be non-negative integers, got {seeds!r}") from None
+        raise InvalidParameter(f"seeds must be non-negative integers, got {seeds!r}") from None
     if not out or any(s < 0 for s in out):
-        raise ValueError(f"seeds must be a non-empty list of non-negative integers, got {seeds!r}")
+        raise InvalidParameter(f"seeds must be a non-empty list of non-negative integers, got {seeds!r}")
     return out
 
 
@@ -47,22 +49,22 @@ def resolve_config(config, configs: Mapping[str, dict], *, seeds=None, steps=Non
     """
     if isinstance(config, str):
         if config not in configs:
-            raise ValueError(f"config must be one of {tuple(configs)}, got {config!r}")
+            raise InvalidParameter(f"config must be one of {tuple(configs)}, got {config!r}")
         name, cfg = config, dict(configs[config])
     elif isinstance(config, Mapping):
         name, cfg = "custom", dict(config)
     else:
-        raise ValueError(f"config must be one of {tuple(configs)} or a dict, got {config!r}")
+        raise InvalidParameter(f"config must be one of {tuple(configs)} or a dict, got {config!r}")
     if overrides:
         unknown = set(overrides) - set(cfg)
         if unknown:
-            raise ValueError(f"unknown configuration keys {sorted(unknown)}")
+            raise InvalidParameter(f"unknown configuration keys {sorted(unknown)}")
         cfg.update(overrides)
     if seeds is not None:
         cfg["seeds"] = as_seeds(seeds)
     if steps is not None:
         if isinstance(steps, bool) or int(steps) != steps or int(steps) < 1:
-            raise ValueError(f"steps must be a positive integer, got {steps!r}")
+            raise InvalidParameter(f"steps must be a positive integer, got {steps!r}")
         cfg[steps_key] = int(steps)
     return name, cfg
 
@@ -96,9 +98,9 @@ def resolve_device(device) -> str:
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError):
-        raise ValueError(f"device: not a torch device: {device!r}") from None
+        raise InvalidParameter(f"device: not a torch device: {device!r}") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} requested but CUDA is not available")
+        raise InvalidParameter(f"device {device!r} requested but CUDA is not available")
     return str(dev)
 
 

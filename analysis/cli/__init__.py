@@ -35,14 +35,13 @@ import os
 import sys
 
 from . import bench, compare, metric, reproduce, solve, sweep, train, warmup
-from ._errors import UserError, hard_interrupt, internal_error, is_boundary_error
+from ._errors import USAGE_ERRORS, UserError, hard_interrupt, internal_error, usage_message
 from ._options import join_negative_values
 
 __all__ = ["main", "build_parser", "UserError"]
 
 # the names this module had before it became a package
 _join_negative_values = join_negative_values
-_is_boundary_error = is_boundary_error
 _internal_error = internal_error
 _hard_interrupt = hard_interrupt
 
@@ -67,6 +66,20 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _option_names(parser: argparse.ArgumentParser) -> dict[str, str]:
+    """Argument name (an option's ``dest``) → its long option string, over every sub-command."""
+    out: dict[str, str] = {}
+    stack = [parser]
+    while stack:
+        p = stack.pop()
+        for action in p._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                stack.extend(action.choices.values())
+            elif action.option_strings:
+                out.setdefault(action.dest, max(action.option_strings, key=len))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(join_negative_values(list(sys.argv[1:] if argv is None else argv)))
@@ -75,13 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return args.func(args)
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except (ValueError, ImportError) as exc:
-        if not is_boundary_error(exc):
-            return internal_error(exc)
-        print(f"error: {exc}", file=sys.stderr)
+    except USAGE_ERRORS as exc:
+        print(usage_message(exc, _option_names(parser)), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

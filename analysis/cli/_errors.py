@@ -9,28 +9,27 @@ import sys
 import tempfile
 import traceback
 
-_OUR_PACKAGES = ("lingauss", "analysis", "neural")
+from lingauss.params import InvalidParameter, MissingDependency
 
 
 class UserError(Exception):
     """A mistake in the command line or its inputs: reported in one line, exit code 2."""
 
 
-def is_boundary_error(exc: BaseException) -> bool:
-    """Whether a ValueError/ImportError is a deliberate input check: raised by a ``raise``
-    statement of this project's code (every public function checks its arguments at its boundary
-    and names the bad one). The same exception types coming out of numpy, the standard library or
-    an implicit conversion inside the computation mean a bug, not a usage mistake."""
-    tb = exc.__traceback__
-    if tb is None:
-        return False
-    while tb.tb_next is not None:
-        tb = tb.tb_next
-    module = tb.tb_frame.f_globals.get("__name__", "")
-    if module.split(".")[0] not in _OUR_PACKAGES:
-        return False
-    line = traceback.extract_tb(tb)[-1].line or ""
-    return line.lstrip().startswith("raise ")
+#: What the command line reports as a usage mistake (one line, exit 2): its own UserError, and the
+#: library's error types for a bad argument and for a missing optional dependency. Every other
+#: exception, a ValueError from numpy included, is a bug (exit 3). No source text is read.
+USAGE_ERRORS = (UserError, InvalidParameter, MissingDependency)
+
+
+def usage_message(exc: BaseException, options: dict[str, str]) -> str:
+    """The one line for a usage mistake: the message, and the command-line option that set the
+    argument it names (``options``: argument name → option string), where there is one."""
+    name = getattr(exc, "parameter", None)
+    option = options.get(name) if name else None
+    if option and option not in str(exc):
+        return f"error: {option}: {exc}"
+    return f"error: {exc}"
 
 
 def internal_error(exc: BaseException) -> int:

@@ -48,7 +48,8 @@ def cmd_bench_core(args) -> int:
 
 
 def cmd_bench_im(args) -> int:
-    import numba
+    from lingauss import im_score
+    from lingauss.params import parameter_constraints
 
     from ..bench.im import IM_SCALE_SIZES, bench_im, bench_im_scale, format_im, format_im_scale
 
@@ -56,9 +57,9 @@ def cmd_bench_im(args) -> int:
         raise UserError("--naive-budget must be positive")
     if args.seeds < 1:
         raise UserError("--seeds must be at least 1")
-    top = numba.config.NUMBA_NUM_THREADS
-    if any(not 1 <= j <= top for j in args.jobs):
-        raise UserError(f"--jobs must be between 1 and {top} (NUMBA_NUM_THREADS)")
+    threads = parameter_constraints(im_score)["n_jobs"]     # the library's declaration, read once
+    for j in args.jobs:
+        threads.check("--jobs", j)
     if not args.scale_only:
         print("I_m benchmark: one core; naive = Python loop over m^s assignments calling gaussian_mi")
         kw = {"sizes": args.sizes} if args.sizes else {}

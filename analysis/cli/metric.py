@@ -15,8 +15,6 @@ def cmd_metric(args) -> int:
                                                   result_record)
 
     groups = truth(args.truth) if args.truth else None
-    if args.time_limit is not None and not args.time_limit > 0:
-        raise UserError(f"--time-limit must be a positive number of seconds, got {args.time_limit}")
     options = {"im": {"method": args.method, "time_limit": args.time_limit, "progress": True}}
     if args.samples and args.cov is not None:
         raise UserError(f"give either a covariance file ({args.cov}) or --samples, not both")

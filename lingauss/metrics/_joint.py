@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 import numpy as np
 
 from .._validation import as_spd
@@ -16,11 +18,11 @@ def check_joint(joint_cov, n_latents) -> tuple[np.ndarray, int, int]:
     definite) or ``n_latents`` (not an integer with 1 ≤ m < size, so at least one factor remains).
     """
     if isinstance(n_latents, (bool, np.bool_)) or not isinstance(n_latents, (int, np.integer)):
-        raise ValueError(f"n_latents must be a positive integer, got {n_latents!r}")
+        raise InvalidParameter(f"n_latents must be a positive integer, got {n_latents!r}")
     cov = as_spd(joint_cov, "joint_cov")
     size = cov.shape[0]
     if not 1 <= n_latents < size:
-        raise ValueError(f"n_latents must satisfy 1 <= n_latents < {size} (the joint covariance size),"
+        raise InvalidParameter(f"n_latents must satisfy 1 <= n_latents < {size} (the joint covariance size),"
                          f" got {n_latents}")
     return cov, int(n_latents), size - int(n_latents)
 

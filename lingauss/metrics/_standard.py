@@ -8,6 +8,8 @@ modules.
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter, MissingDependency
+
 import importlib
 import numbers
 from collections.abc import Sequence
@@ -35,7 +37,7 @@ def require_sklearn(module: str, what: str):
     try:
         return importlib.import_module(f"sklearn.{module}")
     except ImportError as exc:
-        raise ImportError(f"{what} needs scikit-learn (sklearn.{module}): {_EXTRA_HINT}") from exc
+        raise MissingDependency(f"{what} needs scikit-learn (sklearn.{module}): {_EXTRA_HINT}") from exc
 
 
 def freeze(arr) -> np.ndarray:
@@ -55,10 +57,10 @@ def check_pair(latents, factors, *, min_samples: int = 2,
     x = _as_samples(latents, names[0])
     v = _as_samples(factors, names[1])
     if x.shape[0] != v.shape[0]:
-        raise ValueError(f"{names[0]} and {names[1]} must have the same number of samples (rows), "
+        raise InvalidParameter(f"{names[0]} and {names[1]} must have the same number of samples (rows), "
                          f"got {x.shape[0]} and {v.shape[0]}")
     if x.shape[0] < min_samples:
-        raise ValueError(f"{names[0]} and {names[1]} need at least {min_samples} samples, "
+        raise InvalidParameter(f"{names[0]} and {names[1]} need at least {min_samples} samples, "
                          f"got {x.shape[0]}")
     return x, v
 
@@ -90,11 +92,11 @@ def discrete_mask(v: np.ndarray, discrete_factors, *extra: np.ndarray) -> np.nda
         return np.full(s, bool(discrete_factors))
     if isinstance(discrete_factors, (str, bytes)) or not isinstance(discrete_factors, Sequence) \
             and not isinstance(discrete_factors, np.ndarray):
-        raise ValueError(f"discrete_factors must be None, a bool or a sequence of {s} bools, "
+        raise InvalidParameter(f"discrete_factors must be None, a bool or a sequence of {s} bools, "
                          f"got {discrete_factors!r}")
     mask = list(discrete_factors)
     if len(mask) != s or not all(isinstance(b, (bool, np.bool_)) for b in mask):
-        raise ValueError(f"discrete_factors must be None, a bool or a sequence of {s} bools "
+        raise InvalidParameter(f"discrete_factors must be None, a bool or a sequence of {s} bools "
                          f"(one per factor), got {discrete_factors!r}")
     return np.array(mask, dtype=bool)
 
@@ -129,7 +131,7 @@ def factor_labels(v_train: np.ndarray, discrete: np.ndarray, factor_bins: int,
 def check_fraction(value) -> float:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) \
             or not 0.0 < float(value) < 1.0:
-        raise ValueError(f"test_fraction must be a float in (0, 1), got {value!r}")
+        raise InvalidParameter(f"test_fraction must be a float in (0, 1), got {value!r}")
     return float(value)
 
 
@@ -138,12 +140,12 @@ def check_test(test, x: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarr
     if test is None:
         return None
     if not isinstance(test, (tuple, list)) or len(test) != 2:
-        raise ValueError("test must be None or a pair (latents_test, factors_test)")
+        raise InvalidParameter("test must be None or a pair (latents_test, factors_test)")
     xt, vt = check_pair(test[0], test[1], min_samples=1, names=("test latents", "test factors"))
     if xt.shape[1] != x.shape[1]:
-        raise ValueError(f"test latents must have {x.shape[1]} columns like latents, got {xt.shape[1]}")
+        raise InvalidParameter(f"test latents must have {x.shape[1]} columns like latents, got {xt.shape[1]}")
     if vt.shape[1] != v.shape[1]:
-        raise ValueError(f"test factors must have {v.shape[1]} columns like factors, got {vt.shape[1]}")
+        raise InvalidParameter(f"test factors must have {v.shape[1]} columns like factors, got {vt.shape[1]}")
     return xt, vt
 
 
@@ -162,7 +164,7 @@ def split_train_test(x: np.ndarray, v: np.ndarray, test, test_fraction, gen: np.
     n = x.shape[0]
     n_test = int(np.ceil(frac * n))
     if n - n_test < 2 or n_test < 1:
-        raise ValueError(f"latents and factors have too few samples ({n}) to hold out a test "
+        raise InvalidParameter(f"latents and factors have too few samples ({n}) to hold out a test "
                          f"fraction of {frac:g} and keep 2 training samples; pass more samples or "
                          f"an explicit test set")
     order = gen.permutation(n)

@@ -50,6 +50,8 @@ depended on the latents' units and offsets; now the scores do not.
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -147,9 +149,9 @@ class DCIResult:
 def _importance(importance_matrix) -> np.ndarray:
     r = as_matrix(importance_matrix, "importance_matrix")
     if r.shape[0] < 1 or r.shape[1] < 1:
-        raise ValueError(f"importance_matrix must be non-empty, got shape {r.shape}")
+        raise InvalidParameter(f"importance_matrix must be non-empty, got shape {r.shape}")
     if np.any(r < 0.0):
-        raise ValueError("importance_matrix must be non-negative")
+        raise InvalidParameter("importance_matrix must be non-negative")
     return r
 
 
@@ -230,10 +232,10 @@ def standard_dci(latents, factors, *, test=None, test_fraction: float = DEFAULT_
     gen = as_rng(rng)
     kf = check_bins(factor_bins, "factor_bins")
     if backend not in DCI_BACKENDS:
-        raise ValueError(f"backend must be one of {tuple(DCI_BACKENDS)}, got {backend!r}")
+        raise InvalidParameter(f"backend must be one of {tuple(DCI_BACKENDS)}, got {backend!r}")
     fit = DCI_BACKENDS[backend].fit
     if gbt_kwargs is not None and not isinstance(gbt_kwargs, Mapping):
-        raise ValueError(f"gbt_kwargs must be None or a mapping, got {type(gbt_kwargs).__name__}")
+        raise InvalidParameter(f"gbt_kwargs must be None or a mapping, got {type(gbt_kwargs).__name__}")
     kwargs = dict(gbt_kwargs or {})
     kwargs.pop("random_state", None)
     x_tr, v_tr, x_te, v_te = split_train_test(x, v, test, test_fraction, gen)
@@ -243,7 +245,7 @@ def standard_dci(latents, factors, *, test=None, test_fraction: float = DEFAULT_
     m, s = x.shape[1], v.shape[1]
     constant = np.array([np.unique(lab_tr[:, j]).size < 2 for j in range(s)])
     if np.all(constant):
-        raise ValueError("factors: every factor has a single value in the training samples; "
+        raise InvalidParameter("factors: every factor has a single value in the training samples; "
                          "DCI is undefined")
     ensemble = require_sklearn("ensemble", "standard_dci")
     seed = sklearn_seed(gen)
@@ -253,7 +255,7 @@ def standard_dci(latents, factors, *, test=None, test_fraction: float = DEFAULT_
         try:
             model, importance[:, j] = fit(ensemble, x_tr, lab_tr[:, j], seed, kwargs)
         except TypeError as exc:
-            raise ValueError(f"gbt_kwargs are not {DCI_BACKENDS[backend].estimator} arguments "
+            raise InvalidParameter(f"gbt_kwargs are not {DCI_BACKENDS[backend].estimator} arguments "
                              f"({exc})") from None
         acc_train.append(np.mean(model.predict(x_tr) == lab_tr[:, j]))
         acc_test.append(np.mean(model.predict(x_te) == lab_te[:, j]))

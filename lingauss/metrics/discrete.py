@@ -26,6 +26,8 @@ fixed number of bins the second gap does not vanish as N grows.
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 import numbers
 
 import numpy as np
@@ -39,14 +41,14 @@ def check_bins(value, name: str) -> int:
     """A bin count: an integer >= 1, else ``ValueError`` naming ``name``."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral, np.integer)) \
             or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        raise InvalidParameter(f"{name} must be a positive integer, got {value!r}")
     return int(value)
 
 
 def _column(values, name: str) -> np.ndarray:
     arr = _as_samples(values, name)
     if arr.shape[1] != 1:
-        raise ValueError(f"{name} must be a single column (1-D), got shape {np.shape(values)}")
+        raise InvalidParameter(f"{name} must be a single column (1-D), got shape {np.shape(values)}")
     return arr[:, 0]
 
 
@@ -113,7 +115,7 @@ def discrete_mutual_info(latent_labels, factor_labels) -> np.ndarray:
     a = _as_samples(latent_labels, "latent_labels")
     b = _as_samples(factor_labels, "factor_labels")
     if a.shape[0] != b.shape[0]:
-        raise ValueError(f"latent_labels and factor_labels must have the same number of samples "
+        raise InvalidParameter(f"latent_labels and factor_labels must have the same number of samples "
                          f"(rows), got {a.shape[0]} and {b.shape[0]}")
     ca = [_codes(a[:, i]) for i in range(a.shape[1])]
     cb = [_codes(b[:, j]) for j in range(b.shape[1])]

@@ -26,6 +26,8 @@ Two implementations:
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 import numbers
 from collections.abc import Callable, Sequence
 from typing import Protocol, runtime_checkable
@@ -57,23 +59,23 @@ class FactorSampler(Protocol):
 
 def _check_count(n, name: str = "n") -> int:
     if isinstance(n, (bool, np.bool_)) or not isinstance(n, (numbers.Integral, np.integer)) or n < 1:
-        raise ValueError(f"{name} must be a positive integer, got {n!r}")
+        raise InvalidParameter(f"{name} must be a positive integer, got {n!r}")
     return int(n)
 
 
 def _check_index(index, s: int) -> int:
     if isinstance(index, (bool, np.bool_)) or not isinstance(index, (numbers.Integral, np.integer)) \
             or not 0 <= index < s:
-        raise ValueError(f"index must be an integer in [0, {s}), got {index!r}")
+        raise InvalidParameter(f"index must be an integer in [0, {s}), got {index!r}")
     return int(index)
 
 
 def _check_values(values) -> np.ndarray:
     arr = np.asarray(values, dtype=np.float64)
     if arr.ndim != 1 or arr.size < 1:
-        raise ValueError(f"values must be a non-empty 1-D array, got shape {arr.shape}")
+        raise InvalidParameter(f"values must be a non-empty 1-D array, got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
-        raise ValueError("values contains NaN or inf")
+        raise InvalidParameter("values contains NaN or inf")
     return arr
 
 
@@ -83,13 +85,13 @@ def check_sampler_output(arr, name: str, rows: int, cols: int | None = None) -> 
     try:
         out = np.asarray(arr, dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"sampler.{name} must return a numeric array ({exc})") from None
+        raise InvalidParameter(f"sampler.{name} must return a numeric array ({exc})") from None
     if out.ndim != 2 or out.shape[0] != rows or (cols is not None and out.shape[1] != cols) \
             or out.shape[1] < 1:
         want = f"({rows}, {cols if cols is not None else 'm'})"
-        raise ValueError(f"sampler.{name} must return an array of shape {want}, got {out.shape}")
+        raise InvalidParameter(f"sampler.{name} must return an array of shape {want}, got {out.shape}")
     if not np.all(np.isfinite(out)):
-        raise ValueError(f"sampler.{name} returned NaN or inf")
+        raise InvalidParameter(f"sampler.{name} returned NaN or inf")
     return out
 
 
@@ -116,10 +118,10 @@ class IndependentDiscreteSampler:
         except (TypeError, ValueError):
             ok = False
         if not ok or min(values) < 1:
-            raise ValueError(f"num_values must be a non-empty sequence of positive integers, "
+            raise InvalidParameter(f"num_values must be a non-empty sequence of positive integers, "
                              f"got {num_values!r}")
         if not callable(encode):
-            raise ValueError(f"encode must be callable (factors, rng) -> latents, got {encode!r}")
+            raise InvalidParameter(f"encode must be callable (factors, rng) -> latents, got {encode!r}")
         self.num_values = tuple(values)
         self.encode = encode
 
@@ -176,7 +178,7 @@ class LinearGaussianSampler:
 
     def __init__(self, model: LinearGaussianModel, B, sigma_w):
         if not isinstance(model, LinearGaussianModel):
-            raise ValueError(f"model must be a LinearGaussianModel, got {type(model).__name__}")
+            raise InvalidParameter(f"model must be a LinearGaussianModel, got {type(model).__name__}")
         self.model = model
         self.joint_covariance = model.joint_covariance(B, sigma_w)  # validates B and sigma_w
         self.joint_covariance.setflags(write=False)

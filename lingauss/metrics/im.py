@@ -36,6 +36,8 @@ the maximum are counted (``ties``), and so are the distinct groupings among them
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 import sys
 import time
 from collections import deque
@@ -82,11 +84,11 @@ def im_tables(joint_cov, n_latents: int) -> tuple[np.ndarray, np.ndarray]:
     """
     cov, m, s = check_joint(joint_cov, n_latents)
     if s > MAX_FACTORS:
-        raise ValueError(f"joint_cov has {s} factors; I_m supports at most {MAX_FACTORS} "
+        raise InvalidParameter(f"joint_cov has {s} factors; I_m supports at most {MAX_FACTORS} "
                          f"(its tables hold 2^s entries per latent)")
     LD, R, ok = subset_tables(correlation(cov), m, s)
     if not ok:
-        raise ValueError("joint_cov is numerically singular: a conditional variance vanished")
+        raise InvalidParameter("joint_cov is numerically singular: a conditional variance vanished")
     return LD, R
 
 
@@ -157,7 +159,7 @@ def im_score(joint_cov, n_latents: int, *, method: str = "auto", tol: float = 1e
     cov, m, s = check_joint(joint_cov, n_latents)
     n_assign = m ** s
     if time_limit is not None and method in ("exhaustive", "dp"):
-        raise ValueError(f"time_limit is supported by method='exact', 'partition' or 'auto', not {method!r}")
+        raise InvalidParameter(f"time_limit is supported by method='exact', 'partition' or 'auto', not {method!r}")
     if method == "auto":
         method = "exhaustive" if n_assign <= _AUTO_EXHAUSTIVE else "exact"
     if method in ("exact", "partition"):
@@ -165,13 +167,13 @@ def im_score(joint_cov, n_latents: int, *, method: str = "auto", tol: float = 1e
     LD, R = im_tables(cov, m)
     if method == "exhaustive":
         if n_assign > _MAX_EXHAUSTIVE:
-            raise ValueError(f"method='exhaustive' would score m^s = {n_assign:.3g} assignments; "
+            raise InvalidParameter(f"method='exhaustive' would score m^s = {n_assign:.3g} assignments; "
                              "use method='exact'")
         rec = np.empty(_TIE_RECORDS, dtype=np.int64)
         state = _exhaustive_kernel(LD, R, m, s, float(tol), False, np.empty(0), rec)
         return _labelled_result(_decode(int(state[1]), m, s), state, rec, m, s, n_assign, "exhaustive")
     if s > _MAX_DP_FACTORS:
-        raise ValueError(f"method='dp' supports at most {_MAX_DP_FACTORS} factors (O(m 3^s) table)")
+        raise InvalidParameter(f"method='dp' supports at most {_MAX_DP_FACTORS} factors (O(m 3^s) table)")
     incumbent = _greedy_incumbent(LD, R, m, s)
     F = penalty_free_dp(R, m, s)
     rec = np.empty(_TIE_RECORDS, dtype=np.int64)
@@ -313,7 +315,7 @@ def _search_tables(cov, m, s, n_jobs, parallel):
     finally:
         numba.set_num_threads(old_threads)
     if not ok:
-        raise ValueError("joint_cov is numerically singular: a conditional variance vanished")
+        raise InvalidParameter("joint_cov is numerically singular: a conditional variance vanished")
     incumbent, inc_masks = _kernels.local_search(LD, RT.T, m, s, _RESTARTS, 0)
     numba.set_num_threads(n_jobs)
     try:
@@ -330,7 +332,7 @@ def _partition_search(cov, m, s, tol, time_limit, progress, n_jobs) -> IMResult:
     """Exact (or, under ``time_limit``, anytime) I_m by the partition branch-and-bound."""
     t0 = time.perf_counter()
     if s > MAX_FACTORS:
-        raise ValueError(f"joint_cov has {s} factors; I_m supports at most {MAX_FACTORS} "
+        raise InvalidParameter(f"joint_cov has {s} factors; I_m supports at most {MAX_FACTORS} "
                          f"(its tables hold 2^s entries per latent)")
     parallel = n_jobs > 1 and s >= _PARALLEL_FACTORS
     order, LD, E, lamsuf, incumbent, inc_masks = _search_tables(cov, m, s, n_jobs, parallel)
@@ -411,7 +413,7 @@ def im_scores_all(joint_cov, n_latents: int) -> IMLandscape:
     LD, R = im_tables(joint_cov, n_latents)
     m, s = int(n_latents), LD.shape[0].bit_length() - 1
     if m ** s > _MAX_LANDSCAPE:
-        raise ValueError(f"im_scores_all would store m^s = {m ** s:.3g} scores (limit {_MAX_LANDSCAPE:.0e})")
+        raise InvalidParameter(f"im_scores_all would store m^s = {m ** s:.3g} scores (limit {_MAX_LANDSCAPE:.0e})")
     out = np.empty(m ** s)
     _exhaustive_kernel(LD, R, m, s, 0.0, True, out, np.empty(1, dtype=np.int64))
     return IMLandscape(scores=out, n_latents=m, n_factors=s)

@@ -23,6 +23,8 @@ unlabelled set partition of the factors).
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 import importlib.util
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -137,7 +139,7 @@ def metric_names(*inputs: str, available_only: bool = False) -> tuple[str, ...]:
     """
     bad = [kind for kind in inputs if kind not in INPUTS]
     if bad:
-        raise ValueError(f"inputs must be among {INPUTS}, got {bad}")
+        raise InvalidParameter(f"inputs must be among {INPUTS}, got {bad}")
     return tuple(name for name, spec in _REGISTRY.items()
                  if (not inputs or spec.input in inputs) and (spec.available or not available_only))
 
@@ -197,31 +199,31 @@ def evaluate_metrics(latents=None, factors=None, *, joint_cov=None, n_latents=No
     """
     have_samples = latents is not None or factors is not None
     if have_samples and (latents is None or factors is None):
-        raise ValueError("latents and factors must be given together")
+        raise InvalidParameter("latents and factors must be given together")
     if not have_samples and joint_cov is None:
-        raise ValueError("give latents and factors, or joint_cov with n_latents")
+        raise InvalidParameter("give latents and factors, or joint_cov with n_latents")
     if have_samples:
         latents = _as_samples(latents, "latents")
         factors = _as_samples(factors, "factors")
         if n_latents is not None and n_latents != latents.shape[1]:
-            raise ValueError(f"n_latents = {n_latents} but latents has {latents.shape[1]} columns")
+            raise InvalidParameter(f"n_latents = {n_latents} but latents has {latents.shape[1]} columns")
         n_latents = latents.shape[1]
     elif n_latents is None:
-        raise ValueError("n_latents is required with joint_cov")
+        raise InvalidParameter("n_latents is required with joint_cov")
     allowed = ("covariance", "samples") if have_samples else ("covariance",)
     if names is None:
         names = metric_names(*allowed, available_only=True)
     names = tuple(names)
     for name in names:
         if name not in _REGISTRY:
-            raise ValueError(f"names: unknown metric {name!r}; registered: {tuple(_REGISTRY)}")
+            raise InvalidParameter(f"names: unknown metric {name!r}; registered: {tuple(_REGISTRY)}")
         if _REGISTRY[name].input not in allowed:
-            raise ValueError(f"names: metric {name!r} takes {_REGISTRY[name].input} input, which "
+            raise InvalidParameter(f"names: metric {name!r} takes {_REGISTRY[name].input} input, which "
                              f"was not given (given: {', '.join(allowed)})")
     options = dict(options or {})
     stray = sorted(set(options) - set(names))
     if stray:
-        raise ValueError(f"options given for metrics not computed: {stray}")
+        raise InvalidParameter(f"options given for metrics not computed: {stray}")
     if joint_cov is None and any(_REGISTRY[n].input == "covariance" for n in names):
         joint_cov = joint_covariance_from_samples(latents, factors, shrinkage=shrinkage)
     out = {}

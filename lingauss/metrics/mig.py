@@ -23,6 +23,8 @@ flagged; with a single latent the second-largest MI is taken as 0 (the reference
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -74,7 +76,7 @@ def mig_from_matrix(mi_matrix, entropies) -> tuple[float, float, np.ndarray, np.
     raw = ordered[-1] - second
     constant = h <= 0.0
     if np.all(constant):
-        raise ValueError("factors: every factor is constant (zero entropy); MIG is undefined")
+        raise InvalidParameter("factors: every factor is constant (zero entropy); MIG is undefined")
     keep = ~constant
     gaps = np.zeros_like(raw)
     gaps[keep] = raw[keep] / h[keep]

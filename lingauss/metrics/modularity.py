@@ -25,6 +25,8 @@ Reference study sizes: 10000 training and 5000 test samples, 20 bins.
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -86,9 +88,9 @@ def modularity_score(mi_matrix) -> float:
     """
     mi = as_matrix(mi_matrix, "mi_matrix")
     if mi.size == 0:
-        raise ValueError(f"mi_matrix must be non-empty, got shape {mi.shape}")
+        raise InvalidParameter(f"mi_matrix must be non-empty, got shape {mi.shape}")
     if np.any(mi < 0.0):
-        raise ValueError("mi_matrix must be non-negative")
+        raise InvalidParameter("mi_matrix must be non-negative")
     return float(np.mean(_per_latent(mi)))
 
 
@@ -151,7 +153,7 @@ def standard_modularity(latents, factors, *, test=None,
     s = v.shape[1]
     constant = np.array([np.unique(lab_tr[:, j]).size < 2 for j in range(s)])
     if np.all(constant):
-        raise ValueError("factors: every factor has a single value in the training samples; "
+        raise InvalidParameter("factors: every factor has a single value in the training samples; "
                          "explicitness is undefined")
     mi = discrete_mutual_info(histogram_discretize(x_tr, k), lab_tr)
     per_latent = _per_latent(mi)

@@ -12,6 +12,8 @@ A restricted growth string :math:`a_0 a_1 \dots a_{s-1}` with :math:`a_0 = 0` an
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 from collections.abc import Iterator
 from functools import lru_cache
 
@@ -21,7 +23,7 @@ __all__ = ["stirling2", "count_set_partitions", "count_assignments", "set_partit
 def _check_counts(s, m):
     for name, val in (("s", s), ("max_blocks", m)):
         if isinstance(val, bool) or not isinstance(val, int) or val < 0:
-            raise ValueError(f"{name} must be a non-negative integer, got {val!r}")
+            raise InvalidParameter(f"{name} must be a non-negative integer, got {val!r}")
 
 
 @lru_cache(maxsize=None)

@@ -29,6 +29,8 @@ to rescaling or shifting any column, for every shrinkage setting.
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 import numbers
 
 import numpy as np
@@ -46,20 +48,20 @@ _SHRINK_HINT = "use shrinkage='ledoit_wolf' or a float shrinkage in (0, 1]"
 def _as_samples(value, name: str) -> np.ndarray:
     """``value`` as a finite float64 (N, k) array; a 1-D array is one column."""
     if isinstance(value, (str, bytes)):
-        raise ValueError(f"{name} must be a real numeric array, got {type(value).__name__}")
+        raise InvalidParameter(f"{name} must be a real numeric array, got {type(value).__name__}")
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be a real numeric array ({exc})") from None
+        raise InvalidParameter(f"{name} must be a real numeric array ({exc})") from None
     if arr.ndim == 1:
         arr = arr[:, None]
     if arr.ndim != 2:
-        raise ValueError(f"{name} must be a 1-D or 2-D array (samples × variables), got shape {arr.shape}")
+        raise InvalidParameter(f"{name} must be a 1-D or 2-D array (samples × variables), got shape {arr.shape}")
     if arr.shape[1] < 1:
-        raise ValueError(f"{name} must have at least one column (variable), got shape {arr.shape}")
+        raise InvalidParameter(f"{name} must have at least one column (variable), got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
         rows = np.unique(np.nonzero(~np.isfinite(arr))[0])
-        raise ValueError(f"{name} contains NaN or inf (first in row {int(rows[0])})")
+        raise InvalidParameter(f"{name} contains NaN or inf (first in row {int(rows[0])})")
     return arr
 
 
@@ -69,12 +71,12 @@ def _shrinkage_arg(shrinkage) -> float | str | None:
     if isinstance(shrinkage, str):
         if shrinkage == "ledoit_wolf":
             return shrinkage
-        raise ValueError(f"shrinkage must be None, 'ledoit_wolf' or a float in [0, 1], got {shrinkage!r}")
+        raise InvalidParameter(f"shrinkage must be None, 'ledoit_wolf' or a float in [0, 1], got {shrinkage!r}")
     if isinstance(shrinkage, (bool, np.bool_)) or not isinstance(shrinkage, numbers.Real):
-        raise ValueError(f"shrinkage must be None, 'ledoit_wolf' or a float in [0, 1], got {shrinkage!r}")
+        raise InvalidParameter(f"shrinkage must be None, 'ledoit_wolf' or a float in [0, 1], got {shrinkage!r}")
     alpha = float(shrinkage)
     if not 0.0 <= alpha <= 1.0:  # also rejects NaN
-        raise ValueError(f"shrinkage must be in [0, 1], got {shrinkage!r}")
+        raise InvalidParameter(f"shrinkage must be in [0, 1], got {shrinkage!r}")
     return alpha
 
 
@@ -179,17 +181,17 @@ def joint_covariance_from_samples(latents, factors, *, shrinkage=None) -> np.nda
     x = _as_samples(latents, "latents")
     v = _as_samples(factors, "factors")
     if x.shape[0] != v.shape[0]:
-        raise ValueError(f"latents and factors must have the same number of samples (rows), got "
+        raise InvalidParameter(f"latents and factors must have the same number of samples (rows), got "
                          f"{x.shape[0]} and {v.shape[0]}")
     n = x.shape[0]
     if n < 2:
-        raise ValueError(f"latents and factors need at least 2 samples to estimate a covariance, got {n}")
+        raise InvalidParameter(f"latents and factors need at least 2 samples to estimate a covariance, got {n}")
     mode = _shrinkage_arg(shrinkage)
     m = x.shape[1]
     if m + v.shape[1] > max(n, _MAX_UNDERSAMPLED):
         which = "latents" if x.shape[1] >= v.shape[1] else "factors"
         shape = x.shape if which == "latents" else v.shape
-        raise ValueError(f"{which} has shape {shape}: {m + v.shape[1]} variables but only {n} samples "
+        raise InvalidParameter(f"{which} has shape {shape}: {m + v.shape[1]} variables but only {n} samples "
                          "(rows) — transposed? Pass samples as rows, (N, m) and (N, s)")
     z = np.hstack([x, v])
     p = z.shape[1]
@@ -199,7 +201,7 @@ def joint_covariance_from_samples(latents, factors, *, shrinkage=None) -> np.nda
     with np.errstate(over="ignore", invalid="ignore"):
         sample = centred.T @ centred / n
     if not np.all(np.isfinite(sample)):
-        raise ValueError("latents and factors are too large: their covariance overflows float64")
+        raise InvalidParameter("latents and factors are too large: their covariance overflows float64")
     std = np.sqrt(np.diagonal(sample)).copy()
     std[constant | (std == 0.0)] = 1.0
     corr_sample = sample / std[:, None] / std[None, :]
@@ -220,12 +222,12 @@ def joint_covariance_from_samples(latents, factors, *, shrinkage=None) -> np.nda
         k = int(np.flatnonzero(var <= 0.0)[0])
         which = f"latents has a constant column {k}" if k < m else f"factors has a constant column {k - m}"
         hint = _SHRINK_HINT if np.any(~constant) else "every column is constant"
-        raise ValueError(f"{which}; the joint covariance is singular — {hint}")
+        raise InvalidParameter(f"{which}; the joint covariance is singular — {hint}")
     scale = 1.0 / np.sqrt(var)
     corr = cov * scale[:, None] * scale[None, :]
     smallest = float(np.linalg.eigvalsh(0.5 * (corr + corr.T))[0])
     if smallest <= 100.0 * p * np.finfo(np.float64).eps:
-        raise ValueError(_singular_message(centred, m, n, alpha)
+        raise InvalidParameter(_singular_message(centred, m, n, alpha)
                          + f" (smallest eigenvalue of the correlation matrix {smallest:.3g}"
                          + (f", shrinkage {alpha:.3g})" if alpha > 0 else ")"))
     return cov

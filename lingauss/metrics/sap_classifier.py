@@ -29,6 +29,8 @@ reference. For the population version on a Gaussian joint covariance see
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -136,7 +138,7 @@ def standard_sap(latents, factors, *, test=None, test_fraction: float = DEFAULT_
     kf = check_bins(factor_bins, "factor_bins")
     if isinstance(svm_c, (bool, np.bool_)) or not np.isscalar(svm_c) or not float(svm_c) > 0 \
             or not np.isfinite(float(svm_c)):
-        raise ValueError(f"svm_c must be a positive finite float, got {svm_c!r}")
+        raise InvalidParameter(f"svm_c must be a positive finite float, got {svm_c!r}")
     checked = check_test(test, x, v)
     extra = () if checked is None else (checked[1],)
     discrete = discrete_mask(v, discrete_factors, *extra)
@@ -147,7 +149,7 @@ def standard_sap(latents, factors, *, test=None, test_fraction: float = DEFAULT_
         x_tr, v_tr, x_te, v_te = x, v, None, None
     constant = np.ptp(v_tr, axis=0) == 0.0
     if np.all(constant):
-        raise ValueError("factors: every factor is constant in the training samples; SAP is undefined")
+        raise InvalidParameter("factors: every factor is constant in the training samples; SAP is undefined")
     matrix = np.zeros((m, s))
     continuous = ~discrete & ~constant
     if continuous.any():

@@ -44,6 +44,8 @@ votes).
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 import numbers
 from dataclasses import dataclass
 
@@ -112,18 +114,18 @@ def _frozen_counts(votes) -> np.ndarray:
 def _positive_int(value, name: str, minimum: int = 1) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral, np.integer)) \
             or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        raise InvalidParameter(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
 
 
 def _check_sampler(sampler) -> int:
     if not isinstance(sampler, FactorSampler):
-        raise ValueError("sampler must provide n_factors, sample_factors(n, rng), "
+        raise InvalidParameter("sampler must provide n_factors, sample_factors(n, rng), "
                          "sample_factors_given(index, values, rng) and sample_latents(factors, rng) "
                          f"(see lingauss.metrics.factor_samplers), got {type(sampler).__name__}")
     s = sampler.n_factors
     if isinstance(s, (bool, np.bool_)) or not isinstance(s, (numbers.Integral, np.integer)) or s < 2:
-        raise ValueError(f"sampler must have at least 2 factors (n_factors), got {s!r}")
+        raise InvalidParameter(f"sampler must have at least 2 factors (n_factors), got {s!r}")
     return int(s)
 
 
@@ -270,7 +272,7 @@ def factor_vae_score(sampler, *, batch_size: int = 64, num_train: int = 10000,
     n_var = _positive_int(num_variance_estimate, "num_variance_estimate", 2)
     if isinstance(prune_threshold, (bool, np.bool_)) or not isinstance(prune_threshold, numbers.Real) \
             or not np.isfinite(prune_threshold) or prune_threshold < 0:
-        raise ValueError(f"prune_threshold must be a finite float >= 0, got {prune_threshold!r}")
+        raise InvalidParameter(f"prune_threshold must be a finite float >= 0, got {prune_threshold!r}")
     gen = as_rng(rng)
     z = _latents(sampler, _factors(sampler, n_var, s, gen), gen)
     m = z.shape[1]

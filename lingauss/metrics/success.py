@@ -20,6 +20,8 @@ relationships among the factors". Our reading:
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,7 +79,7 @@ def im_success(result: IMResult, true_grouping) -> Success:
     number of factors of ``result``; otherwise ``ValueError`` naming ``true_grouping``.
     """
     if not isinstance(result, IMResult):
-        raise ValueError(f"result must be an IMResult, got {type(result).__name__}")
+        raise InvalidParameter(f"result must be an IMResult, got {type(result).__name__}")
     s = len(result.assignment)
     expected = check_partition(true_grouping, s, name="true_grouping")
     found = canonical_grouping(result.grouping)
@@ -93,7 +95,7 @@ def sap_success(result: SAPResult, true_grouping) -> Success:
     and elements in any order); otherwise ``ValueError`` naming ``true_grouping``.
     """
     if not isinstance(result, SAPResult):
-        raise ValueError(f"result must be a SAPResult, got {type(result).__name__}")
+        raise InvalidParameter(f"result must be a SAPResult, got {type(result).__name__}")
     expected = check_partition(true_grouping, result.n_factors, name="true_grouping")
     tied = [j for j, t in enumerate(result.tied_top) if t]
     return _judge("SAP", canonical_grouping(result.grouping), expected, bool(tied),

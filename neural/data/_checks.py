@@ -6,6 +6,8 @@ argument; generation code then trusts its inputs.
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 import numbers
 import os
 
@@ -22,7 +24,7 @@ def _is_int(value) -> bool:
 def check_count(value, name: str, *, minimum: int = 1) -> int:
     """``value`` as an ``int`` ≥ ``minimum``, else ``ValueError`` naming ``name``."""
     if not _is_int(value) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        raise InvalidParameter(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
 
 
@@ -37,14 +39,14 @@ def _as_real(value, name: str) -> float:
             raise TypeError
         return float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a real number, got {value!r}") from None
+        raise InvalidParameter(f"{name} must be a real number, got {value!r}") from None
 
 
 def check_positive(value, name: str, *, strict: bool = True) -> float:
     """``value`` as a finite float > 0 (``strict``) or ≥ 0, else ``ValueError`` naming ``name``."""
     out = _as_real(value, name)
     if not np.isfinite(out) or (out <= 0 if strict else out < 0):
-        raise ValueError(f"{name} must be a finite number {'>' if strict else '>='} 0, got {value!r}")
+        raise InvalidParameter(f"{name} must be a finite number {'>' if strict else '>='} 0, got {value!r}")
     return out
 
 
@@ -52,7 +54,7 @@ def check_finite(value, name: str) -> float:
     """``value`` as a finite float, else ``ValueError`` naming ``name``."""
     out = _as_real(value, name)
     if not np.isfinite(out):
-        raise ValueError(f"{name} must be finite, got {value!r}")
+        raise InvalidParameter(f"{name} must be finite, got {value!r}")
     return out
 
 
@@ -67,36 +69,36 @@ def check_int_array(value, name: str, cardinalities, *, ndim: int = 2) -> np.nda
         if arr.dtype == object or arr.dtype.kind not in "biuf":
             raise TypeError
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a numeric array of class indices") from None
+        raise InvalidParameter(f"{name} must be a numeric array of class indices") from None
     if arr.ndim != ndim or arr.shape[-1] != len(cardinalities):
-        raise ValueError(f"{name} must have {ndim} axes with {len(cardinalities)} columns "
+        raise InvalidParameter(f"{name} must have {ndim} axes with {len(cardinalities)} columns "
                          f"(one per factor), got shape {arr.shape}")
     if arr.dtype.kind == "f":
         if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
-            raise ValueError(f"{name} must hold whole-number class indices")
+            raise InvalidParameter(f"{name} must hold whole-number class indices")
     out = arr.astype(np.int64)
     cards = np.asarray(cardinalities, dtype=np.int64)
     bad = (out < 0) | (out >= cards)
     if np.any(bad):
         j = int(np.argwhere(bad)[0][-1])
-        raise ValueError(f"{name} column {j} must lie in 0..{cards[j] - 1}, "
+        raise InvalidParameter(f"{name} column {j} must lie in 0..{cards[j] - 1}, "
                          f"got values in [{out[..., j].min()}, {out[..., j].max()}]")
     return out
 
 
 def check_choice(value, name: str, choices) -> str:
     if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"{name} must be one of {tuple(choices)}, got {value!r}")
+        raise InvalidParameter(f"{name} must be one of {tuple(choices)}, got {value!r}")
     return value
 
 
 def check_path(value, name: str) -> str:
     """An existing file path, else ``ValueError`` naming ``name``."""
     if not isinstance(value, (str, os.PathLike)):
-        raise ValueError(f"{name} must be a file path, got {type(value).__name__}")
+        raise InvalidParameter(f"{name} must be a file path, got {type(value).__name__}")
     path = os.fspath(value)
     if not os.path.isfile(path):
-        raise ValueError(f"{name} does not name an existing file: {path!r}")
+        raise InvalidParameter(f"{name} does not name an existing file: {path!r}")
     return path
 
 

@@ -19,6 +19,8 @@ Both classes are torch-free: :meth:`torch_dataset` wraps the arrays for a DataLo
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,14 +32,14 @@ FACTOR_KINDS = ("discrete", "continuous")
 
 def _check_meta(s: int, names, kinds, cards) -> None:
     if len(names) != s or len(kinds) != s or len(cards) != s:
-        raise ValueError(f"factor_names, factor_kinds and cardinalities must each have {s} entries, "
+        raise InvalidParameter(f"factor_names, factor_kinds and cardinalities must each have {s} entries, "
                          f"got {len(names)}, {len(kinds)}, {len(cards)}")
     bad = [k for k in kinds if k not in FACTOR_KINDS]
     if bad:
-        raise ValueError(f"factor_kinds must be in {FACTOR_KINDS}, got {bad}")
+        raise InvalidParameter(f"factor_kinds must be in {FACTOR_KINDS}, got {bad}")
     for k, c in zip(kinds, cards):
         if (k == "discrete") != (int(c) > 0):
-            raise ValueError("cardinalities must be > 0 for discrete factors and 0 for continuous ones")
+            raise InvalidParameter("cardinalities must be > 0 for discrete factors and 0 for continuous ones")
 
 
 @dataclass(frozen=True, eq=False)
@@ -54,9 +56,9 @@ class FactorDataset:
 
     def __post_init__(self) -> None:
         if self.images.ndim != 4:
-            raise ValueError(f"images must be (N, C, H, W), got shape {self.images.shape}")
+            raise InvalidParameter(f"images must be (N, C, H, W), got shape {self.images.shape}")
         if self.factors.ndim != 2 or self.factors.shape[0] != self.images.shape[0]:
-            raise ValueError(f"factors must be (N, s) with N = {self.images.shape[0]}, got {self.factors.shape}")
+            raise InvalidParameter(f"factors must be (N, s) with N = {self.images.shape[0]}, got {self.factors.shape}")
         _check_meta(self.factors.shape[1], self.factor_names, self.factor_kinds, self.cardinalities)
 
     def __len__(self) -> int:
@@ -98,14 +100,14 @@ class SequenceDataset:
 
     def __post_init__(self) -> None:
         if self.sequences.ndim != 5:
-            raise ValueError(f"sequences must be (N, T, C, H, W), got shape {self.sequences.shape}")
+            raise InvalidParameter(f"sequences must be (N, T, C, H, W), got shape {self.sequences.shape}")
         if self.factors.ndim != 3 or self.factors.shape[:2] != self.sequences.shape[:2]:
-            raise ValueError(f"factors must be (N, T, s) matching sequences {self.sequences.shape[:2]}, "
+            raise InvalidParameter(f"factors must be (N, T, s) matching sequences {self.sequences.shape[:2]}, "
                              f"got {self.factors.shape}")
         s = self.factors.shape[2]
         _check_meta(s, self.factor_names, self.factor_kinds, self.cardinalities)
         if len(self.factor_static) != s:
-            raise ValueError(f"factor_static must have {s} entries, got {len(self.factor_static)}")
+            raise InvalidParameter(f"factor_static must have {s} entries, got {len(self.factor_static)}")
 
     def __len__(self) -> int:
         return self.sequences.shape[0]

@@ -43,6 +43,8 @@ sub-pixel samples instead (grey edges). With the colour factor the image has thr
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 from collections.abc import Callable
 
 import numpy as np
@@ -114,9 +116,9 @@ def _inside(shape_id: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
 def _as_vector(value, name: str) -> np.ndarray:
     arr = np.asarray(value, dtype=np.float64)
     if arr.ndim > 1:
-        raise ValueError(f"{name} must be a scalar or a 1-D array, got shape {arr.shape}")
+        raise InvalidParameter(f"{name} must be a scalar or a 1-D array, got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains NaN or inf")
+        raise InvalidParameter(f"{name} contains NaN or inf")
     return arr
 
 
@@ -151,12 +153,12 @@ def render_shapes(shape, scale, orientation, pos_x, pos_y, hue=None, *, supersam
     shape_arr = np.asarray(shape)
     if shape_arr.ndim != 1 or shape_arr.dtype.kind not in "iuf" or \
             not np.all(np.isin(shape_arr, (0, 1, 2))):
-        raise ValueError("shape must be a 1-D array of shape ids in {0, 1, 2}")
+        raise InvalidParameter("shape must be a 1-D array of shape ids in {0, 1, 2}")
     n = shape_arr.shape[0]
     shape_arr = shape_arr.astype(np.int64)
     k = check_count(supersample, "supersample")
     if k > 255:
-        raise ValueError(f"supersample must be <= 255, got {supersample!r}")
+        raise InvalidParameter(f"supersample must be <= 255, got {supersample!r}")
     chunk = max(1, 256 // (k * k)) if chunk is None else check_count(chunk, "chunk")
     cols = {}
     for name, val in (("scale", scale), ("orientation", orientation), ("pos_x", pos_x),
@@ -165,16 +167,16 @@ def render_shapes(shape, scale, orientation, pos_x, pos_y, hue=None, *, supersam
         try:
             cols[name] = np.broadcast_to(arr, (n,))
         except ValueError:
-            raise ValueError(f"{name} must broadcast to the {n} sprites, got shape {arr.shape}") from None
+            raise InvalidParameter(f"{name} must broadcast to the {n} sprites, got shape {arr.shape}") from None
     if np.any(cols["scale"] <= 0):
-        raise ValueError("scale must be > 0")
+        raise InvalidParameter("scale must be > 0")
     hues = None
     if hue is not None:
         harr = _as_vector(hue, "hue")
         try:
             hues = np.broadcast_to(harr, (n,))
         except ValueError:
-            raise ValueError(f"hue must broadcast to the {n} sprites, got shape {harr.shape}") from None
+            raise InvalidParameter(f"hue must broadcast to the {n} sprites, got shape {harr.shape}") from None
 
     size = IMAGE_SIZE
     fine = size * k
@@ -293,7 +295,7 @@ class DSpritesSampler(IndependentDiscreteSampler):
     def __init__(self, encode: Callable[[np.ndarray], np.ndarray], *, colour: bool = False,
                  batch_size: int = 1024, supersample: int = 1):
         if not callable(encode):
-            raise ValueError(f"encode must be callable images -> latents, got {encode!r}")
+            raise InvalidParameter(f"encode must be callable images -> latents, got {encode!r}")
         self.batch_size = check_count(batch_size, "batch_size")
         self.supersample = check_count(supersample, "supersample")
         self.colour = bool(colour)

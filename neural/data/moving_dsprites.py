@@ -37,6 +37,8 @@ boundary rule).
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 import numpy as np
 
 from lingauss._validation import as_rng
@@ -79,9 +81,9 @@ def move_positions(start, velocity, n_frames: int, *, boundary: str = "bounce",
     p0 = np.asarray(start)
     v = np.asarray(velocity)
     if p0.ndim != 1 or p0.dtype.kind not in "iu" or np.any((p0 < 0) | (p0 >= n_positions)):
-        raise ValueError(f"start must be a 1-D int array of classes in 0..{n_positions - 1}")
+        raise InvalidParameter(f"start must be a 1-D int array of classes in 0..{n_positions - 1}")
     if v.shape != p0.shape or v.dtype.kind not in "iu":
-        raise ValueError(f"velocity must be an int array of shape {p0.shape}")
+        raise InvalidParameter(f"velocity must be an int array of shape {p0.shape}")
     t = np.arange(n_frames)
     q = p0.astype(np.int64)[:, None] + v.astype(np.int64)[:, None] * t[None, :]
     if boundary == "wrap":
@@ -103,7 +105,7 @@ def render_moving_dsprites(factors, *, colour: bool = True, orientation: int = 0
     cls = check_int_array(factors, "factors", cards)
     if isinstance(orientation, (bool, np.bool_)) or not isinstance(orientation, (int, np.integer)) \
             or not 0 <= orientation < len(ORIENTATIONS):
-        raise ValueError(f"orientation must be an orientation class in 0..{len(ORIENTATIONS) - 1}, "
+        raise InvalidParameter(f"orientation must be an orientation class in 0..{len(ORIENTATIONS) - 1}, "
                          f"got {orientation!r}")
     j = 2 if colour else 1
     return render_shapes(cls[:, 0], SCALES[cls[:, j]], ORIENTATIONS[orientation], POSITIONS[cls[:, j + 1]],
@@ -150,12 +152,12 @@ def make_moving_dsprites(n: int, *, n_frames: int = 8, rng=None, colour: bool = 
     except (TypeError, ValueError):
         ok = False
     if not ok or len(set(vel)) != len(vel) or max(abs(x) for x in vel) > _N_POS - 1:
-        raise ValueError(f"velocities must be distinct integers with |v| <= {_N_POS - 1}, got {velocities!r}")
+        raise InvalidParameter(f"velocities must be distinct integers with |v| <= {_N_POS - 1}, got {velocities!r}")
     if boundary == "bounce" and set(vel) != {-x for x in vel}:
-        raise ValueError(f"velocities must be closed under negation for boundary='bounce', got {velocities!r}")
+        raise InvalidParameter(f"velocities must be closed under negation for boundary='bounce', got {velocities!r}")
     if isinstance(orientation, (bool, np.bool_)) or not isinstance(orientation, (int, np.integer)) \
             or not 0 <= orientation < len(ORIENTATIONS):
-        raise ValueError(f"orientation must be an orientation class in 0..{len(ORIENTATIONS) - 1}, "
+        raise InvalidParameter(f"orientation must be an orientation class in 0..{len(ORIENTATIONS) - 1}, "
                          f"got {orientation!r}")
     gen = as_rng(rng)
     vel_arr = np.array(vel, dtype=np.int64)

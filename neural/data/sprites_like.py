@@ -49,6 +49,8 @@ swaps (x's appearance with y's action, ...) can be rendered (the benchmark's cei
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 import numpy as np
 
 from lingauss._validation import as_rng
@@ -220,7 +222,7 @@ def make_sprites_like(n: int, *, n_frames: int = 8, rng=None, image_size: int = 
     image_size = check_count(image_size, "image_size", minimum=16)
     n_poses = check_count(n_poses, "n_poses", minimum=2)
     if not isinstance(random_start, (bool, np.bool_)):
-        raise ValueError(f"random_start must be a bool, got {random_start!r}")
+        raise InvalidParameter(f"random_start must be a bool, got {random_start!r}")
     gen = as_rng(rng)
     static = gen.integers(0, 6, size=(n, 4))
     action = gen.integers(0, len(SPRITES_LIKE_ACTIONS), size=n)

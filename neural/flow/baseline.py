@@ -19,6 +19,8 @@ frame's own posterior q(z|x_t) as proposal and the N(0, I) prior.
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 import math
 from collections.abc import Sequence
 
@@ -47,7 +49,7 @@ class ShiftVAE(nn.Module):
                  dynamics: str = "shift"):
         super().__init__()
         if dynamics not in ("shift", "static"):
-            raise ValueError(f"dynamics must be 'shift' or 'static', got {dynamics!r}")
+            raise InvalidParameter(f"dynamics must be 'shift' or 'static', got {dynamics!r}")
         self.dynamics = dynamics
         self.n_transformations, self.latent_dim = int(n_transformations), int(latent_dim)
         self.vae = BetaVAE(beta=1.0, in_channels=in_channels, latent_dim=latent_dim,

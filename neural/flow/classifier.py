@@ -8,6 +8,8 @@ classifier could not do this.
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 from collections.abc import Sequence
 
 import torch
@@ -24,7 +26,7 @@ class SequenceClassifier(nn.Module):
         super().__init__()
         depth = len(channels)
         if image_size % (2 ** depth):
-            raise ValueError(f"image_size must be a multiple of 2**{depth}, got {image_size}")
+            raise InvalidParameter(f"image_size must be a multiple of 2**{depth}, got {image_size}")
         self.n_frames, self.in_channels, self.image_size = int(n_frames), int(in_channels), int(image_size)
         layers, prev = [], self.n_frames * self.in_channels
         for ch in channels:
@@ -36,5 +38,5 @@ class SequenceClassifier(nn.Module):
 
     def forward(self, seq: torch.Tensor) -> torch.Tensor:
         if seq.dim() != 5 or seq.shape[1] != self.n_frames:
-            raise ValueError(f"expected sequences (B, {self.n_frames}, C, H, W), got {tuple(seq.shape)}")
+            raise InvalidParameter(f"expected sequences (B, {self.n_frames}, C, H, W), got {tuple(seq.shape)}")
         return self.net(seq.flatten(1, 2))

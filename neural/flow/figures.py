@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +38,7 @@ def decoded_rollouts(model, aligned, *, index_map=None) -> np.ndarray:
     ``index_map[k]``, default k) for T frames, decoded by the mean."""
     x = torch.as_tensor(np.asarray(aligned))
     if x.dim() != 6:
-        raise ValueError(f"aligned must be (n, K, T, C, H, W), got shape {tuple(x.shape)}")
+        raise InvalidParameter(f"aligned must be (n, K, T, C, H, W), got shape {tuple(x.shape)}")
     n, K, T = x.shape[:3]
     index_map = list(range(K)) if index_map is None else [int(i) for i in index_map]
     p = next(model.parameters())
@@ -69,7 +71,7 @@ def plot_curves(curve, path, *, models=None, title: str | None = None) -> Path:
     plt = _mpl()
     pts = list(curve)
     if not pts:
-        raise ValueError("curve is empty")
+        raise InvalidParameter("curve is empty")
     names = list(dict.fromkeys(p["model"] for p in pts)) if models is None else list(models)
     fig, axes = plt.subplots(2, 4, figsize=(16, 7))
     for ax, (key, label) in zip(axes.flat, CURVE_PANELS):

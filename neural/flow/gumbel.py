@@ -22,6 +22,8 @@ benchmark uses :data:`TAU_FLOOR_FRACTION` = 0.5: half the run anneals, half trai
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 import math
 
 import torch
@@ -42,11 +44,11 @@ def temperature_rate(total_steps: int, *, floor_fraction: float = TAU_FLOOR_FRAC
     (module doc)."""
     total_steps = int(total_steps)
     if total_steps < 1:
-        raise ValueError(f"total_steps must be >= 1, got {total_steps!r}")
+        raise InvalidParameter(f"total_steps must be >= 1, got {total_steps!r}")
     if not 0 < float(floor_fraction) <= 1:
-        raise ValueError(f"floor_fraction must be in (0, 1], got {floor_fraction!r}")
+        raise InvalidParameter(f"floor_fraction must be in (0, 1], got {floor_fraction!r}")
     if not 0 < float(minimum) < float(initial):
-        raise ValueError(f"need 0 < minimum < initial, got minimum={minimum!r}, initial={initial!r}")
+        raise InvalidParameter(f"need 0 < minimum < initial, got minimum={minimum!r}, initial={initial!r}")
     return math.log(float(initial) / float(minimum)) / (float(floor_fraction) * total_steps)
 
 
@@ -55,7 +57,7 @@ def gumbel_temperature(step: int, *, initial: float = TAU_INITIAL, rate: float =
     """τ(step) = max(minimum, initial · exp(−rate · s)), s = step rounded down to a multiple of
     ``update_every``."""
     if step < 0 or update_every < 1:
-        raise ValueError("step must be >= 0 and update_every >= 1")
+        raise InvalidParameter("step must be >= 0 and update_every >= 1")
     s = (int(step) // int(update_every)) * int(update_every)
     return max(float(minimum), float(initial) * math.exp(-float(rate) * s))
 
@@ -64,7 +66,7 @@ def gumbel_softmax(logits: torch.Tensor, tau: float, *, hard: bool = True,
                    generator: torch.Generator | None = None) -> torch.Tensor:
     """A Gumbel-Softmax sample (B, K); ``hard``: one-hot forward, soft gradient (straight-through)."""
     if not tau > 0:
-        raise ValueError(f"tau must be > 0, got {tau!r}")
+        raise InvalidParameter(f"tau must be > 0, got {tau!r}")
     u = torch.rand(logits.shape, generator=generator, dtype=logits.dtype,
                    device="cpu" if generator is not None else logits.device).to(logits.device)
     g = -torch.log((-torch.log(u.clamp_min(1e-20))).clamp_min(1e-20))

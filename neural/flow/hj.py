@@ -19,6 +19,8 @@ Exact solution used by the tests: u(z, t) = −‖z‖²/(2(c − t)) with f = 0
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -72,7 +74,7 @@ def hj_loss(u, zs, ts, z0: torch.Tensor | None = None, force=None, *,
     of the squared residual (averaged over t and samples), plus mean ‖∇u(z_0, 0)‖² if ``z0`` is
     given."""
     if len(zs) != len(ts) or not len(zs):
-        raise ValueError("zs and ts must be non-empty and of equal length")
+        raise InvalidParameter("zs and ts must be non-empty and of equal length")
     res = torch.stack([hj_residual(u, z, t, force, create_graph=create_graph).pow(2).mean()
                        for z, t in zip(zs, ts)]).mean()
     if z0 is not None:

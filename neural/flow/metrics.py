@@ -25,6 +25,8 @@ gradient flows) or :class:`~.baseline.ShiftVAE` (a plain VAE with latent shifts)
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -56,7 +58,7 @@ def pixel_log_likelihood(logits: torch.Tensor, x: torch.Tensor, pixel: str = "be
     if pixel == "normal":
         d = x[0].numel()
         return -0.5 * (x - torch.sigmoid(logits)).pow(2).flatten(1).sum(1) - 0.5 * d * _LOG_2PI
-    raise ValueError(f"pixel must be one of {PIXEL_MODELS}, got {pixel!r}")
+    raise InvalidParameter(f"pixel must be one of {PIXEL_MODELS}, got {pixel!r}")
 
 
 def confusion_matrix(pred, labels, n_classes: int) -> np.ndarray:
@@ -67,13 +69,13 @@ def confusion_matrix(pred, labels, n_classes: int) -> np.ndarray:
     """
     K = int(n_classes)
     if K < 1:
-        raise ValueError(f"n_classes must be >= 1, got {n_classes!r}")
+        raise InvalidParameter(f"n_classes must be >= 1, got {n_classes!r}")
     p, y = torch.as_tensor(pred).long().reshape(-1), torch.as_tensor(labels).long().reshape(-1)
     if p.shape != y.shape:
-        raise ValueError(f"pred and labels must have the same length, got {p.numel()} and {y.numel()}")
+        raise InvalidParameter(f"pred and labels must have the same length, got {p.numel()} and {y.numel()}")
     y = y.to(p.device)
     if p.numel() and (min(int(p.min()), int(y.min())) < 0 or max(int(p.max()), int(y.max())) >= K):
-        raise ValueError(f"pred and labels must lie in 0..{K - 1}")
+        raise InvalidParameter(f"pred and labels must lie in 0..{K - 1}")
     return torch.bincount(p * K + y, minlength=K * K).view(K, K).cpu().numpy()
 
 
@@ -158,12 +160,12 @@ def equivariance_error(model, aligned, *, names=None, reset: bool = True, batch_
     """
     x = torch.as_tensor(np.asarray(aligned) if not torch.is_tensor(aligned) else aligned)
     if x.dim() != 6:
-        raise ValueError(f"aligned must be (n, K, T, C, H, W), got shape {tuple(x.shape)}")
+        raise InvalidParameter(f"aligned must be (n, K, T, C, H, W), got shape {tuple(x.shape)}")
     n, K, T = x.shape[:3]
     names = tuple(names) if names is not None else tuple(f"k{k}" for k in range(K))
     index_map = list(range(K)) if index_map is None else [int(i) for i in index_map]
     if len(index_map) != K:
-        raise ValueError(f"index_map must have {K} entries, got {len(index_map)}")
+        raise InvalidParameter(f"index_map must have {K} entries, got {len(index_map)}")
     device, dtype = _model_device_dtype(model)
     was = model.training
     model.eval()
@@ -196,7 +198,7 @@ def reconstruction_floor(model, aligned, *, names=None, batch_size: int = 64) ->
     :func:`equivariance_error`."""
     x = torch.as_tensor(np.asarray(aligned) if not torch.is_tensor(aligned) else aligned)
     if x.dim() != 6:
-        raise ValueError(f"aligned must be (n, K, T, C, H, W), got shape {tuple(x.shape)}")
+        raise InvalidParameter(f"aligned must be (n, K, T, C, H, W), got shape {tuple(x.shape)}")
     n, K, T = x.shape[:3]
     names = tuple(names) if names is not None else tuple(f"k{k}" for k in range(K))
     device, dtype = _model_device_dtype(model)
@@ -244,7 +246,7 @@ def log_likelihood(model, sequences, labels=None, *, n_samples: int = 16, propos
     ``pixel``: ``"bernoulli"`` or ``"normal"`` (σ = 1), see :func:`pixel_log_likelihood`.
     """
     if pixel not in PIXEL_MODELS:
-        raise ValueError(f"pixel must be one of {PIXEL_MODELS}, got {pixel!r}")
+        raise InvalidParameter(f"pixel must be one of {PIXEL_MODELS}, got {pixel!r}")
     x = torch.as_tensor(np.asarray(sequences) if not torch.is_tensor(sequences) else sequences)
     N, T = x.shape[:2]
     device, dtype = _model_device_dtype(model)
@@ -277,7 +279,7 @@ class PairClassifier(nn.Module):
     def __init__(self, in_channels: int, n_classes: int, image_size: int, *, width: int = 16):
         super().__init__()
         if image_size % 4:
-            raise ValueError("image_size must be a multiple of 4")
+            raise InvalidParameter("image_size must be a multiple of 4")
         s = image_size // 4
         self.net = nn.Sequential(nn.Conv2d(in_channels, width, 4, 2, 1), nn.ReLU(),
                                  nn.Conv2d(width, 2 * width, 4, 2, 1), nn.ReLU(), nn.Flatten(),
@@ -333,7 +335,7 @@ def vp_score(model, frames0, *, n_frames: int, n_transformations: int, train_fra
     Song et al. (2023) trains on a 10 % / 1 % split of its pairs; the split is a parameter here.
     """
     if not 0 < train_fraction < 1:
-        raise ValueError("train_fraction must be in (0, 1)")
+        raise InvalidParameter("train_fraction must be in (0, 1)")
     was = model.training
     model.eval()
     try:

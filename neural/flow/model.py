@@ -70,6 +70,8 @@ yields for a :class:`neural.data.SequenceDataset`), a dict with ``"sequences"`` 
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -126,7 +128,7 @@ def unpack_sequence_batch(batch, label_column: int = 0):
     else:
         seq = batch
     if seq.dim() != 5:
-        raise ValueError(f"sequences must be (B, T, C, H, W), got shape {tuple(seq.shape)}")
+        raise InvalidParameter(f"sequences must be (B, T, C, H, W), got shape {tuple(seq.shape)}")
     if labels is not None:
         labels = torch.as_tensor(labels).round().long().to(seq.device)
     return seq, labels
@@ -181,16 +183,16 @@ class FlowFactorizedVAE(nn.Module):
                  derivatives: str = "auto"):
         super().__init__()
         if supervision not in SUPERVISION:
-            raise ValueError(f"supervision must be one of {SUPERVISION}, got {supervision!r}")
+            raise InvalidParameter(f"supervision must be one of {SUPERVISION}, got {supervision!r}")
         if index_target not in INDEX_TARGETS:
-            raise ValueError(f"index_target must be one of {INDEX_TARGETS}, got {index_target!r}")
+            raise InvalidParameter(f"index_target must be one of {INDEX_TARGETS}, got {index_target!r}")
         self.index_target = index_target
         if int(latent_dim) < 1 or int(n_transformations) < 1 or int(n_frames) < 1:
-            raise ValueError("latent_dim, n_transformations and n_frames must be >= 1")
+            raise InvalidParameter("latent_dim, n_transformations and n_frames must be >= 1")
         for name, w in (("hj_weight", hj_weight), ("density_weight", density_weight),
                         ("index_balance_weight", index_balance_weight)):
             if not (math.isfinite(float(w)) and float(w) >= 0):
-                raise ValueError(f"{name} must be a finite number >= 0, got {w!r}")
+                raise InvalidParameter(f"{name} must be a finite number >= 0, got {w!r}")
         self.latent_dim, self.n_transformations, self.n_frames = int(latent_dim), int(n_transformations), int(n_frames)
         self.in_channels, self.image_size = int(in_channels), int(image_size)
         self.supervision, self.label_column = supervision, int(label_column)
@@ -198,7 +200,7 @@ class FlowFactorizedVAE(nn.Module):
         self.n_probes, self.n_terms = int(n_probes), int(n_terms)
         self.hj_weight, self.density_weight = float(hj_weight), float(density_weight)
         if not (math.isfinite(float(classifier_logit_scale)) and float(classifier_logit_scale) > 0):
-            raise ValueError(f"classifier_logit_scale must be a finite number > 0, got {classifier_logit_scale!r}")
+            raise InvalidParameter(f"classifier_logit_scale must be a finite number > 0, got {classifier_logit_scale!r}")
         self.classifier_logit_scale = float(classifier_logit_scale)
         self.index_balance_weight = float(index_balance_weight)
         self.gumbel = {"initial": float(gumbel_initial), "rate": float(gumbel_rate),
@@ -217,10 +219,10 @@ class FlowFactorizedVAE(nn.Module):
                                              hidden=classifier_hidden) if supervision == "weak" else None
         self.register_buffer("step_count", torch.zeros((), dtype=torch.long))
         if derivatives not in DERIVATIVES:
-            raise ValueError(f"derivatives must be one of {DERIVATIVES}, got {derivatives!r}")
+            raise InvalidParameter(f"derivatives must be one of {DERIVATIVES}, got {derivatives!r}")
         can = self.logdet_method == "exact" and all(p.closed_form for p in self.potentials.potentials)
         if derivatives == "closed_form" and not can:
-            raise ValueError("derivatives='closed_form' needs activation='tanh' and the exact log-determinant")
+            raise InvalidParameter("derivatives='closed_form' needs activation='tanh' and the exact log-determinant")
         #: whether the flow uses the potentials' closed-form derivatives (``derivatives=``)
         self.closed_form = can and derivatives != "autograd"
 
@@ -267,7 +269,7 @@ class FlowFactorizedVAE(nn.Module):
     def predict_transformation(self, seq: torch.Tensor) -> torch.Tensor:
         """argmax_k q(k | x̄) (B,) (weak supervision's classifier)."""
         if self.classifier is None:
-            raise ValueError("predict_transformation needs supervision='weak' (the sequence classifier)")
+            raise InvalidParameter("predict_transformation needs supervision='weak' (the sequence classifier)")
         return self.classifier(seq.to(self.device, self.dtype)).argmax(dim=1)       # scale > 0: same argmax
 
     def flow_step(self, z: torch.Tensor, weights: torch.Tensor, t: int, *, create_graph: bool = True,
@@ -383,9 +385,9 @@ class FlowFactorizedVAE(nn.Module):
         """(weights (B, K), extra loss terms): one-hot labels, or Gumbel ST samples of q(k|x̄)."""
         if self.supervision == "supervised":
             if labels is None:
-                raise ValueError("supervised training needs the transformation labels in the batch")
+                raise InvalidParameter("supervised training needs the transformation labels in the batch")
             if labels.min() < 0 or labels.max() >= self.n_transformations:
-                raise ValueError(f"labels must be in 0..{self.n_transformations - 1}")
+                raise InvalidParameter(f"labels must be in 0..{self.n_transformations - 1}")
             return self.one_hot(labels), {}
         logits = self.classifier_logit_scale * self.classifier(seq)
         logq = F.log_softmax(logits, dim=1)
@@ -393,7 +395,7 @@ class FlowFactorizedVAE(nn.Module):
         weights = gumbel_softmax(logits, tau, hard=True)
         if self.index_target == "labels":
             if labels is None:
-                raise ValueError("index_target='labels' needs the transformation labels in the batch")
+                raise InvalidParameter("index_target='labels' needs the transformation labels in the batch")
             kl_index = -logq.gather(1, labels[:, None]).squeeze(1)          # KL(one_hot(k) ‖ q(k|x̄))
         else:
             kl_index = (logq.exp() * logq).sum(dim=1) + math.log(self.n_transformations)
@@ -458,7 +460,7 @@ class FlowFactorizedVAE(nn.Module):
         (:func:`.metrics.pixel_log_likelihood`).
         """
         if proposal not in ("flow", "encoder"):
-            raise ValueError(f"proposal must be 'flow' or 'encoder', got {proposal!r}")
+            raise InvalidParameter(f"proposal must be 'flow' or 'encoder', got {proposal!r}")
         seq = seq.to(self.device, self.dtype)
         B, T = seq.shape[:2]
         S = int(n_samples)

@@ -21,6 +21,8 @@ per-sample function (used by the tests as an independent check).
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 import math
 
 import torch
@@ -40,7 +42,7 @@ class SinusoidalTimeEmbedding(nn.Module):
     def __init__(self, dim: int = 16, max_period: float = 1000.0):
         super().__init__()
         if dim < 2 or dim % 2:
-            raise ValueError(f"dim must be an even integer >= 2, got {dim!r}")
+            raise InvalidParameter(f"dim must be an even integer >= 2, got {dim!r}")
         half = dim // 2
         freqs = torch.exp(-math.log(max_period) * torch.arange(half, dtype=torch.float64)
                           / max(half - 1, 1))
@@ -68,9 +70,9 @@ class ScalarPotential(nn.Module):
                  activation: str = "tanh", out_scale: float = 0.1):
         super().__init__()
         if activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {tuple(ACTIVATIONS)}, got {activation!r}")
+            raise InvalidParameter(f"activation must be one of {tuple(ACTIVATIONS)}, got {activation!r}")
         if int(layers) < 1 or int(hidden) < 1 or int(latent_dim) < 1:
-            raise ValueError("latent_dim, hidden and layers must be positive")
+            raise InvalidParameter("latent_dim, hidden and layers must be positive")
         self.latent_dim = int(latent_dim)
         self.embed = SinusoidalTimeEmbedding(time_dim)
         self.time = nn.Sequential(nn.Linear(time_dim, time_dim), nn.GELU())
@@ -138,7 +140,7 @@ def closed_form_derivatives(potentials, index, z: torch.Tensor, t, *, hessian: b
     """
     pots = list(potentials)
     if not all(p.closed_form for p in pots):
-        raise ValueError("closed-form derivatives need tanh hidden layers (activation='tanh')")
+        raise InvalidParameter("closed-form derivatives need tanh hidden layers (activation='tanh')")
     B, d = z.shape
     tt = torch.as_tensor(t, dtype=z.dtype, device=z.device)
     tt = (tt.expand(B) if tt.dim() == 0 else tt.reshape(B))
@@ -189,7 +191,7 @@ class PotentialSet(nn.Module):
     def __init__(self, n_potentials: int, latent_dim: int, **kwargs):
         super().__init__()
         if int(n_potentials) < 1:
-            raise ValueError(f"n_potentials must be >= 1, got {n_potentials!r}")
+            raise InvalidParameter(f"n_potentials must be >= 1, got {n_potentials!r}")
         self.potentials = nn.ModuleList([ScalarPotential(latent_dim, **kwargs)
                                          for _ in range(int(n_potentials))])
 
@@ -226,14 +228,14 @@ def potential_derivatives(u, z: torch.Tensor, t, *, hessian: bool = False, time_
     dict with ``value`` (B,), ``grad`` (B, d), ``dt`` (B,) or ``None``, ``hessian`` or ``None``.
     """
     if z.dim() != 2:
-        raise ValueError(f"z must be (B, d), got shape {tuple(z.shape)}")
+        raise InvalidParameter(f"z must be (B, d), got shape {tuple(z.shape)}")
     with torch.enable_grad():
         if not z.requires_grad:
             z = z.detach().requires_grad_(True)
         tt = _time_tensor(t, z)
         value = u(z, tt)
         if value.shape != (z.shape[0],):
-            raise ValueError(f"the potential must return shape ({z.shape[0]},), got {tuple(value.shape)}")
+            raise InvalidParameter(f"the potential must return shape ({z.shape[0]},), got {tuple(value.shape)}")
         inputs = (z, tt) if time_derivative else (z,)
         grads = torch.autograd.grad(value.sum(), inputs, create_graph=create_graph or hessian,
                                     allow_unused=True)

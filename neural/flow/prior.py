@@ -22,6 +22,8 @@ is tied to D_k by the PDE.
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 import math
 
 import torch
@@ -46,7 +48,7 @@ class DiffusionPrior(nn.Module):
     def __init__(self, n_transformations: int, *, diffusion: float = 0.05, learn: bool = True):
         super().__init__()
         if not diffusion > 0:
-            raise ValueError(f"diffusion must be > 0, got {diffusion!r}")
+            raise InvalidParameter(f"diffusion must be > 0, got {diffusion!r}")
         raw = torch.full((int(n_transformations),), math.log(math.expm1(float(diffusion))))
         if learn:
             self.raw_diffusion = nn.Parameter(raw)

@@ -34,6 +34,8 @@ decoded. Hason's (2024) sample swaps are special cases (:mod:`neural.koopman.met
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 from collections.abc import Sequence
 
 import torch
@@ -62,15 +64,15 @@ class KoopmanAutoencoder(nn.Module):
                  ridge: float = 1e-6, residual: bool = True, w_cycle: float = 0.0):
         super().__init__()
         if int(k) < 2:
-            raise ValueError(f"k must be >= 2, got {k!r}")
+            raise InvalidParameter(f"k must be >= 2, got {k!r}")
         if dynamic_penalty not in DYNAMIC_PENALTIES:
-            raise ValueError(f"dynamic_penalty must be one of {DYNAMIC_PENALTIES}, got {dynamic_penalty!r}")
+            raise InvalidParameter(f"dynamic_penalty must be one of {DYNAMIC_PENALTIES}, got {dynamic_penalty!r}")
         if method not in METHODS:
-            raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+            raise InvalidParameter(f"method must be one of {METHODS}, got {method!r}")
         for name, w in (("w_rec", w_rec), ("w_pred_x", w_pred_x), ("w_pred_z", w_pred_z), ("w_eig", w_eig),
                         ("w_cycle", w_cycle)):
             if not float(w) >= 0:
-                raise ValueError(f"{name} must be >= 0, got {w!r}")
+                raise InvalidParameter(f"{name} must be >= 0, got {w!r}")
         self.k, self.in_channels, self.image_size = int(k), int(in_channels), int(image_size)
         self.w_rec, self.w_pred_x, self.w_pred_z, self.w_eig = map(float, (w_rec, w_pred_x, w_pred_z, w_eig))
         self.w_cycle = float(w_cycle)

@@ -20,6 +20,8 @@ the swap grid (rows: originals, static swap, dynamic swap, ground-truth swaps) a
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -39,7 +41,7 @@ def cosine_lr(step: int, steps: int, lr: float, *, warmup: int = 0, final_fracti
     """Learning rate at ``step`` (0-based) of ``steps``: linear warm-up from lr/10 over ``warmup``
     steps, then a cosine from ``lr`` to ``lr·final_fraction`` at the last step."""
     if steps < 1 or lr <= 0 or not 0 <= final_fraction <= 1 or warmup < 0:
-        raise ValueError("cosine_lr needs steps >= 1, lr > 0, warmup >= 0, final_fraction in [0, 1]")
+        raise InvalidParameter("cosine_lr needs steps >= 1, lr > 0, warmup >= 0, final_fraction in [0, 1]")
     if step < warmup:
         return lr * (0.1 + 0.9 * step / max(warmup, 1))
     span = max(steps - warmup, 1)
@@ -92,7 +94,7 @@ def train_with_curve(model, data, *, steps: int, batch_size: int, lr: float, see
 
     steps, lr_block = int(steps), max(1, int(lr_block))
     if steps < 1:
-        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+        raise InvalidParameter(f"steps must be a positive integer, got {steps!r}")
     tr = Trainer(model, lr=lr, seed=seed, grad_clip=grad_clip, device=device, progress=False,
                  on_divergence="stop", max_bad_steps=20)
     want_curve = bool(eval_every) and judge is not None and explore is not None and evaluate is not None
@@ -176,7 +178,7 @@ def swap_grid(model, data, render: Callable, path, *, n: int = 6, rng=0, title: 
     gen = as_rng(rng)
     n = min(int(n), len(data.sequences) // 2)
     if n < 1:
-        raise ValueError("swap_grid needs at least two sequences")
+        raise InvalidParameter("swap_grid needs at least two sequences")
     idx = np.sort(gen.permutation(len(data.sequences))[:2 * n])
     xs, ys = idx[:n], idx[n:2 * n]
     seqs = np.concatenate([data.sequences[xs], data.sequences[ys]]).astype(np.float32)

@@ -27,6 +27,8 @@ and ``StaticEigenpair.residual`` = ‖C v − λ v‖ reports it.
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 from dataclasses import dataclass
 
 import torch
@@ -95,7 +97,7 @@ def static_eigenpair(C: torch.Tensor, *, target: float = 1.0, n_iter: int = 4, s
         (see :func:`nearest_real_eigenvalue`)
     """
     if int(n_iter) < 1:
-        raise ValueError(f"n_iter must be >= 1, got {n_iter!r}")
+        raise InvalidParameter(f"n_iter must be >= 1, got {n_iter!r}")
     C = C.to(torch.float64)
     k = C.shape[-1]
     if shift is None:

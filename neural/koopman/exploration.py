@@ -29,6 +29,8 @@ greedy also ignores leakage between factors).
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -88,9 +90,9 @@ def brute_force_exploration(score: Callable, n_channels: int, factors: Sequence)
     """
     K, factors = int(n_channels), list(factors)
     if K < 1 or not factors:
-        raise ValueError("need at least one channel and one factor")
+        raise InvalidParameter("need at least one channel and one factor")
     if K > 16:
-        raise ValueError(f"brute force over 2^{K} subsets is too large (K <= 16)")
+        raise InvalidParameter(f"brute force over 2^{K} subsets is too large (K <= 16)")
     sc = _Cached(score)
     full = (1 << K) - 1
     subsets = [frozenset(c for c in range(K) if m >> c & 1) for m in range(full + 1)]
@@ -124,10 +126,10 @@ def greedy_exploration(score: Callable, n_channels: int, factors: Sequence, *,
     """Hason's (2024) greedy exploration (module doc): tie channel c to argmax_f a_f({c})
     (``criterion="accuracy"``) or argmax_f a_f({c}) − a_f(∅) (``"gain"``); ties → first factor."""
     if criterion not in CRITERIA:
-        raise ValueError(f"criterion must be one of {CRITERIA}, got {criterion!r}")
+        raise InvalidParameter(f"criterion must be one of {CRITERIA}, got {criterion!r}")
     K, factors = int(n_channels), list(factors)
     if K < 1 or not factors:
-        raise ValueError("need at least one channel and one factor")
+        raise InvalidParameter("need at least one channel and one factor")
     sc = _Cached(score)
     base = sc(()) if criterion == "gain" else {f: 0.0 for f in factors}
     assign, per = [], {}

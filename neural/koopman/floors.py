@@ -73,6 +73,8 @@ judges err or the data are not uniform.
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -96,10 +98,10 @@ def _check_accuracy(accuracy: Mapping, factors: Sequence) -> dict:
     out = {}
     for f in factors:
         if not isinstance(accuracy, Mapping) or f not in accuracy:
-            raise ValueError(f"judge_accuracy must give the accuracy of factor {f!r}")
+            raise InvalidParameter(f"judge_accuracy must give the accuracy of factor {f!r}")
         a = float(accuracy[f])
         if not 0.0 <= a <= 1.0:
-            raise ValueError(f"judge_accuracy[{f!r}] must lie in [0, 1], got {accuracy[f]!r}")
+            raise InvalidParameter(f"judge_accuracy[{f!r}] must lie in [0, 1], got {accuracy[f]!r}")
         out[f] = a
     return out
 
@@ -109,9 +111,9 @@ def judge_consistency(accuracy: float, n_classes: int) -> float:
     same true class (c ≥ 2 classes; errors uniform over the c − 1 wrong ones, independent)."""
     a, c = float(accuracy), int(n_classes)
     if not 0.0 <= a <= 1.0:
-        raise ValueError(f"accuracy must lie in [0, 1], got {accuracy!r}")
+        raise InvalidParameter(f"accuracy must lie in [0, 1], got {accuracy!r}")
     if c < 2:
-        raise ValueError(f"n_classes must be >= 2, got {n_classes!r}")
+        raise InvalidParameter(f"n_classes must be >= 2, got {n_classes!r}")
     return a * a + (1.0 - a) ** 2 / (c - 1)
 
 
@@ -119,7 +121,7 @@ def behaviour_agreements(behaviour: str, factors: Sequence, cardinalities: Mappi
                          judge_accuracy: Mapping) -> dict:
     """Agreement A^b_f per factor of trivial behaviour ``behaviour`` (module doc)."""
     if behaviour not in BEHAVIOURS:
-        raise ValueError(f"behaviour must be one of {BEHAVIOURS}, got {behaviour!r}")
+        raise InvalidParameter(f"behaviour must be one of {BEHAVIOURS}, got {behaviour!r}")
     acc = _check_accuracy(judge_accuracy, factors)
     out = {}
     for f in factors:
@@ -176,7 +178,7 @@ def trivial_floors(static_factors: Sequence, dynamic_factors: Sequence, cardinal
     fs, fd = list(static_factors), list(dynamic_factors)
     for f in fs + fd:
         if not isinstance(cardinalities, Mapping) or int(cardinalities.get(f, 0)) < 2:
-            raise ValueError(f"cardinalities must give at least 2 classes for factor {f!r}")
+            raise InvalidParameter(f"cardinalities must give at least 2 classes for factor {f!r}")
     agree = {b: behaviour_agreements(b, fs + fd, cardinalities, judge_accuracy) for b in BEHAVIOURS}
     dsd = {f"{bs}/{bd}": d_sd(agree[bs], agree[bd], fs, fd, cardinalities) for bs in BEHAVIOURS for bd in BEHAVIOURS}
     fsd, ssd = _argmax(dsd)
@@ -215,7 +217,7 @@ def ground_truth_swaps(render: Callable, judge, data, *, factors: Sequence | Non
     N, T, s = X.shape
     partner = derangement(N, as_rng(rng)) if partner is None else np.asarray(partner, dtype=np.int64)
     if partner.shape != (N,) or np.any(partner == np.arange(N)):
-        raise ValueError("partner must pair every sequence with a different one")
+        raise InvalidParameter("partner must pair every sequence with a different one")
     factors = list(judge.factor_names if factors is None else factors)
     fs = tuple(f for f in factors if judge.static[f])
     fd = tuple(f for f in factors if not judge.static[f])

@@ -18,6 +18,8 @@ Only discrete factors can be judged.
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -135,9 +137,9 @@ def train_judges(data, factors=None, *, test=None, test_fraction: float = 0.2, s
     factors = list(factors)
     for f in factors:
         if f not in names:
-            raise ValueError(f"unknown factor {f!r}; the data has {names}")
+            raise InvalidParameter(f"unknown factor {f!r}; the data has {names}")
         if data.factor_kinds[names.index(f)] != "discrete":
-            raise ValueError(f"factor {f!r} is continuous; judges classify discrete factors only")
+            raise InvalidParameter(f"factor {f!r} is continuous; judges classify discrete factors only")
     if test is None:
         perm = as_rng(seed).permutation(len(data))
         n_test = max(1, int(round(test_fraction * len(data))))

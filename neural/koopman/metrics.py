@@ -44,6 +44,8 @@ partner strategy drops to 1 − ½·mean_f(1 − 1/|C_f|) (0.583 there).
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -60,11 +62,11 @@ __all__ = ["eval_mode", "model_device", "d_sd", "d_mf", "d_mf_balanced", "SwapEv
 def _check_factors(static_factors, dynamic_factors, cardinalities):
     fs, fd = list(static_factors), list(dynamic_factors)
     if not fs and not fd:
-        raise ValueError("at least one factor is needed")
+        raise InvalidParameter("at least one factor is needed")
     for f in fs + fd:
         c = cardinalities.get(f) if isinstance(cardinalities, Mapping) else None
         if c is None or int(c) < 1:
-            raise ValueError(f"cardinalities must give a positive class count for factor {f!r}")
+            raise InvalidParameter(f"cardinalities must give a positive class count for factor {f!r}")
     return fs, fd
 
 
@@ -85,7 +87,7 @@ def d_mf(factorial_acc: Mapping, static_factors: Sequence, dynamic_factors: Sequ
     """D_mf of the seed (module doc); ``factorial_acc[f][g]`` is Acc(C_g(FSS_f(X)), C_g(X))."""
     fs, fd = _check_factors(static_factors, dynamic_factors, cardinalities)
     if not fs:
-        raise ValueError("D_mf needs at least one static factor")
+        raise InvalidParameter("D_mf needs at least one static factor")
     total = 0.0
     for f in fs:
         for g in fs + fd:
@@ -99,7 +101,7 @@ def d_mf_balanced(factorial_acc: Mapping, static_factors: Sequence, dynamic_fact
     """The balanced reading of D_mf (module doc): diagonal and off-diagonal terms averaged apart."""
     fs, fd = _check_factors(static_factors, dynamic_factors, cardinalities)
     if not fs:
-        raise ValueError("D_mf needs at least one static factor")
+        raise InvalidParameter("D_mf needs at least one static factor")
     diag = [abs(factorial_acc[f][f] - 1.0) for f in fs]
     off = [abs(factorial_acc[f][g] - 1.0 / int(cardinalities[g])) for f in fs for g in fs + fd if g != f]
     err = float(np.mean(diag)) if not off else 0.5 * (float(np.mean(diag)) + float(np.mean(off)))
@@ -133,7 +135,7 @@ def eval_mode(model):
 def derangement(n: int, rng=None) -> np.ndarray:
     """A seeded permutation without fixed points (n ≥ 2): a random cycle through all n items."""
     if n < 2:
-        raise ValueError("pairing needs at least two sequences")
+        raise InvalidParameter("pairing needs at least two sequences")
     order = as_rng(rng).permutation(n)
     partner = np.empty(n, dtype=np.int64)
     partner[order] = np.roll(order, -1)
@@ -236,7 +238,7 @@ def evaluate_swaps(model, judge, sequences, *, groups: Mapping | None = None, fa
         partner = derangement(N, gen)
     partner = np.asarray(partner, dtype=np.int64)
     if partner.shape != (N,) or np.any(partner == np.arange(N)) or np.any((partner < 0) | (partner >= N)):
-        raise ValueError("partner must pair every sequence with a different one")
+        raise InvalidParameter("partner must pair every sequence with a different one")
     factors = list(judge.factor_names if factors is None else factors)
     fs = tuple(f for f in factors if judge.static[f])
     fd = tuple(f for f in factors if not judge.static[f])
@@ -258,7 +260,7 @@ def _evaluate_swaps(model, judge, seqs, groups, factors, fs, fd, cards, partner,
     if groups is not None:
         missing = [f for f in fs if f not in groups]
         if missing:
-            raise ValueError(f"groups must list the channels of every static factor; missing {missing}")
+            raise InvalidParameter(f"groups must list the channels of every static factor; missing {missing}")
         fact = {}
         for f in fs:
             swap_from_y = complement_channels(groups[f], K)

@@ -32,6 +32,8 @@ mismatch"); here there is no second width to get wrong.
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 from collections.abc import Sequence
 
 import torch
@@ -45,7 +47,7 @@ KOOPMAN_CHANNELS = (32, 64, 128, 256)
 
 def _side(image_size: int, depth: int) -> int:
     if depth < 1 or image_size % (2 ** depth) or image_size < 2 ** depth:
-        raise ValueError(f"image_size must be a positive multiple of 2**{depth}, got {image_size}")
+        raise InvalidParameter(f"image_size must be a positive multiple of 2**{depth}, got {image_size}")
     return image_size // 2 ** depth
 
 
@@ -105,7 +107,7 @@ class SequenceEncoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 5 or x.shape[2:] != (self.in_channels, self.image_size, self.image_size):
-            raise ValueError(f"expected sequences (b, T, {self.in_channels}, {self.image_size}, "
+            raise InvalidParameter(f"expected sequences (b, T, {self.in_channels}, {self.image_size}, "
                              f"{self.image_size}), got {tuple(x.shape)}")
         b, T = x.shape[:2]
         codes = self.frame(x.reshape(b * T, *x.shape[2:])).reshape(b, T, self.k)
@@ -126,7 +128,7 @@ class SequenceDecoder(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         if z.dim() != 3 or z.shape[-1] != self.k:
-            raise ValueError(f"expected latents (b, T, {self.k}), got {tuple(z.shape)}")
+            raise InvalidParameter(f"expected latents (b, T, {self.k}), got {tuple(z.shape)}")
         b, T = z.shape[:2]
         z = z.to(self.lstm.weight_ih_l0.dtype)
         h = self.lstm(z)[0]

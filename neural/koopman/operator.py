@@ -34,6 +34,8 @@ matrix is ill-conditioned and gives inf/NaN gradients.
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 from dataclasses import dataclass
 
 import torch
@@ -46,7 +48,7 @@ METHODS = ("ridge", "lstsq")
 def _check_ridge(ridge) -> float:
     ridge = float(ridge)
     if not ridge >= 0:
-        raise ValueError(f"ridge must be >= 0, got {ridge!r}")
+        raise InvalidParameter(f"ridge must be >= 0, got {ridge!r}")
     return ridge
 
 
@@ -66,7 +68,7 @@ def ridge_lstsq(X: torch.Tensor, Y: torch.Tensor, ridge: float = 1e-6, *, return
     ridge = _check_ridge(ridge)
     X, Y = X.to(torch.float64), Y.to(torch.float64)
     if X.shape[:-1] != Y.shape[:-1]:
-        raise ValueError(f"X and Y must have the same rows, got {tuple(X.shape)} and {tuple(Y.shape)}")
+        raise InvalidParameter(f"X and Y must have the same rows, got {tuple(X.shape)} and {tuple(Y.shape)}")
     n, k = X.shape[-2:]
     Xt = X.transpose(-1, -2)
     if n >= k:
@@ -110,9 +112,9 @@ def fit_koopman(Z: torch.Tensor, *, per_instance: bool = False, method: str = "r
     (SSM-SKD), batched.
     """
     if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+        raise InvalidParameter(f"method must be one of {METHODS}, got {method!r}")
     if Z.dim() != 3 or Z.shape[1] < 2:
-        raise ValueError(f"Z must be (batch, T >= 2, k), got {tuple(Z.shape)}")
+        raise InvalidParameter(f"Z must be (batch, T >= 2, k), got {tuple(Z.shape)}")
     Z = Z.to(torch.float64)
     b, T, k = Z.shape
     X, Y = Z[:, :-1], Z[:, 1:]

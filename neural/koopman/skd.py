@@ -19,6 +19,8 @@ operator of the batch [x; y] (the public code's per-batch latent space).
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 import torch
 
 from .base import KoopmanAutoencoder
@@ -67,7 +69,7 @@ class SKD(KoopmanAutoencoder):
     def __init__(self, *, n_static: int = 4, k: int = 40, **kw):
         super().__init__(k=k, **kw)
         if not 1 <= int(n_static) < int(k):
-            raise ValueError(f"n_static must be in 1..k-1 = 1..{int(k) - 1}, got {n_static!r}")
+            raise InvalidParameter(f"n_static must be in 1..k-1 = 1..{int(k) - 1}, got {n_static!r}")
         self.n_static = int(n_static)
         self._basis: KoopmanBasis | None = None
 

@@ -25,6 +25,8 @@ as the formula reads. Everything is float64/complex128.
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 import torch
 
 __all__ = ["select_static", "spectral_loss", "DYNAMIC_PENALTIES"]
@@ -40,7 +42,7 @@ def select_static(eigvals: torch.Tensor, n_static: int, target: float = 1.0) -> 
     k = eigvals.shape[-1]
     n_static = int(n_static)
     if not 0 <= n_static <= k:
-        raise ValueError(f"n_static must be in 0..{k}, got {n_static}")
+        raise InvalidParameter(f"n_static must be in 0..{k}, got {n_static}")
     dist = (eigvals.detach().to(torch.complex128) - target).abs()
     order = torch.argsort(dist, dim=-1, stable=True)
     mask = torch.zeros(eigvals.shape, dtype=torch.bool, device=eigvals.device)
@@ -74,7 +76,7 @@ def spectral_loss(eigvals: torch.Tensor, n_static: int, *, alpha: float = 0.5,
     (loss, static_term, dynamic_term, static_mask) — scalars (float64) and the (..., k) mask.
     """
     if dynamic_penalty not in DYNAMIC_PENALTIES:
-        raise ValueError(f"dynamic_penalty must be one of {DYNAMIC_PENALTIES}, got {dynamic_penalty!r}")
+        raise InvalidParameter(f"dynamic_penalty must be one of {DYNAMIC_PENALTIES}, got {dynamic_penalty!r}")
     eigvals = eigvals.to(torch.complex128)
     k = eigvals.shape[-1]
     if static_mask is None:
@@ -82,7 +84,7 @@ def spectral_loss(eigvals: torch.Tensor, n_static: int, *, alpha: float = 0.5,
     else:
         mask = static_mask.to(torch.bool)
         if mask.shape != eigvals.shape or not bool((mask.sum(-1) == n_static).all()):
-            raise ValueError(f"static_mask must have shape {tuple(eigvals.shape)} with {n_static} "
+            raise InvalidParameter(f"static_mask must have shape {tuple(eigvals.shape)} with {n_static} "
                              "entries set per spectrum")
     zero = eigvals.real.new_zeros(())
     if n_static > 0:

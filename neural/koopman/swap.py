@@ -21,6 +21,8 @@ eigenbasis swap.)
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 import torch
 
 __all__ = ["mode_coefficients", "eigenbasis_swap", "channel_swap", "as_mask"]
@@ -35,11 +37,11 @@ def as_mask(selection, k: int, device=None) -> torch.Tensor:
     t = torch.as_tensor(selection, device=device)
     if t.dtype == torch.bool:
         if t.shape[-1] != k:
-            raise ValueError(f"a boolean selection must have {k} entries, got {tuple(t.shape)}")
+            raise InvalidParameter(f"a boolean selection must have {k} entries, got {tuple(t.shape)}")
         return t
     idx = t.reshape(-1).long()
     if idx.numel() and (idx.min() < 0 or idx.max() >= k):
-        raise ValueError(f"indices must be in 0..{k - 1}, got {idx.tolist()}")
+        raise InvalidParameter(f"indices must be in 0..{k - 1}, got {idx.tolist()}")
     mask = torch.zeros(k, dtype=torch.bool, device=device)
     mask[idx] = True
     return mask

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 import math
 from collections.abc import Mapping, Sequence
 from typing import Protocol, runtime_checkable
@@ -68,11 +70,11 @@ class ConvVAE(DeviceMixin, nn.Module):
                  reconstruction: str = "bernoulli", gaussian_std: float = math.sqrt(0.5)):
         super().__init__()
         if reconstruction not in RECONSTRUCTIONS:
-            raise ValueError(f"reconstruction must be one of {RECONSTRUCTIONS}, got {reconstruction!r}")
+            raise InvalidParameter(f"reconstruction must be one of {RECONSTRUCTIONS}, got {reconstruction!r}")
         if not gaussian_std > 0:
-            raise ValueError(f"gaussian_std must be > 0, got {gaussian_std!r}")
+            raise InvalidParameter(f"gaussian_std must be > 0, got {gaussian_std!r}")
         if int(latent_dim) < 1:
-            raise ValueError(f"latent_dim must be >= 1, got {latent_dim!r}")
+            raise InvalidParameter(f"latent_dim must be >= 1, got {latent_dim!r}")
         self.latent_dim = int(latent_dim)
         self.in_channels, self.image_size = int(in_channels), int(image_size)
         self.reconstruction = reconstruction

@@ -13,6 +13,8 @@ The architecture of Locatello et al. (2019) / ``disentanglement_lib`` (``conv_en
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 from collections.abc import Sequence
 
 import torch
@@ -29,9 +31,9 @@ DEFAULT_HIDDEN = 256
 def _check(image_size: int, channels: Sequence[int]) -> int:
     depth = len(channels)
     if depth < 1:
-        raise ValueError("channels must list at least one conv layer")
+        raise InvalidParameter("channels must list at least one conv layer")
     if image_size % (2 ** depth) != 0 or image_size < 2 ** depth:
-        raise ValueError(f"image_size must be a positive multiple of 2**{depth} = {2 ** depth}, "
+        raise InvalidParameter(f"image_size must be a positive multiple of 2**{depth} = {2 ** depth}, "
                          f"got {image_size}")
     return image_size // 2 ** depth
 
@@ -51,7 +53,7 @@ class ConvEncoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if x.dim() != 4 or x.shape[1:] != (self.in_channels, self.image_size, self.image_size):
-            raise ValueError(f"expected images (N, {self.in_channels}, {self.image_size}, "
+            raise InvalidParameter(f"expected images (N, {self.in_channels}, {self.image_size}, "
                              f"{self.image_size}), got {tuple(x.shape)}")
         h = self.fc(self.conv(x))
         return h[:, :self.latent_dim], h[:, self.latent_dim:]

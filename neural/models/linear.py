@@ -25,6 +25,8 @@ expectation analytically at the batch's second-moment matrix :math:`\hat\Sigma_Y
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 import math
 
 import numpy as np
@@ -64,12 +66,12 @@ class LinearGaussianVAE(nn.Module):
                  dtype: torch.dtype = torch.float64, generator: torch.Generator | None = None):
         super().__init__()
         if int(n) < 1 or int(m) < 1:
-            raise ValueError(f"n and m must be positive integers, got n={n!r}, m={m!r}")
+            raise InvalidParameter(f"n and m must be positive integers, got n={n!r}, m={m!r}")
         if objective not in ("sample", "expected"):
-            raise ValueError(f"objective must be 'sample' or 'expected', got {objective!r}")
+            raise InvalidParameter(f"objective must be 'sample' or 'expected', got {objective!r}")
         for name, v in (("gamma", gamma), ("lam", lam)):
             if not math.isfinite(float(v)):
-                raise ValueError(f"{name} must be finite, got {v!r}")
+                raise InvalidParameter(f"{name} must be finite, got {v!r}")
         self.n, self.m = int(n), int(m)
         self.gamma, self.lam = float(gamma), float(lam)
         self.objective = objective
@@ -82,16 +84,16 @@ class LinearGaussianVAE(nn.Module):
         fixed = None
         if isinstance(decoder_noise, str):
             if decoder_noise not in DECODER_NOISE:
-                raise ValueError(f"decoder_noise must be one of {DECODER_NOISE} or a fixed SPD matrix,"
+                raise InvalidParameter(f"decoder_noise must be one of {DECODER_NOISE} or a fixed SPD matrix,"
                                  f" got {decoder_noise!r}")
         else:
             fixed = np.asarray(decoder_noise, dtype=np.float64)
             if fixed.shape != (self.n, self.n) or not np.allclose(fixed, fixed.T):
-                raise ValueError(f"decoder_noise matrix must be symmetric ({self.n}, {self.n})")
+                raise InvalidParameter(f"decoder_noise matrix must be symmetric ({self.n}, {self.n})")
             try:
                 np.linalg.cholesky(fixed)
             except np.linalg.LinAlgError:
-                raise ValueError("decoder_noise matrix must be positive definite") from None
+                raise InvalidParameter("decoder_noise matrix must be positive definite") from None
             decoder_noise = "fixed"
         #: the family's declaration (lingauss.noise_families): its structure picks the torch
         #: parameterisation, its projection decides which matrices belong to it
@@ -131,12 +133,12 @@ class LinearGaussianVAE(nn.Module):
         """γλ-VAE loss terms on a batch of y (N, n): per-sample means in nats (module doc)."""
         y = batch_images(batch).to(self.A.device, self.A.dtype)
         if y.dim() != 2 or y.shape[1] != self.n:
-            raise ValueError(f"expected a batch of y with shape (N, {self.n}), got {tuple(y.shape)}")
+            raise InvalidParameter(f"expected a batch of y with shape (N, {self.n}), got {tuple(y.shape)}")
         objective = objective or self.objective
         if objective == "expected":
             return self._expected_loss(y.T @ y / y.shape[0])
         if objective != "sample":
-            raise ValueError(f"objective must be 'sample' or 'expected', got {objective!r}")
+            raise InvalidParameter(f"objective must be 'sample' or 'expected', got {objective!r}")
         Lw = self.chol_w()
         mu = y @ self.B.T
         x = mu + torch.randn_like(mu) @ Lw.T
@@ -199,9 +201,9 @@ class LinearGaussianVAE(nn.Module):
         if sigma_z is not None:
             Sz = np.asarray(sigma_z, dtype=np.float64).reshape(self.n, self.n)
             if not self.family.learned:
-                raise ValueError("sigma_z is fixed for this model")
+                raise InvalidParameter("sigma_z is fixed for this model")
             if not np.allclose(self.family.project(Sz), Sz):     # the declaration decides membership
-                raise ValueError(f"sigma_z must lie in the decoder_noise={self.decoder_noise!r} family "
+                raise InvalidParameter(f"sigma_z must lie in the decoder_noise={self.decoder_noise!r} family "
                                  f"({self.family.description})")
             self.noise.assign(Sz)
         return self

@@ -13,6 +13,8 @@ Each exposes ``chol()`` (L_Z), ``logdet()`` (log|Î£_Z|), ``whiten(r)`` (rows r â
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 import numpy as np
 import torch
 from torch import nn
@@ -90,7 +92,7 @@ class _Cholesky(nn.Module):
 
     def assign(self, sigma_z: np.ndarray) -> None:
         if not self.learned:
-            raise ValueError("sigma_z is fixed for this model")
+            raise InvalidParameter("sigma_z is fixed for this model")
         off, logd = chol_params(sigma_z)
         self.offdiag.copy_(torch.as_tensor(off, dtype=self.offdiag.dtype, device=self.offdiag.device))
         self.log_diag.copy_(torch.as_tensor(logd, dtype=self.log_diag.dtype, device=self.log_diag.device))

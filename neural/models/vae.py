@@ -17,6 +17,8 @@ Every model's ``loss(batch)`` is a per-sample batch mean in nats, ``recon`` + th
 
 from __future__ import annotations
 
+from lingauss.params import InvalidParameter
+
 import math
 
 import torch
@@ -34,7 +36,7 @@ _LOG_2PI = math.log(2.0 * math.pi)
 def _nonneg(value, name):
     value = float(value)
     if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+        raise InvalidParameter(f"{name} must be a finite number >= 0, got {value!r}")
     return value
 
 
@@ -87,7 +89,7 @@ def dip_covariance(mean: torch.Tensor, logvar: torch.Tensor, kind: str) -> torch
     if kind == "ii":
         cov = cov + torch.diag(logvar.exp().mean(0))
     elif kind != "i":
-        raise ValueError(f"kind must be 'i' or 'ii', got {kind!r}")
+        raise InvalidParameter(f"kind must be 'i' or 'ii', got {kind!r}")
     return cov
 
 
@@ -187,7 +189,7 @@ class DIPVAE(ConvVAE):
                  **kwargs):
         super().__init__(**kwargs)
         if kind not in ("i", "ii"):
-            raise ValueError(f"kind must be 'i' or 'ii', got {kind!r}")
+            raise InvalidParameter(f"kind must be 'i' or 'ii', got {kind!r}")
         self.kind = kind
         self.lambda_od = _nonneg(lambda_od, "lambda_od")
         self.lambda_d = _nonneg((10.0 if kind == "i" else 1.0) * self.lambda_od

@@ -56,7 +56,7 @@ def test_scale_rows_are_exact_and_agree_across_threads():
 
 @pytest.mark.parametrize("argv, text", [
     (["bench", "im", "--seeds", "0"], "--seeds must be at least 1"),
-    (["bench", "im", "--jobs", "0"], "--jobs must be between 1 and"),
+    (["bench", "im", "--jobs", "0"], "--jobs must be"),
 ])
 def test_bench_im_user_errors(argv, text, capsys):
     assert main(argv) == 2

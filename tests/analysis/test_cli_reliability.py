@@ -276,13 +276,20 @@ def _implicit_failure(cov, m, **options):
 
 
 def _deliberate_check(cov, m, **options):
-    raise ValueError("n_latents is wrong (deliberate check)")
+    from lingauss.params import InvalidParameter
+
+    raise InvalidParameter("n_latents is wrong (deliberate check)")
 
 
-@pytest.mark.parametrize("func, code", [(_implicit_failure, 3), (_deliberate_check, 2)])
-def test_only_a_raise_statement_of_the_project_is_a_usage_error(func, code, files, capsys, monkeypatch):
-    """Both run as project code (module globals of analysis.store); only the explicit raise is a
-    usage mistake, the failed conversion is a bug."""
+def _plain_value_error(cov, m, **options):
+    raise ValueError("n_latents is wrong (a ValueError that is not InvalidParameter)")
+
+
+@pytest.mark.parametrize("func, code", [(_implicit_failure, 3), (_deliberate_check, 2), (_plain_value_error, 3)])
+def test_only_an_invalid_parameter_is_a_usage_error(func, code, files, capsys, monkeypatch):
+    """All run as project code (module globals of analysis.store); only InvalidParameter is a
+    usage mistake — the type decides, not the source line: a failed conversion and a plain
+    ValueError are bugs."""
     import types
 
     import analysis.store

@@ -57,6 +57,9 @@ def test_consumers_list_exactly_the_registered_names():
     from neural.experiment import DATASETS, MODELS
 
     assert MODELS == model_names("beta-vae") and DATASETS == dataset_names("images")
+    from analysis.bench.koopman import MODELS as KOOPMAN_MODELS
+
+    assert KOOPMAN_MODELS == model_names("koopman")
     train = build_parser()._subparsers._group_actions[0].choices["train"]
     choices = {a.dest: tuple(a.choices) for a in train._actions if a.choices}
     assert choices["model"] == model_names("beta-vae") and choices["dataset"] == dataset_names("images")
