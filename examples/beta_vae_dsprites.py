@@ -14,7 +14,8 @@ scores the closed-form linear Gaussian solutions — printed beside the same net
 randomly initialised encoder, the floor every trained score must clear), with the number of
 active latents (a collapsed code, KL ≈ 0, is said as such: :mod:`neural.bridge`).
 
-What to expect: the defaults (1,500 steps, one CPU thread) are a short run; they show the
+What to expect: the defaults (1,500 steps, one CPU thread; about 2 steps a second on a 2-core
+machine, so roughly 12 minutes — not a two-minute demo) are a short run; they show the
 trained encoder's I_m and MIG beside the untrained one's, not a fully disentangled code — the
 β-VAE papers train for ~300,000 steps on 737,280 images.
 """
