@@ -65,7 +65,7 @@ def check_partition(groups, s: int | None = None, *, name: str = "groups") -> Gr
     >>> check_partition([[0], [0, 1]], 3, name="true_grouping")
     Traceback (most recent call last):
     ...
-    ValueError: true_grouping must partition the factors 0..2 exactly (s = 3), got [[0], [0, 1]] (missing [2]; repeated [0])
+    lingauss.params.InvalidParameter: true_grouping must partition the factors 0..2 exactly (s = 3), got [[0], [0, 1]] (missing [2]; repeated [0])
     """
     if isinstance(groups, (str, bytes)) or any(isinstance(g, (str, bytes)) for g in _iter(groups, name)):
         raise InvalidParameter(f"{name} must be an iterable of iterables of factor indices, got {groups!r}")
