@@ -47,7 +47,6 @@ from __future__ import annotations
 from lingauss.params import InvalidParameter
 
 from collections.abc import Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,7 +54,9 @@ import torch
 
 from lingauss._validation import as_rng
 
-__all__ = ["eval_mode", "model_device", "d_sd", "d_mf", "d_mf_balanced", "SwapEvaluation", "PairedRecombiner", "derangement", "swap_agreement", "evaluate_swaps",
+from ..torch_utils import eval_mode, model_device  # noqa: F401 - re-exported (older imports)
+
+__all__ = ["d_sd", "d_mf", "d_mf_balanced", "SwapEvaluation", "PairedRecombiner", "derangement", "swap_agreement", "evaluate_swaps",
            "complement_channels"]
 
 
@@ -106,30 +107,6 @@ def d_mf_balanced(factorial_acc: Mapping, static_factors: Sequence, dynamic_fact
     off = [abs(factorial_acc[f][g] - 1.0 / int(cardinalities[g])) for f in fs for g in fs + fd if g != f]
     err = float(np.mean(diag)) if not off else 0.5 * (float(np.mean(diag)) + float(np.mean(off)))
     return 1.0 - err
-
-
-def model_device(model) -> torch.device:
-    """The device of ``model``'s first parameter (CPU for parameter-less stand-ins)."""
-    params = getattr(model, "parameters", None)
-    if callable(params):
-        for p in params():
-            return p.device
-    return torch.device("cpu")
-
-
-@contextmanager
-def eval_mode(model):
-    """Run the block with ``model`` in eval mode (batch norm on running statistics, nothing
-    updated), then restore the caller's mode; objects without ``train``/``eval`` pass through."""
-    module = model if callable(getattr(model, "eval", None)) and hasattr(model, "training") else None
-    was = module.training if module is not None else None
-    if module is not None:
-        module.eval()
-    try:
-        yield model
-    finally:
-        if module is not None:
-            module.train(was)
 
 
 def derangement(n: int, rng=None) -> np.ndarray:
