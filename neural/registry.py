@@ -42,6 +42,10 @@ def _load(path: str):
     return getattr(importlib.import_module(module), attr)
 
 
+def _keywords(path: str) -> frozenset:
+    return frozenset(n for n, p in inspect.signature(_load(path)).parameters.items() if p.kind is p.KEYWORD_ONLY)
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """A registered model. ``cls``: ``"module:Class"``; ``weight``: the constructor keyword of its
@@ -106,6 +110,15 @@ class DatasetSpec:
     def generate(self, n: int, *, rng=0, **options):
         """``n`` items (images or sequences) with their ground-truth factors."""
         return _load(self.make)(n, rng=rng, **{**dict(self.fixed), **options})
+
+    def options(self) -> frozenset:
+        """The keyword options :meth:`generate` accepts beyond ``n`` and ``rng`` (the generator's
+        keyword-only parameters, less the fixed ones)."""
+        return _keywords(self.make) - {"rng"} - set(self.fixed)
+
+    def render_options(self) -> frozenset:
+        """The keyword options :meth:`renderer` accepts (empty without a renderer)."""
+        return frozenset() if self.render is None else _keywords(self.render) - set(self.fixed)
 
     def renderer(self, **options):
         """``frames = renderer(factors)``: the generator's drawing of given factors."""

@@ -75,7 +75,7 @@ __all__ = ["KoopmanBenchResult", "run_koopman_benchmark", "format_koopman_benchm
            "SEED_TABLE",
            "SEED_DYNAMIC_SWAP", "CONFIGS", "CPU_CONFIG", "FULL_CONFIG", "DATASETS", "MODELS",
            "JUDGED_FACTORS", "COLOUR_FACTORS", "TARGETS", "BRUTE_FORCE_LIMIT", "reconstruction_errors",
-           "dataset_spec", "target_verdicts", "write_results"]
+           "dataset_spec", "target_verdicts", "write_results", "MODEL_OPTIONS"]
 
 #: Hason's (2024) reported scores (SSM-SKD unless noted).
 SEED_TABLE = {
@@ -87,11 +87,12 @@ SEED_TABLE = {
 #: Hason's (2024) per-factor dynamic-swap agreements (SSM-SKD on Moving dSprites; partly lost).
 SEED_DYNAMIC_SWAP = {"colour": 0.9976, "shape": 0.4907, "scale": 0.1301, "pos_x": 0.1721, "pos_y": 0.1605}
 
-DATASETS = ("sprites-like", "moving-dsprites")
 #: The Koopman models, as registered in :mod:`neural.registry` (reading it imports no torch).
 MODELS = model_names("koopman")
 JUDGED_FACTORS = {"sprites-like": ("skin", "hair", "top", "bottom", "action"),
                   "moving-dsprites": ("shape", "colour", "scale", "pos_x", "pos_y")}
+#: The benchmark's datasets (registered in :mod:`neural.registry`): those it has judged factors for.
+DATASETS = tuple(JUDGED_FACTORS)
 #: The static colour factors whose agreement after a dynamic swap is the "keeps the colour" target.
 COLOUR_FACTORS = {"sprites-like": ("skin", "hair", "top", "bottom"), "moving-dsprites": ("colour",)}
 _SEED_NAME = {"sprites-like": "Sprites", "moving-dsprites": "Moving dSprites"}
@@ -137,21 +138,34 @@ def dataset_spec(name: str, config: dict) -> dict:
     return out
 
 
-def _make_data(name: str, n: int, n_frames: int, seed: int, image_size: int, random_start: bool = False):
-    from neural.data import make_moving_dsprites, make_sprites_like
-
-    if name == "sprites-like":
-        return make_sprites_like(n, n_frames=n_frames, rng=seed, image_size=image_size,
-                                 random_start=bool(random_start))
-    return make_moving_dsprites(n, n_frames=n_frames, rng=seed)
+#: How each Koopman model reads the configuration: constructor keyword → configuration key.
+MODEL_OPTIONS = {"SKD": {"k": "k_skd", "n_static": "n_static_skd"}, "SSM-SKD": {"k": "k_ssm"}}
+#: Configuration keys handed to a dataset's generator and renderer where they accept them.
+_DATA_KEYS = ("n_frames", "image_size", "random_start")
 
 
-def _renderer(name: str, image_size: int):
-    from neural.data import render_moving_dsprites, render_sprites_like
+def _make_data(name: str, n: int, seed: int, spec: dict):
+    """``n`` sequences of registered dataset ``name``, with the configuration keys its generator takes."""
+    from neural.registry import dataset_spec as registered
 
-    if name == "sprites-like":
-        return lambda f: render_sprites_like(f, image_size=image_size)
-    return render_moving_dsprites
+    ds = registered(name, "sequences")
+    return ds.generate(n, rng=seed, **{k: spec[k] for k in _DATA_KEYS if k in ds.options() and k in spec})
+
+
+def _renderer(name: str, spec: dict):
+    """``frames = render(factors)`` of registered dataset ``name`` at the configuration's size."""
+    from neural.registry import dataset_spec as registered
+
+    ds = registered(name, "sequences")
+    return ds.renderer(**{k: spec[k] for k in _DATA_KEYS if k in ds.render_options() and k in spec})
+
+
+def _build_model(name: str, spec: dict, **common):
+    """Koopman model ``name`` from the registry, sized by the configuration (:data:`MODEL_OPTIONS`)."""
+    from neural.registry import build_model
+
+    return build_model(name, family="koopman", **{kw: spec[key] for kw, key in MODEL_OPTIONS[name].items()},
+                       **common)
 
 
 def reconstruction_errors(model, x, mean_frame, *, batch_size: int = 32, threshold: float = 0.05) -> dict:
@@ -216,7 +230,7 @@ def run_koopman_benchmark(*, config: str | dict = "cpu", datasets=None, models=M
 
     from neural.koopman.curves import plot_curve, swap_grid, train_with_curve
 
-    from neural.koopman import (SKD, SSMSKD, evaluate_swaps, explore_static_channels, factorial_scorer,
+    from neural.koopman import (evaluate_swaps, explore_static_channels, factorial_scorer,
                                 ground_truth_swaps, static_channel_metrics, train_judges, trivial_floors)
 
     cfg_name, cfg = resolve_config(config, CONFIGS, seeds=seeds, steps=steps)
@@ -238,10 +252,9 @@ def run_koopman_benchmark(*, config: str | dict = "cpu", datasets=None, models=M
     with torch_threads(threads):
         for name in names:
             spec = dataset_spec(name, cfg)
-            S, T, seed0 = spec["image_size"], spec["n_frames"], spec["data_seed"]
-            rs = spec.get("random_start", False)
-            train = _make_data(name, spec["n_train"], T, seed0, S, rs)
-            test = _make_data(name, spec["n_test"], T, seed0 + 1, S, rs)
+            S, seed0 = spec["image_size"], spec["data_seed"]
+            train = _make_data(name, spec["n_train"], seed0, spec)
+            test = _make_data(name, spec["n_test"], seed0 + 1, spec)
             n_ex = spec["n_explore"]
             if n_ex < 2 or spec["n_test"] - n_ex < 2:
                 raise InvalidParameter("need n_explore >= 2 and n_test - n_explore >= 2")
@@ -256,7 +269,7 @@ def run_koopman_benchmark(*, config: str | dict = "cpu", datasets=None, models=M
                               progress=progress, device=device)
             judge = jr.judge
             floors = trivial_floors(fs, fd, cards, jr.accuracy)
-            ceiling = ground_truth_swaps(_renderer(name, S), judge, evaluate, factors=judged, rng=seed0)
+            ceiling = ground_truth_swaps(_renderer(name, spec), judge, evaluate, factors=judged, rng=seed0)
             row_floors = {k: v for k, v in floors.as_dict().items() if k in ("D_sd", "D_mf", "D_mf_balanced")}
             info[name] = {
                 "factors": {f: {"kind": "static" if f in fs else "dynamic", "classes": cards[f]} for f in judged},
@@ -279,10 +292,7 @@ def run_koopman_benchmark(*, config: str | dict = "cpu", datasets=None, models=M
                     common = dict(in_channels=train.sequences.shape[2], channels=spec["channels"],
                                   hidden=spec["hidden"], image_size=S)
                     common["w_cycle"] = float(spec.get("w_cycle", 0.0))
-                    if model_name == "SKD":
-                        model = SKD(k=spec["k_skd"], n_static=spec["n_static_skd"], **common)
-                    else:
-                        model = SSMSKD(k=spec["k_ssm"], **common)
+                    model = _build_model(model_name, spec, **common)
                     model.decoder.init_output_bias(mean_frame.mean((1, 2)))
                     tag = f"{model_name} {name} seed {seed}"
                     fit, train_s, curve = train_with_curve(
@@ -305,8 +315,7 @@ def run_koopman_benchmark(*, config: str | dict = "cpu", datasets=None, models=M
                     errs = reconstruction_errors(model, test_x, mean_frame)
                     last = fit.last or {}
                     loss = float(last.get("loss", float("nan")))
-                    degenerate = (model.degenerate_count / model.static_mode_count
-                                  if isinstance(model, SSMSKD) and model.static_mode_count else None)
+                    degenerate = model.degenerate_static_fraction()
                     colour_keep = float(np.mean([ev.dynamic_swap[f] for f in COLOUR_FACTORS[name]]))
                     figures = None
                     if figures_dir is not None:
@@ -318,7 +327,7 @@ def run_koopman_benchmark(*, config: str | dict = "cpu", datasets=None, models=M
                                    floors={"D_sd": floors.floor_d_sd, "D_mf": floors.floor_d_mf},
                                    ceilings={"D_sd": ceiling.d_sd, "D_mf": ceiling.d_mf},
                                    title=f"{model_name} on {name}, seed {seed}: learning curve")
-                        swap_grid(model, evaluate, _renderer(name, S), fdir / figures["swaps"], rng=seed,
+                        swap_grid(model, evaluate, _renderer(name, spec), fdir / figures["swaps"], rng=seed,
                                   title=f"{model_name} on {name}, seed {seed}: swaps")
                     row = {
                         "model": model_name, "dataset": name, "seed": int(seed), "D_sd": ev.d_sd,

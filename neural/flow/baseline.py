@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from neural.torch_utils import DeviceMixin
 from neural.models.vae import BetaVAE, gaussian_log_density
 
 from .metrics import pixel_log_likelihood
@@ -37,7 +38,7 @@ from .model import unpack_sequence_batch
 __all__ = ["ShiftVAE"]
 
 
-class ShiftVAE(nn.Module):
+class ShiftVAE(DeviceMixin, nn.Module):
     """Plain VAE on frames + per-transformation latent shifts (module doc).
 
     ``loss(batch)`` takes the same sequence batches as :class:`~.model.FlowFactorizedVAE` and
@@ -55,10 +56,6 @@ class ShiftVAE(nn.Module):
         self.vae = BetaVAE(beta=1.0, in_channels=in_channels, latent_dim=latent_dim,
                            image_size=image_size, channels=channels, hidden=hidden)
         self.register_buffer("shifts", torch.zeros(self.n_transformations, self.latent_dim))
-
-    @property
-    def device(self) -> torch.device:
-        return next(self.parameters()).device
 
     @property
     def dtype(self) -> torch.dtype:

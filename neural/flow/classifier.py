@@ -15,6 +15,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from neural.torch_utils import conv_stack, stack_side
+
 __all__ = ["SequenceClassifier"]
 
 
@@ -24,16 +26,10 @@ class SequenceClassifier(nn.Module):
     def __init__(self, n_frames: int, n_classes: int, *, in_channels: int = 3, image_size: int = 28,
                  channels: Sequence[int] = (32, 64), hidden: int = 128):
         super().__init__()
-        depth = len(channels)
-        if image_size % (2 ** depth):
-            raise InvalidParameter(f"image_size must be a multiple of 2**{depth}, got {image_size}")
+        final = stack_side(image_size, len(channels))
         self.n_frames, self.in_channels, self.image_size = int(n_frames), int(in_channels), int(image_size)
-        layers, prev = [], self.n_frames * self.in_channels
-        for ch in channels:
-            layers += [nn.Conv2d(prev, ch, 4, stride=2, padding=1), nn.ReLU()]
-            prev = ch
-        final = image_size // 2 ** depth
-        self.net = nn.Sequential(*layers, nn.Flatten(), nn.Linear(prev * final * final, hidden),
+        prev = int(channels[-1])
+        self.net = nn.Sequential(*conv_stack(self.n_frames * self.in_channels, channels), nn.Flatten(), nn.Linear(prev * final * final, hidden),
                                  nn.ReLU(), nn.Linear(hidden, int(n_classes)))
 
     def forward(self, seq: torch.Tensor) -> torch.Tensor:

@@ -34,6 +34,7 @@ import torch
 from torch import nn
 
 from lingauss._validation import as_rng
+from neural.torch_utils import conv_stack, stack_side
 
 __all__ = ["PIXEL_MODELS", "pixel_log_likelihood", "assignment_accuracy", "label_index_map", "confusion_matrix", "EquivarianceResult", "LikelihoodResult", "VPResult", "equivariance_error", "reconstruction_floor",
            "log_likelihood", "vp_score", "traversal_pairs", "bridge_scores", "PairClassifier"]
@@ -278,11 +279,8 @@ class PairClassifier(nn.Module):
 
     def __init__(self, in_channels: int, n_classes: int, image_size: int, *, width: int = 16):
         super().__init__()
-        if image_size % 4:
-            raise InvalidParameter("image_size must be a multiple of 4")
-        s = image_size // 4
-        self.net = nn.Sequential(nn.Conv2d(in_channels, width, 4, 2, 1), nn.ReLU(),
-                                 nn.Conv2d(width, 2 * width, 4, 2, 1), nn.ReLU(), nn.Flatten(),
+        s = stack_side(image_size, 2)
+        self.net = nn.Sequential(*conv_stack(in_channels, (width, 2 * width)), nn.Flatten(),
                                  nn.Linear(2 * width * s * s, 64), nn.ReLU(), nn.Linear(64, n_classes))
 
     def forward(self, x):

@@ -82,6 +82,7 @@ from torch import nn
 
 from neural.models.base import gaussian_kl
 from neural.models.blocks import ConvDecoder, ConvEncoder
+from neural.torch_utils import DeviceMixin
 from neural.models.vae import gaussian_log_density
 
 from .classifier import SequenceClassifier
@@ -134,7 +135,7 @@ def unpack_sequence_batch(batch, label_column: int = 0):
     return seq, labels
 
 
-class FlowFactorizedVAE(nn.Module):
+class FlowFactorizedVAE(DeviceMixin, nn.Module):
     """The FFRL model (module doc).
 
     Parameters
@@ -227,10 +228,6 @@ class FlowFactorizedVAE(nn.Module):
         self.closed_form = can and derivatives != "autograd"
 
     # ------------------------------------------------------------------------------- pieces
-    @property
-    def device(self) -> torch.device:
-        return next(self.parameters()).device
-
     @property
     def dtype(self) -> torch.dtype:
         return next(self.parameters()).dtype

@@ -132,6 +132,11 @@ class KoopmanAutoencoder(nn.Module):
             Zs = self.training_swaps(Z, fit).to(Z.dtype)
         return F.mse_loss(self.encode(self.decode(Zs)), Zs)
 
+    def degenerate_static_fraction(self) -> float | None:
+        """Fraction of training spectra whose static mode was degenerate, for the models that can
+        have one (SSM-SKD); ``None`` for the others."""
+        return None
+
     # ------------------------------------------------------------------ swaps
     @property
     def n_static_channels(self) -> int:

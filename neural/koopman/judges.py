@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from lingauss._validation import as_rng
+from neural.torch_utils import conv_stack, stack_side
 
 __all__ = ["JudgeCNN", "Judge", "JudgeResult", "train_judges", "judge_accuracy"]
 
@@ -39,12 +40,9 @@ class JudgeCNN(nn.Module):
     def __init__(self, in_channels: int, heads: dict, *, image_size: int = 64,
                  channels: Sequence[int] = (16, 32, 32, 64), hidden: int = 128, columns: dict | None = None):
         super().__init__()
-        side = int(image_size) // 2 ** len(channels)
-        layers, prev = [], int(in_channels)
-        for ch in channels:
-            layers += [nn.Conv2d(prev, int(ch), 4, stride=2, padding=1), nn.ReLU()]
-            prev = int(ch)
-        self.trunk = nn.Sequential(*layers, nn.Flatten(), nn.Linear(prev * side * side, int(hidden)), nn.ReLU())
+        side = stack_side(int(image_size), len(channels))
+        prev = int(channels[-1])
+        self.trunk = nn.Sequential(*conv_stack(in_channels, channels), nn.Flatten(), nn.Linear(prev * side * side, int(hidden)), nn.ReLU())
         self.names = tuple(heads)
         self.heads = nn.ModuleDict({n: nn.Linear(int(hidden), int(c)) for n, c in heads.items()})
         self.columns = dict(columns or {n: i for i, n in enumerate(self.names)})

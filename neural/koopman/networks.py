@@ -39,16 +39,16 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from neural.torch_utils import conv_stack, deconv_stack, stack_side
+
 __all__ = ["FrameEncoder", "FrameDecoder", "SequenceEncoder", "SequenceDecoder", "KOOPMAN_CHANNELS"]
+
+def _leaky() -> nn.Module:
+    return nn.LeakyReLU(0.2)
+
 
 #: Conv widths of the full-size model (the SKD paper's encoder: 64 → 4×4 in four stride-2 convs).
 KOOPMAN_CHANNELS = (32, 64, 128, 256)
-
-
-def _side(image_size: int, depth: int) -> int:
-    if depth < 1 or image_size % (2 ** depth) or image_size < 2 ** depth:
-        raise InvalidParameter(f"image_size must be a positive multiple of 2**{depth}, got {image_size}")
-    return image_size // 2 ** depth
 
 
 class FrameEncoder(nn.Module):
@@ -57,13 +57,9 @@ class FrameEncoder(nn.Module):
     def __init__(self, in_channels: int, k: int, *, image_size: int = 64,
                  channels: Sequence[int] = KOOPMAN_CHANNELS, hidden: int = 256):
         super().__init__()
-        side = _side(int(image_size), len(channels))
-        layers, prev = [], int(in_channels)
-        for ch in channels:
-            layers += [nn.Conv2d(prev, int(ch), 4, stride=2, padding=1), nn.BatchNorm2d(int(ch)),
-                       nn.LeakyReLU(0.2)]
-            prev = int(ch)
-        self.conv = nn.Sequential(*layers)
+        side = stack_side(int(image_size), len(channels))
+        prev = int(channels[-1])
+        self.conv = nn.Sequential(*conv_stack(in_channels, channels, batch_norm=True, activation=_leaky))
         self.fc = nn.Sequential(nn.Flatten(), nn.Linear(prev * side * side, int(hidden)), nn.LeakyReLU(0.2),
                                 nn.Linear(int(hidden), int(k)))
 
@@ -77,18 +73,12 @@ class FrameDecoder(nn.Module):
     def __init__(self, out_channels: int, k: int, *, image_size: int = 64,
                  channels: Sequence[int] = KOOPMAN_CHANNELS, hidden: int = 256):
         super().__init__()
-        self.side = _side(int(image_size), len(channels))
+        self.side = stack_side(int(image_size), len(channels))
         rev = [int(c) for c in channels][::-1]
         self.first = rev[0]
         self.fc = nn.Sequential(nn.Linear(int(k), int(hidden)), nn.LeakyReLU(0.2),
                                 nn.Linear(int(hidden), rev[0] * self.side * self.side), nn.LeakyReLU(0.2))
-        layers = []
-        outs = rev[1:] + [int(out_channels)]
-        for i, (cin, cout) in enumerate(zip(rev, outs)):
-            layers.append(nn.ConvTranspose2d(cin, cout, 4, stride=2, padding=1))
-            if i < len(outs) - 1:
-                layers += [nn.BatchNorm2d(cout), nn.LeakyReLU(0.2)]
-        self.deconv = nn.Sequential(*layers)
+        self.deconv = nn.Sequential(*deconv_stack(rev, out_channels, batch_norm=True, activation=_leaky))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.deconv(self.fc(z).view(z.shape[0], self.first, self.side, self.side))

@@ -105,6 +105,10 @@ class SSMSKD(KoopmanAutoencoder):
                 "static_residual": pair.residual.mean(),
                 "degenerate_static": degenerate.to(torch.float64).mean()}
 
+    def degenerate_static_fraction(self) -> float | None:
+        """degenerate_count / static_mode_count (``None`` before any training step)."""
+        return self.degenerate_count / self.static_mode_count if self.static_mode_count else None
+
     # ------------------------------------------------------------------ representations
     @property
     def n_static_channels(self) -> int:

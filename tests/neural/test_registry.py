@@ -76,3 +76,24 @@ def test_unknown_names_are_refused_naming_the_argument():
     with pytest.raises(InvalidParameter, match="no regularisation weight"):
         models()["SKD"].build(weight=1.0)
     assert np.all([s.kind in ("images", "sequences") for s in datasets().values()])
+
+
+def test_koopman_benchmark_builds_models_and_data_from_the_registry():
+    """Every Koopman model has its sizing keys, which are constructor parameters; every benchmark
+    dataset is a registered sequence dataset whose generator and renderer take the size keys."""
+    from analysis.bench import koopman as kb
+
+    assert tuple(kb.MODEL_OPTIONS) == model_names("koopman")
+    for name, keys in kb.MODEL_OPTIONS.items():
+        params = models()[name].parameters()
+        assert set(keys) <= set(params) and set(keys.values()) <= set(kb.CPU_CONFIG)
+        model = kb._build_model(name, kb.dataset_spec("sprites-like", kb.CPU_CONFIG), in_channels=3,
+                                channels=(8, 8), hidden=16, image_size=16)
+        assert type(model) is models()[name].model_class() and model.k == kb.CPU_CONFIG[keys["k"]]
+    spec = kb.dataset_spec("sprites-like", kb.CPU_CONFIG)
+    data = kb._make_data("sprites-like", 4, 0, spec)
+    assert data.sequences.shape[-1] == spec["image_size"] == 16
+    assert not np.all(data.factors[:, 0, -1] == 0)            # the configuration's random start phase
+    frames = kb._renderer("sprites-like", spec)(data.factors[0])
+    np.testing.assert_allclose(frames, data.sequences[0], atol=1e-6)
+    assert set(kb.DATASETS) <= set(dataset_names("sequences"))
