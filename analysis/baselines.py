@@ -20,12 +20,11 @@ its rates are over the ``n_draws`` random draws, or 0 / 100 % for the determinis
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 import numpy as np
 
 import lingauss as lg
 
+from lingauss.params import InvalidParameter
 from .evaluate import relative_errors, score_encoder
 
 __all__ = ["BASELINES", "baseline_encoder", "baseline_rows"]

@@ -22,14 +22,13 @@ the reference's defaults are in :func:`lingauss.standard_dci`.
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 import lingauss as lg
+from lingauss.params import InvalidParameter
 from lingauss._validation import as_rng
 
 from .baselines import BASELINES, baseline_encoder

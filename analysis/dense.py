@@ -17,8 +17,6 @@ eligible, so the metrics cost a fraction of the solve.
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 import time
 from dataclasses import dataclass
 
@@ -27,6 +25,7 @@ from tqdm.auto import tqdm
 
 import lingauss as lg
 
+from lingauss.params import InvalidParameter
 from .evaluate import apply_reading, relative_errors, score_encoder
 from .protocol import Protocol
 

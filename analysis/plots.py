@@ -9,14 +9,13 @@ Every function draws its figure once and writes ``<path>.<format>`` for each of 
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 from pathlib import Path
 
 import numpy as np
 
 import lingauss as lg
 
+from lingauss.params import InvalidParameter
 from .evaluate import grouping_text
 
 __all__ = ["STATUS_COLORS", "plot_grid_heatmaps", "plot_success_bars", "plot_im_landscape",

@@ -30,8 +30,6 @@ a metric succeeds at a point when the point counts and the metric recovers the t
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field, replace
@@ -39,6 +37,7 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 
 import lingauss as lg
+from lingauss.params import InvalidParameter
 from lingauss.noise_families import NAMED_FAMILIES, resolve_decoder_noise
 
 __all__ = ["Protocol", "ERROR_READINGS", "NOISE_CHOICES", "TALK_GAMMAS", "TALK_LAMBDAS"]

@@ -35,8 +35,6 @@ initialisation every rate is 0 or 100 %.
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +43,7 @@ import numpy as np
 
 import lingauss as lg
 
+from lingauss.params import InvalidParameter
 from .baselines import BASELINES, baseline_rows
 from .protocol import TALK_GAMMAS, TALK_LAMBDAS, Protocol
 from .sweeps import sweep

@@ -21,13 +21,13 @@ Reading back, :meth:`JsonlStore.latest` gives one row per key: a finished row wi
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 import contextlib
 import hashlib
 import json
 import os
 from pathlib import Path
+
+from lingauss.params import InvalidParameter
 
 try:                                                    # POSIX record locks
     import fcntl

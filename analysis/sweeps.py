@@ -28,8 +28,6 @@ the grid into tasks does not change any number.
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter, MissingDependency
-
 import hashlib
 import os
 from collections.abc import Sequence
@@ -41,6 +39,7 @@ from tqdm.auto import tqdm
 
 import lingauss as lg
 
+from lingauss.params import InvalidParameter, MissingDependency
 from . import pools
 from .evaluate import apply_reading, failed_scores, relative_errors, score_encoder
 from .protocol import Protocol

@@ -7,8 +7,6 @@ CSV / JSON-lines writers (atomic) and a JSON-lines reader.
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter, MissingDependency
-
 import csv
 import io
 import json
@@ -19,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lingauss.params import InvalidParameter, MissingDependency
 from .evaluate import apply_reading, grouping_text
 
 __all__ = ["SweepTable", "COLUMNS", "write_text_atomic"]

@@ -8,14 +8,13 @@ fused Numba kernel (:mod:`lingauss._ba_kernel`), in parallel over points on ``n_
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 from dataclasses import dataclass
 
 import numba
 import numpy as np
 from tqdm.auto import tqdm
 
+from lingauss.params import InvalidParameter
 from . import _ba_kernel
 from ._ba_numpy import iterate as _numpy_iterate
 from .loss import _loss_terms

@@ -4,9 +4,9 @@ symbolic form). It lives apart so that neither of those modules imports the othe
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 import sympy as sp
+
+from lingauss.params import InvalidParameter
 
 __all__ = ["symbolic_matrix"]
 

@@ -6,12 +6,12 @@ argument; the internal kernels then trust their inputs.
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 import numbers
 import operator
 
 import numpy as np
+
+from lingauss.params import InvalidParameter
 
 __all__ = [
     "as_matrix",

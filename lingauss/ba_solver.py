@@ -29,13 +29,12 @@ lock-step on stacked ``numpy.linalg`` calls), which the tests compare with the k
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
 import numpy as np
 
+from lingauss.params import InvalidParameter
 from . import _ba_kernel as _k
 from ._ba_run import check_method, check_n_jobs, run_points
 from ._validation import as_finite_scalar, as_matrix, as_rng, as_spd

@@ -18,12 +18,12 @@ Storage (JSON, result dataclasses) keeps the 0-based tuples; only text is 1-base
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 import operator
 import re
 
 import numpy as np
+
+from lingauss.params import InvalidParameter
 
 __all__ = ["Grouping", "canonical_grouping", "check_partition", "grouping_text", "parse_grouping"]
 

@@ -17,12 +17,11 @@ and a block that is not positive definite gives a ``ValueError`` naming it, neve
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 from collections.abc import Iterable
 
 import numpy as np
 
+from lingauss.params import InvalidParameter
 from ._validation import as_index_set, as_matrix, symmetry_tolerance
 
 __all__ = ["gaussian_entropy", "gaussian_mi", "gaussian_conditional_mi", "logdet_spd"]

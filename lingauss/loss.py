@@ -21,12 +21,11 @@ Monte-Carlo estimate converges to it; ``tests/lingauss/test_loss.py`` checks tha
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 from dataclasses import dataclass
 
 import numpy as np
 
+from lingauss.params import InvalidParameter
 from ._validation import as_finite_scalar, as_matrix, as_spd
 
 __all__ = ["LossTerms", "gamma_lambda_loss", "residual_covariance"]

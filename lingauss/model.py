@@ -18,12 +18,11 @@ which is what every metric function of :mod:`lingauss` takes (with ``n_latents =
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from lingauss.params import InvalidParameter
 from ._validation import as_finite_scalar, as_matrix, as_rng, as_spd
 
 __all__ = ["LinearGaussianModel"]

@@ -28,13 +28,13 @@ regime, whether γ < 1, λ = 0 collapses, and which classical model γ = 1, λ =
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Callable, Mapping
 
 import numpy as np
+
+from lingauss.params import InvalidParameter
 
 __all__ = ["KERNEL_FULL", "KERNEL_DIAGONAL", "KERNEL_ISOTROPIC", "KERNEL_FIXED", "DecoderNoiseFamily", "decoder_noise_families", "decoder_noise_family", "LEARNED_FAMILIES",
            "FAMILY_NAMES", "NAMED_FAMILIES", "resolve_decoder_noise"]

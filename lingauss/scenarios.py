@@ -35,8 +35,6 @@ Gaussian Setting*, talk, 2024 (the documentation's references page).
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 import operator
 
 from collections.abc import Sequence
@@ -44,6 +42,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lingauss.params import InvalidParameter
 from ._validation import as_finite_scalar
 from .grouping import canonical_grouping, check_partition, grouping_text  # noqa: F401 - the first and last re-exported (older imports)
 from .model import LinearGaussianModel

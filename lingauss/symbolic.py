@@ -36,14 +36,13 @@ All losses are per sample, in nats.
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Sequence
 
 import sympy as sp
 
+from lingauss.params import InvalidParameter
 from ._sympy_matrix import symbolic_matrix
 from .noise_families import LEARNED_FAMILIES, decoder_noise_family
 

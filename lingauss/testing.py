@@ -11,11 +11,10 @@ hypothesis (a seed drawn by hypothesis feeds a NumPy generator), so failures shr
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 import numpy as np
 from hypothesis import strategies as st
 
+from lingauss.params import InvalidParameter
 from .model import LinearGaussianModel
 from .noise_families import LEARNED_FAMILIES, decoder_noise_family
 from .grouping import canonical_grouping

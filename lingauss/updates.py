@@ -30,10 +30,9 @@ When λ < 0 and :math:`P` is indefinite the decoder step is a stationary point, 
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 import numpy as np
 
+from lingauss.params import InvalidParameter
 from ._validation import as_finite_scalar, as_matrix, as_spd
 from .noise_families import LEARNED_FAMILIES, decoder_noise_family, resolve_decoder_noise
 

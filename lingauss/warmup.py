@@ -26,13 +26,13 @@ True
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 import sys
 import threading
 import time
 from dataclasses import dataclass
 from typing import Callable
+
+from lingauss.params import InvalidParameter
 
 __all__ = ["register", "names", "warmup", "WarmupReport", "compile_count", "NOTICE"]
 

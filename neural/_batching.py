@@ -4,12 +4,12 @@ batches moved to a device."""
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 from collections.abc import Iterable, Mapping
 
 import numpy as np
 import torch
+
+from lingauss.params import InvalidParameter
 
 __all__ = ["epoch_generator", "to_device", "BatchStream"]
 

@@ -4,14 +4,13 @@ atomic, pruned checkpoint files (:mod:`neural._checkpoint_io`)."""
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 import json
 import pickle
 from pathlib import Path
 
 import torch
 
+from lingauss.params import InvalidParameter
 from ._checkpoint_io import (atomic_torch_save, checkpoint_path, numpy_state_in, numpy_state_out,
                              prune_checkpoints, python_state_in, python_state_out)
 

@@ -31,13 +31,12 @@ under ``torch.no_grad``), a torch module's ``forward``, or any callable mapping 
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 from dataclasses import dataclass, field
 
 import numpy as np
 
 import lingauss as lg
+from lingauss.params import InvalidParameter
 from lingauss._validation import as_rng
 
 __all__ = ["BridgeResult", "encode_dataset", "evaluate_latents", "METRICS", "ACTIVE_UNIT_VARIANCE"]

@@ -15,8 +15,6 @@ correlation), ``factorvae`` (γ on the discriminator's TC estimate), ``dipvae-i`
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 import json
 from pathlib import Path
 
@@ -24,6 +22,7 @@ import numpy as np
 
 import lingauss as lg
 
+from lingauss.params import InvalidParameter
 from .registry import dataset_names, dataset_spec, model_names, model_spec
 
 __all__ = ["MODELS", "DATASETS", "build_model", "load_dataset", "train_vae"]

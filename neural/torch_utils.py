@@ -9,13 +9,13 @@ and the stride-2 convolution stacks the encoders, decoders, judges and classifie
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 
 import torch
 from torch import nn
+
+from lingauss.params import InvalidParameter
 
 __all__ = ["model_device", "eval_mode", "DeviceMixin", "conv_stack", "deconv_stack", "stack_side"]
 

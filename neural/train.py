@@ -59,8 +59,6 @@ the end of ``fit``; the newest ``keep_checkpoints`` are kept.
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 import json
 import math
 import numbers
@@ -75,6 +73,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from lingauss.params import InvalidParameter
 from ._batching import BatchStream, epoch_generator, to_device
 from ._checkpoint_io import checkpoint_path, latest_checkpoint
 from ._trainer_state import CheckpointMixin

@@ -19,8 +19,6 @@ A benchmark: run by a command, never by the tests.
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 import os
 import time
 from dataclasses import dataclass, field
@@ -28,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 import lingauss as lg
+from lingauss.params import InvalidParameter
 from analysis.protocol import TALK_GAMMAS, TALK_LAMBDAS
 
 __all__ = ["CoreBenchmark", "CoreRow", "bench_core", "format_core", "numpy_batched_ba"]

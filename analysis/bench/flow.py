@@ -51,8 +51,6 @@ whether it is met.
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 import json
 import math
 import time
@@ -61,6 +59,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lingauss.params import InvalidParameter
 from .runner import mean_std, resolve_config, resolve_device, torch_threads, write_results_json
 
 __all__ = ["FLOW_CONFIGS", "CONFIGS", "DATA_PROTOCOLS", "MODELS", "WEAK_INDEX", "PAPER_TABLE1", "TARGET_REDUCTION",
@@ -153,8 +152,9 @@ def run_flow_benchmark(config: str = "reduced", *, seeds=None, train_steps: int 
     configuration's values. ``device``: a torch device string (``"cuda"`` for a GPU). ``threads``
     sets torch's intra-op threads for the run (restored afterwards; ``None`` leaves it).
     ``jobs`` > 1 runs the trainings — (seed, model) pairs: the VAE (rows ``VAE`` and ``ShiftVAE``),
-    FFRL-supervised, FFRL-weak — in that many worker processes (spawned, ``threads`` torch threads
-    each); every training is seeded on its own, so the rows are those of a sequential run.
+    FFRL-supervised, FFRL-weak — in that many worker processes (:func:`analysis.pools.process_pool`: loky workers that never
+    re-import the caller's main module, so a script without a ``__main__`` guard works; ``threads``
+    torch threads each); every training is seeded on its own, so the rows are those of a sequential run.
     ``trainings``: the subset of ("vae", "supervised", "weak") to run.
     """
     import torch
@@ -164,16 +164,21 @@ def run_flow_benchmark(config: str = "reduced", *, seeds=None, train_steps: int 
     if int(jobs) < 1:
         raise InvalidParameter(f"jobs must be >= 1, got {jobs!r}")
     if int(jobs) > 1:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
+        from analysis.pools import abandon, process_pool, sigint_blocked_for_children
 
         cfg_seeds = tuple(int(s) for s in (seeds if seeds is not None else FLOW_CONFIGS[config]["seeds"]))
         kw = dict(train_steps=train_steps, device=device, threads=threads, progress=progress, **overrides)
         t0 = time.perf_counter()
         tasks = [(config, s, t, kw) for s in cfg_seeds for t in trainings]
-        with ProcessPoolExecutor(max_workers=min(int(jobs), len(tasks)),
-                                 mp_context=mp.get_context("spawn")) as ex:
-            parts = list(ex.map(_one_task, tasks))
+        pool = process_pool(min(int(jobs), len(tasks)))
+        try:
+            with sigint_blocked_for_children():
+                futures = [pool.submit(_one_task, task) for task in tasks]
+            parts = [f.result() for f in futures]
+        except BaseException:                 # Ctrl-C or a failed training: end the workers now
+            abandon(pool, "processes")
+            raise
+        pool.shutdown(wait=True)
         rows = [r for part in parts for r in part[0]]
         curve = [c for part in parts for c in part[2]]
         examples = {}

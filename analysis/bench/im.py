@@ -7,8 +7,6 @@ threads. A benchmark: run by a command, never by the tests.
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 import itertools
 import time
 from dataclasses import dataclass
@@ -17,6 +15,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 import lingauss as lg
+
+from lingauss.params import InvalidParameter
 
 __all__ = ["IMBenchRow", "IMScaleRow", "IM_SCALE_SIZES", "IM_SCALE_TARGETS", "IM_SIZES",
            "bench_im", "bench_im_scale", "format_im", "format_im_scale", "im_benchmark_covariance",

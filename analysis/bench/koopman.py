@@ -58,15 +58,15 @@ GPU by estimate only: it has not been timed on a GPU here.
 
 from __future__ import annotations
 
-from neural.registry import model_names
-
-from lingauss.params import InvalidParameter
-
 import math
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from lingauss.params import InvalidParameter
+from neural.registry import build_model, model_names
+from neural.registry import dataset_spec as registered_dataset
 
 from .runner import jsonable, mean_std, mean_std_text, n_params, resolve_config, resolve_device, torch_threads, \
     write_results_json
@@ -74,7 +74,7 @@ from .runner import jsonable, mean_std, mean_std_text, n_params, resolve_config,
 __all__ = ["KoopmanBenchResult", "run_koopman_benchmark", "format_koopman_benchmark", "gap_closed", "target_verdicts",
            "SEED_TABLE",
            "SEED_DYNAMIC_SWAP", "CONFIGS", "CPU_CONFIG", "FULL_CONFIG", "DATASETS", "MODELS",
-           "JUDGED_FACTORS", "COLOUR_FACTORS", "TARGETS", "BRUTE_FORCE_LIMIT", "reconstruction_errors",
+           "JUDGED_FACTORS", "COLOUR_FACTORS", "TARGETS", "BRUTE_FORCE_LIMIT",
            "dataset_spec", "target_verdicts", "write_results", "MODEL_OPTIONS"]
 
 #: Hason's (2024) reported scores (SSM-SKD unless noted).
@@ -146,45 +146,20 @@ _DATA_KEYS = ("n_frames", "image_size", "random_start")
 
 def _make_data(name: str, n: int, seed: int, spec: dict):
     """``n`` sequences of registered dataset ``name``, with the configuration keys its generator takes."""
-    from neural.registry import dataset_spec as registered
-
-    ds = registered(name, "sequences")
+    ds = registered_dataset(name, "sequences")
     return ds.generate(n, rng=seed, **{k: spec[k] for k in _DATA_KEYS if k in ds.options() and k in spec})
 
 
 def _renderer(name: str, spec: dict):
     """``frames = render(factors)`` of registered dataset ``name`` at the configuration's size."""
-    from neural.registry import dataset_spec as registered
-
-    ds = registered(name, "sequences")
+    ds = registered_dataset(name, "sequences")
     return ds.renderer(**{k: spec[k] for k in _DATA_KEYS if k in ds.render_options() and k in spec})
 
 
 def _build_model(name: str, spec: dict, **common):
     """Koopman model ``name`` from the registry, sized by the configuration (:data:`MODEL_OPTIONS`)."""
-    from neural.registry import build_model
-
     return build_model(name, family="koopman", **{kw: spec[key] for kw, key in MODEL_OPTIONS[name].items()},
                        **common)
-
-
-def reconstruction_errors(model, x, mean_frame, *, batch_size: int = 32, threshold: float = 0.05) -> dict:
-    """Test-set reconstruction MSE of ``model`` (eval mode) next to the MSE of predicting
-    ``mean_frame`` (the train set's mean frame, (C, H, W)) for every frame, over all pixels and over
-    the foreground pixels (max over channels > ``threshold``)."""
-    import torch
-
-    from neural.koopman import eval_mode
-    from neural.koopman.metrics import model_device
-
-    dev = model_device(model)
-    with torch.no_grad(), eval_mode(model):
-        rec = torch.cat([model.decode(model.encode(x[i:i + batch_size].to(dev))).to(x.dtype).cpu()
-                         for i in range(0, len(x), batch_size)])
-    err, base = (rec - x) ** 2, (mean_frame.to(x.dtype) - x) ** 2
-    fg = (x.amax(2, keepdim=True) > threshold).expand_as(x)
-    return {"recon_mse": float(err.mean()), "baseline_mse": float(base.mean()),
-            "fg_recon_mse": float(err[fg].mean()), "fg_baseline_mse": float(base[fg].mean())}
 
 
 @dataclass(frozen=True, eq=False)
@@ -228,10 +203,10 @@ def run_koopman_benchmark(*, config: str | dict = "cpu", datasets=None, models=M
     import torch
     from pathlib import Path
 
-    from neural.koopman.curves import plot_curve, swap_grid, train_with_curve
-
     from neural.koopman import (evaluate_swaps, explore_static_channels, factorial_scorer,
                                 ground_truth_swaps, static_channel_metrics, train_judges, trivial_floors)
+    from neural.koopman.curves import plot_curve, swap_grid, train_with_curve
+    from neural.koopman.metrics import reconstruction_errors
 
     cfg_name, cfg = resolve_config(config, CONFIGS, seeds=seeds, steps=steps)
     if steps is not None:

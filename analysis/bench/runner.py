@@ -8,8 +8,6 @@ torch at import time (the core and I_m benchmarks run without it).
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 import contextlib
 import json
 import math
@@ -20,6 +18,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
+
+from lingauss.params import InvalidParameter
 
 __all__ = ["resolve_config", "as_seeds", "torch_threads", "resolve_device", "timed_fit", "n_params",
            "mean_std", "mean_std_text", "jsonable", "write_json_atomic", "write_results_json",

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 import numpy as np
 
+from lingauss.params import InvalidParameter
 from .._validation import as_spd
 
 __all__ = ["check_joint"]

@@ -8,14 +8,13 @@ modules.
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter, MissingDependency
-
 import importlib
 import numbers
 from collections.abc import Sequence
 
 import numpy as np
 
+from lingauss.params import InvalidParameter, MissingDependency
 from .discrete import check_bins, histogram_discretize, histogram_edges
 from .samples import _as_samples
 

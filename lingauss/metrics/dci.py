@@ -50,14 +50,13 @@ depended on the latents' units and offsets; now the scores do not.
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
 import numpy as np
 
+from lingauss.params import InvalidParameter
 from .._validation import as_matrix, as_rng
 from ._standard import (DEFAULT_TEST_FRACTION, check_bins, check_pair, discrete_mask,
                         factor_labels, freeze, require_sklearn, sklearn_seed, split_train_test,

@@ -26,12 +26,11 @@ fixed number of bins the second gap does not vanish as N grows.
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 import numbers
 
 import numpy as np
 
+from lingauss.params import InvalidParameter
 from .samples import _as_samples
 
 __all__ = ["histogram_edges", "histogram_discretize", "discrete_entropy", "discrete_mutual_info"]

@@ -26,14 +26,13 @@ Two implementations:
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 import numbers
 from collections.abc import Callable, Sequence
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from lingauss.params import InvalidParameter
 from .._validation import as_matrix, as_rng, as_spd
 from ..model import LinearGaussianModel
 

@@ -36,8 +36,6 @@ the maximum are counted (``ties``), and so are the distinct groupings among them
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 import sys
 import time
 from collections import deque
@@ -47,6 +45,7 @@ import numba
 import numpy as np
 from tqdm.auto import tqdm
 
+from lingauss.params import InvalidParameter
 from ..grouping import canonical_grouping
 from ..params import Interval, Options, validate_params
 from ..warmup import register

@@ -23,13 +23,12 @@ unlabelled set partition of the factors).
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 import importlib.util
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Callable, Mapping
 
+from lingauss.params import InvalidParameter
 from ..grouping import grouping_text
 from .im import im_score
 from .mig_gaussian import gaussian_mig

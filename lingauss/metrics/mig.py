@@ -23,12 +23,11 @@ flagged; with a single latent the second-largest MI is taken as 0 (the reference
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 from dataclasses import dataclass
 
 import numpy as np
 
+from lingauss.params import InvalidParameter
 from ._standard import check_bins, check_pair, discrete_mask, factor_labels, freeze
 from .discrete import discrete_entropy, discrete_mutual_info, histogram_discretize
 

@@ -25,12 +25,11 @@ Reference study sizes: 10000 training and 5000 test samples, 20 bins.
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 from dataclasses import dataclass
 
 import numpy as np
 
+from lingauss.params import InvalidParameter
 from .._validation import as_matrix, as_rng
 from ._standard import (DEFAULT_TEST_FRACTION, check_bins, check_pair, discrete_mask,
                         factor_labels, freeze, require_sklearn, sklearn_seed, split_train_test, standardise)

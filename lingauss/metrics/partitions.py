@@ -12,10 +12,10 @@ A restricted growth string :math:`a_0 a_1 \dots a_{s-1}` with :math:`a_0 = 0` an
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 from collections.abc import Iterator
 from functools import lru_cache
+
+from lingauss.params import InvalidParameter
 
 __all__ = ["stirling2", "count_set_partitions", "count_assignments", "set_partitions"]
 

@@ -29,12 +29,11 @@ to rescaling or shifting any column, for every shrinkage setting.
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 import numbers
 
 import numpy as np
 
+from lingauss.params import InvalidParameter
 from .sap import SAPResult, sap_score
 
 __all__ = ["joint_covariance_from_samples", "ledoit_wolf_shrinkage", "sap_score_from_samples"]

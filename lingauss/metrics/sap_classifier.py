@@ -29,12 +29,11 @@ reference. For the population version on a Gaussian joint covariance see
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 from dataclasses import dataclass
 
 import numpy as np
 
+from lingauss.params import InvalidParameter
 from .._validation import as_rng
 from ._standard import (DEFAULT_TEST_FRACTION, check_bins, check_pair, check_test, discrete_mask,
                         factor_labels, freeze, require_sklearn, sklearn_seed, split_train_test,

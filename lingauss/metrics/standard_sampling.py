@@ -44,13 +44,12 @@ votes).
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
+from lingauss.params import InvalidParameter
 from .._validation import as_rng
 from ._standard import require_sklearn, sklearn_seed
 from .factor_samplers import FactorSampler, check_sampler_output

@@ -20,12 +20,11 @@ relationships among the factors". Our reading:
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 from dataclasses import dataclass
 
 import numpy as np
 
+from lingauss.params import InvalidParameter
 from .._validation import as_finite_scalar
 from ..grouping import Grouping, canonical_grouping, check_partition, grouping_text
 from .results import IMResult

@@ -6,12 +6,12 @@ argument; generation code then trusts its inputs.
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 import numbers
 import os
 
 import numpy as np
+
+from lingauss.params import InvalidParameter
 
 __all__ = ["check_count", "check_optional_count", "check_positive", "check_finite", "check_int_array",
            "check_choice", "check_path", "subsample_index"]

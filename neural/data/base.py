@@ -19,11 +19,11 @@ Both classes are torch-free: :meth:`torch_dataset` wraps the arrays for a DataLo
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from lingauss.params import InvalidParameter
 
 __all__ = ["FactorDataset", "SequenceDataset", "FACTOR_KINDS"]
 

@@ -43,12 +43,11 @@ sub-pixel samples instead (grey edges). With the colour factor the image has thr
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 from collections.abc import Callable
 
 import numpy as np
 
+from lingauss.params import InvalidParameter
 from lingauss._validation import as_rng
 from lingauss.metrics.factor_samplers import IndependentDiscreteSampler
 

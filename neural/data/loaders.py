@@ -28,10 +28,9 @@ by ``rng``, kept in file order) — the full dSprites is 737,280 images, ≈ 12 
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter, MissingDependency
-
 import numpy as np
 
+from lingauss.params import InvalidParameter, MissingDependency
 from lingauss._validation import as_rng
 
 from ._checks import check_optional_count, check_path, subsample_index

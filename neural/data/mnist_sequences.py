@@ -38,12 +38,11 @@ hue             continuous  —               no      hue in turns [0, 1)
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter, MissingDependency
-
 import functools
 
 import numpy as np
 
+from lingauss.params import InvalidParameter, MissingDependency
 from lingauss._validation import as_rng
 
 from ._checks import check_count, check_finite, check_positive

@@ -37,10 +37,9 @@ boundary rule).
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 import numpy as np
 
+from lingauss.params import InvalidParameter
 from lingauss._validation import as_rng
 
 from ._checks import check_choice, check_count, check_int_array

@@ -49,10 +49,9 @@ swaps (x's appearance with y's action, ...) can be rendered (the benchmark's cei
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 import numpy as np
 
+from lingauss.params import InvalidParameter
 from lingauss._validation import as_rng
 
 from ._checks import check_count, check_int_array

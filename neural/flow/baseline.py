@@ -19,8 +19,6 @@ frame's own posterior q(z|x_t) as proposal and the N(0, I) prior.
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 import math
 from collections.abc import Sequence
 
@@ -29,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lingauss.params import InvalidParameter
 from neural.torch_utils import DeviceMixin
 from neural.models.vae import BetaVAE, gaussian_log_density
 

@@ -8,13 +8,12 @@ classifier could not do this.
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 from collections.abc import Sequence
 
 import torch
 from torch import nn
 
+from lingauss.params import InvalidParameter
 from neural.torch_utils import conv_stack, stack_side
 
 __all__ = ["SequenceClassifier"]

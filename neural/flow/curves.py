@@ -20,12 +20,12 @@ The HJ penalty is not part of the bound and is reported apart (``hj``).
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 import time
 
 import numpy as np
 import torch
+
+from lingauss.params import InvalidParameter
 
 __all__ = ["fit_with_curve", "elbo_terms"]
 

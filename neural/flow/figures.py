@@ -12,12 +12,12 @@
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from lingauss.params import InvalidParameter
 
 __all__ = ["N_EXAMPLES", "CURVE_PANELS", "decoded_rollouts", "plot_curves", "plot_sequences"]
 

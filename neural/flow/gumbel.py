@@ -22,12 +22,12 @@ benchmark uses :data:`TAU_FLOOR_FRACTION` = 0.5: half the run anneals, half trai
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 import math
 
 import torch
 import torch.nn.functional as F
+
+from lingauss.params import InvalidParameter
 
 __all__ = ["gumbel_temperature", "gumbel_softmax", "temperature_rate", "TAU_INITIAL", "TAU_RATE",
            "TAU_MIN", "TAU_FLOOR_FRACTION"]

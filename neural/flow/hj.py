@@ -19,12 +19,11 @@ Exact solution used by the tests: u(z, t) = −‖z‖²/(2(c − t)) with f = 0
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lingauss.params import InvalidParameter
 from .potential import SinusoidalTimeEmbedding, potential_derivatives
 
 __all__ = ["NegativeForce", "hj_residual", "hj_residual_from", "hj_initial_condition", "hj_loss"]

@@ -25,14 +25,13 @@ gradient flows) or :class:`~.baseline.ShiftVAE` (a plain VAE with latent shifts)
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from torch import nn
 
+from lingauss.params import InvalidParameter
 from lingauss._validation import as_rng
 from neural.torch_utils import conv_stack, stack_side
 

@@ -70,8 +70,6 @@ yields for a :class:`neural.data.SequenceDataset`), a dict with ``"sequences"`` 
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -80,6 +78,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lingauss.params import InvalidParameter
 from neural.models.base import gaussian_kl
 from neural.models.blocks import ConvDecoder, ConvEncoder
 from neural.torch_utils import DeviceMixin

@@ -21,12 +21,12 @@ per-sample function (used by the tests as an independent check).
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 import math
 
 import torch
 from torch import nn
+
+from lingauss.params import InvalidParameter
 
 __all__ = ["SinusoidalTimeEmbedding", "ScalarPotential", "PotentialSet", "potential_derivatives",
            "closed_form_derivatives",

@@ -22,13 +22,13 @@ is tied to D_k by the PDE.
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 import math
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from lingauss.params import InvalidParameter
 
 __all__ = ["DiffusionPrior"]
 

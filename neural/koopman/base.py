@@ -34,14 +34,13 @@ decoded. Hason's (2024) sample swaps are special cases (:mod:`neural.koopman.met
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lingauss.params import InvalidParameter
 from neural.models.base import batch_images
 
 from .networks import KOOPMAN_CHANNELS, SequenceDecoder, SequenceEncoder

@@ -20,14 +20,14 @@ the swap grid (rows: originals, static swap, dynamic swap, ground-truth swaps) a
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import torch
+
+from lingauss.params import InvalidParameter
 
 __all__ = ["cosine_lr", "train_with_curve", "curve_point", "plot_curve", "swap_grid", "SWAP_GRID_ROWS"]
 

@@ -27,11 +27,11 @@ and ``StaticEigenpair.residual`` = ‖C v − λ v‖ reports it.
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 from dataclasses import dataclass
 
 import torch
+
+from lingauss.params import InvalidParameter
 
 __all__ = ["StaticEigenpair", "static_eigenpair", "static_projector", "nearest_real_eigenvalue"]
 

@@ -29,14 +29,13 @@ greedy also ignores leakage between factors).
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from lingauss.params import InvalidParameter
 from lingauss._validation import as_rng
 
 from .metrics import (PairedRecombiner, complement_channels, derangement, eval_mode, model_device,

@@ -73,13 +73,12 @@ judges err or the data are not uniform.
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from lingauss.params import InvalidParameter
 from .metrics import SwapEvaluation, d_mf, d_mf_balanced, d_sd, swap_agreement
 
 __all__ = ["BEHAVIOURS", "TRIVIAL_MODELS", "NAMED_STRATEGIES", "judge_consistency", "behaviour_agreements",

@@ -18,8 +18,6 @@ Only discrete factors can be judged.
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -28,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lingauss.params import InvalidParameter
 from lingauss._validation import as_rng
 from neural.torch_utils import conv_stack, stack_side
 

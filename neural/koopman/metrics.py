@@ -44,19 +44,18 @@ partner strategy drops to 1 − ½·mean_f(1 − 1/|C_f|) (0.583 there).
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from lingauss.params import InvalidParameter
 from lingauss._validation import as_rng
 
-from ..torch_utils import eval_mode, model_device  # noqa: F401 - re-exported (older imports)
+from ..torch_utils import eval_mode, model_device
 
-__all__ = ["d_sd", "d_mf", "d_mf_balanced", "SwapEvaluation", "PairedRecombiner", "derangement", "swap_agreement", "evaluate_swaps",
+__all__ = ["reconstruction_errors", "d_sd", "d_mf", "d_mf_balanced", "SwapEvaluation", "PairedRecombiner", "derangement", "swap_agreement", "evaluate_swaps",
            "complement_channels"]
 
 
@@ -247,3 +246,17 @@ def _evaluate_swaps(model, judge, seqs, groups, factors, fs, fd, cards, partner,
                           d_mf=dmf, groups=None if groups is None else {f: tuple(int(c) for c in groups[f]) for f in fs},
                           static_factors=fs, dynamic_factors=fd, cardinalities=cards, n=N, partner=partner,
                           d_mf_balanced=bal)
+
+
+def reconstruction_errors(model, x, mean_frame, *, batch_size: int = 32, threshold: float = 0.05) -> dict:
+    """Test-set reconstruction MSE of ``model`` (eval mode) next to the MSE of predicting
+    ``mean_frame`` (the train set's mean frame, (C, H, W)) for every frame, over all pixels and over
+    the foreground pixels (max over channels > ``threshold``)."""
+    dev = model_device(model)
+    with torch.no_grad(), eval_mode(model):
+        rec = torch.cat([model.decode(model.encode(x[i:i + batch_size].to(dev))).to(x.dtype).cpu()
+                         for i in range(0, len(x), batch_size)])
+    err, base = (rec - x) ** 2, (mean_frame.to(x.dtype) - x) ** 2
+    fg = (x.amax(2, keepdim=True) > threshold).expand_as(x)
+    return {"recon_mse": float(err.mean()), "baseline_mse": float(base.mean()),
+            "fg_recon_mse": float(err[fg].mean()), "fg_baseline_mse": float(base[fg].mean())}

@@ -32,13 +32,12 @@ mismatch"); here there is no second width to get wrong.
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 from collections.abc import Sequence
 
 import torch
 from torch import nn
 
+from lingauss.params import InvalidParameter
 from neural.torch_utils import conv_stack, deconv_stack, stack_side
 
 __all__ = ["FrameEncoder", "FrameDecoder", "SequenceEncoder", "SequenceDecoder", "KOOPMAN_CHANNELS"]

@@ -34,11 +34,11 @@ matrix is ill-conditioned and gives inf/NaN gradients.
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 from dataclasses import dataclass
 
 import torch
+
+from lingauss.params import InvalidParameter
 
 __all__ = ["KoopmanFit", "ridge_lstsq", "fit_koopman", "koopman_eigvals", "METHODS"]
 

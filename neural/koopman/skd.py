@@ -19,10 +19,9 @@ operator of the batch [x; y] (the public code's per-batch latent space).
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 import torch
 
+from lingauss.params import InvalidParameter
 from .base import KoopmanAutoencoder
 from .operator import KoopmanFit, fit_koopman, koopman_eigvals
 from .spectral import spectral_loss

@@ -25,9 +25,9 @@ as the formula reads. Everything is float64/complex128.
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 import torch
+
+from lingauss.params import InvalidParameter
 
 __all__ = ["select_static", "spectral_loss", "DYNAMIC_PENALTIES"]
 

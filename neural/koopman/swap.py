@@ -21,9 +21,9 @@ eigenbasis swap.)
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 import torch
+
+from lingauss.params import InvalidParameter
 
 __all__ = ["mode_coefficients", "eigenbasis_swap", "channel_swap", "as_mask"]
 

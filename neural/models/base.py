@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 import math
 from collections.abc import Mapping, Sequence
 from typing import Protocol, runtime_checkable
@@ -13,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lingauss.params import InvalidParameter
 from ..torch_utils import DeviceMixin
 from .blocks import DEFAULT_CHANNELS, DEFAULT_HIDDEN, ConvDecoder, ConvEncoder
 

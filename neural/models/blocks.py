@@ -13,13 +13,12 @@ The architecture of Locatello et al. (2019) / ``disentanglement_lib`` (``conv_en
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 from collections.abc import Sequence
 
 import torch
 from torch import nn
 
+from lingauss.params import InvalidParameter
 from ..torch_utils import conv_stack, deconv_stack
 
 __all__ = ["ConvEncoder", "ConvDecoder", "DEFAULT_CHANNELS", "DEFAULT_HIDDEN"]

@@ -25,14 +25,13 @@ expectation analytically at the batch's second-moment matrix :math:`\hat\Sigma_Y
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 import math
 
 import numpy as np
 import torch
 from torch import nn
 
+from lingauss.params import InvalidParameter
 from lingauss.noise_families import LEARNED_FAMILIES, decoder_noise_family
 
 from .base import batch_images

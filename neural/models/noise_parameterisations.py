@@ -13,12 +13,11 @@ Each exposes ``chol()`` (L_Z), ``logdet()`` (log|Î£_Z|), ``whiten(r)`` (rows r â
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 import numpy as np
 import torch
 from torch import nn
 
+from lingauss.params import InvalidParameter
 from lingauss.noise_families import KERNEL_DIAGONAL, KERNEL_FIXED, KERNEL_FULL, KERNEL_ISOTROPIC
 
 __all__ = ["noise_parameterisation", "chol_params"]

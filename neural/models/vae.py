@@ -17,14 +17,13 @@ Every model's ``loss(batch)`` is a per-sample batch mean in nats, ``recon`` + th
 
 from __future__ import annotations
 
-from lingauss.params import InvalidParameter
-
 import math
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lingauss.params import InvalidParameter
 from .base import ConvVAE
 
 __all__ = ["BetaVAE", "BetaTCVAE", "FactorVAE", "DIPVAE", "gaussian_log_density",

@@ -114,7 +114,7 @@ def test_residual_lstms_and_output_bias(seqs):
     mean = float(seqs.mean())
     m.decoder.init_output_bias(mean)
     torch.testing.assert_close(torch.sigmoid(m.decoder.frame.deconv[-1].bias), torch.tensor([mean]))
-    from analysis.bench.koopman import reconstruction_errors
+    from neural.koopman.metrics import reconstruction_errors
     m.eval()
     e = reconstruction_errors(m, seqs, seqs.mean((0, 1)))
     assert set(e) == {"recon_mse", "baseline_mse", "fg_recon_mse", "fg_baseline_mse"}
