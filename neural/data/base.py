@@ -77,6 +77,19 @@ class FactorDataset:
         return FactorDataset(self.images[index], self.factors[index], self.factor_names,
                              self.factor_kinds, self.cardinalities, self.factor_values, self.name)
 
+    def pooled(self, k: int) -> "FactorDataset":
+        """The same dataset with every image shrunk by ``k × k`` mean pooling (``H`` and ``W`` must
+        be multiples of ``k``): ``out[n, c, i, j] = mean_{a, b < k} images[n, c, k·i + a, k·j + b]``.
+        Factors and metadata are unchanged — a 64 × 64 dSprites image pooled with ``k = 2`` is a
+        32 × 32 image of the same scene (anti-aliased by the averaging)."""
+        k = int(k)
+        n, c, h, w = self.images.shape
+        if k < 1 or h % k or w % k:
+            raise InvalidParameter(f"k must be a positive divisor of the image size {h}×{w}, got {k}")
+        images = self.images.reshape(n, c, h // k, k, w // k, k).mean(axis=(3, 5), dtype=np.float64)
+        return FactorDataset(images.astype(self.images.dtype), self.factors, self.factor_names,
+                             self.factor_kinds, self.cardinalities, self.factor_values, self.name)
+
     def torch_dataset(self):
         """A ``torch.utils.data.TensorDataset`` of (images, factors) as float32 tensors."""
         import torch

@@ -178,3 +178,21 @@ def test_sampler_drives_the_factor_vae_score():
 def test_bad_arguments_raise_value_error_naming_them(call, name):
     with pytest.raises(ValueError, match=name):
         call()
+
+
+def test_pooled_images_are_block_means_with_factors_kept():
+    d = make_dsprites(5, rng=1)
+    p = d.pooled(2)
+    assert p.images.shape == (5, 1, 32, 32) and p.images.dtype == d.images.dtype
+    n, c, i, j = 3, 0, 7, 20                                 # one block by hand
+    block = d.images[n, c, 2 * i:2 * i + 2, 2 * j:2 * j + 2]
+    assert p.images[n, c, i, j] == pytest.approx(block.mean(), abs=1e-7)
+    # mass is kept (mean pooling: total ink / k²) and the centroid halves
+    np.testing.assert_allclose(p.images.sum(axis=(1, 2, 3)), d.images.sum(axis=(1, 2, 3)) / 4, rtol=1e-5)
+    cx, cy = centroid(d.images[n, 0])
+    m = p.images[n, 0]
+    pcx = (m * np.arange(32)[None, :]).sum() / m.sum()
+    assert pcx == pytest.approx((cx - 0.5) / 2, abs=0.25)      # floor(x/2) vs (x − ½)/2: within ¼
+    assert np.array_equal(p.factors, d.factors) and p.factor_names == d.factor_names
+    with pytest.raises(ValueError, match="k must be"):
+        d.pooled(3)
