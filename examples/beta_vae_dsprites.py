@@ -5,14 +5,23 @@ A β-VAE on dSprites-like images (generated here), scored with I_m and SAP from 
 
 From the repository root::
 
-    python examples/beta_vae_dsprites.py            # see "What to expect: the defaults (2,000 steps of 64 images at 32 × 32 — dSprites pooled 2 × 2 —
+    python examples/beta_vae_dsprites.py            # see "What to expect" below
+    python examples/beta_vae_dsprites.py --steps 50 # a smoke run
+
+It trains with the one trainer (checkpoints + log in ./example-beta-vae/), then encodes held-out
+images and evaluates the posterior means against the factors with the same metric engine that
+scores the closed-form linear Gaussian solutions — printed beside the same network untrained (a
+randomly initialised encoder, the floor every trained score must clear), with the number of
+active latents (a collapsed code, KL ≈ 0, is said as such: :mod:`neural.bridge`).
+
+What to expect: the defaults (2,000 steps of 64 images at 32 × 32 — dSprites pooled 2 × 2 —
 on one CPU thread) take about 1 min 40 s on a 2-core machine. Measured with seed 0: the trained
 code scores I_m 2.40 nats, SAP 0.52, MIG 0.17 and Gaussian MIG 0.63 against the untrained
 network's 0.24, 0.04, 0.02 and 0.30; three of six latents are active and carry scale and the two
 positions (orientation is not learned this early). That is a code well above its floor, not a
 fully disentangled one: the β-VAE papers train for ~300,000 steps on 737,280 images at 64 × 64.
-β is per image of 1,024 pixels here (the reconstruction term is summed over pixels), so β = 8
-weighs the KL term about as β = 2 would at 64 × 64.
+The reconstruction term is summed over 1,024 pixels here instead of 4,096, so β = 8 weighs the KL
+term against it about as β = 32 would at 64 × 64.
 """
 
 import argparse

@@ -178,6 +178,31 @@ def test_ctrl_c_outside_a_kernel_exits_130_without_traceback(capsys, monkeypatch
     assert capsys.readouterr().err == "interrupted\n"
 
 
+def test_the_console_script_reports_a_ctrl_c_during_its_imports_in_one_line():
+    """The installed ``lingauss`` command is :func:`analysis._console.main`; a Ctrl-C while it is
+    still importing the command line (numpy, Numba, the kernels) is one line and exit 130."""
+    import tomllib
+    from pathlib import Path
+
+    scripts = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["lingauss"] == "analysis._console:main"
+    code = ("import signal, sys, builtins\n"
+            "real = builtins.__import__\n"
+            "def imp(name, *a, **k):\n"             # a Ctrl-C exactly when the CLI imports numpy
+            "    if name == 'numpy': signal.raise_signal(signal.SIGINT)\n"
+            "    return real(name, *a, **k)\n"
+            "builtins.__import__ = imp\n"
+            "from analysis._console import main\n"
+            "sys.exit(main())\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
+    res = subprocess.run([sys.executable, "-c", code, "--version"], capture_output=True, text=True,
+                         timeout=120, env=env)
+    assert (res.returncode, res.stderr) == (130, "interrupted\n"), res.stderr
+    ok = subprocess.run([sys.executable, "-c", "import sys; from analysis._console import main; sys.exit(main())",
+                         "--version"], capture_output=True, text=True, timeout=120, env=env)
+    assert ok.returncode == 0 and ok.stdout.startswith("lingauss "), ok.stderr
+
+
 def test_eval_samples_is_honoured_or_refused(tmp_path):
     pytest.importorskip("torch")
     from neural.experiment import train_vae
