@@ -90,3 +90,33 @@ def test_elbo_terms_add_up_to_the_model_losses():
         rec = vae.decode_mean(vae.encode(aligned[:, 1, 1:].flatten(0, 1)))
         brute = (aligned[:, 1, 1:].flatten(0, 1) - rec).abs().sum() / 2
     assert fl.errors[1] == pytest.approx(float(brute), rel=1e-5)
+
+
+def test_parallel_run_from_a_script_without_main_guard_equals_the_sequential_run(tmp_path):
+    """``jobs=2`` from a plain script (no ``if __name__ == "__main__":``, as users write them) runs
+    in loky workers and gives the rows of the sequential run: every training is seeded on its own."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from analysis.bench.flow import run_flow_benchmark
+
+    small = dict(seeds=(0,), train_steps=2, curve_every=2, n_train=16, n_eval=4, n_importance=2,
+                 channels=(4, 8), hidden=16, latent_dim=2)
+    script = tmp_path / "run.py"
+    script.write_text("import json\n"
+                      "from analysis.bench.flow import run_flow_benchmark\n"
+                      f"res = run_flow_benchmark('cpu', jobs=2, **{small!r})\n"
+                      "print('ROWS', json.dumps(res.as_json()['rows']))\n")
+    root = Path(__file__).resolve().parents[2]
+    env = {**__import__("os").environ, "PYTHONPATH": str(root), "OMP_NUM_THREADS": "1"}
+    res = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True,
+                         text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    parallel = json.loads(res.stdout.split("ROWS ", 1)[1])
+    sequential = run_flow_benchmark("cpu", **small).as_json()["rows"]
+    key = lambda r: (r["model"], r["seed"])                             # noqa: E731
+    assert [key(r) for r in sorted(parallel, key=key)] == [key(r) for r in sorted(sequential, key=key)]
+    for p, s in zip(sorted(parallel, key=key), sorted(sequential, key=key)):
+        for k in ("E_scale", "E_rotation", "E_colour", "ll_normal", "ll_bernoulli"):
+            assert p[k] == pytest.approx(s[k], rel=1e-5, abs=1e-6), (p["model"], k)
