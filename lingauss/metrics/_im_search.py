@@ -28,8 +28,7 @@ import numpy as np
 from numba import njit, prange
 
 from ._im_kernels import _matchings
-from ._im_bounds import (_NEG, lagrange_prices, local_search, node_bound, reward_tables,  # noqa: F401
-                         standalone_prices)
+from ._im_bounds import _NEG, node_bound
 
 
 # -------------------------------------------------------------------------------------- tasks

@@ -17,7 +17,7 @@ v_j to one latent (groups may be empty; :math:`m^s` of them). Its score is
   branch-and-bound and solves each surviving matching exactly. A node is cut when a Lagrangian
   bound on the reward of every completion, minus the partial penalty (MI is monotone under
   inclusion, so the penalty only grows), falls below the incumbent (a local-search optimum found
-  first); proofs in :mod:`lingauss.metrics._im_search`. The search starts from ~4096 subtrees,
+  first); proofs in :mod:`lingauss.metrics._im_bounds` and :mod:`lingauss.metrics._im_search`. The search starts from ~4096 subtrees,
   runs on ``n_jobs`` threads in chunks of ~0.1 s (progress, Ctrl-C, ``time_limit``), and hands
   unexplored siblings of busy threads to idle ones. Stopped by ``time_limit``, it returns the
   best assignment found and a certified upper bound: the largest node bound over the unexplored
@@ -49,6 +49,7 @@ from lingauss.params import InvalidParameter
 from ..grouping import canonical_grouping
 from ..params import Interval, Options, validate_params
 from ..warmup import register
+from . import _im_bounds as _bounds
 from . import _im_search as _kernels
 from ._im_kernels import exact_dp as _exact_dp_kernel
 from ._im_kernels import exhaustive as _exhaustive_kernel
@@ -315,12 +316,12 @@ def _search_tables(cov, m, s, n_jobs, parallel):
         numba.set_num_threads(old_threads)
     if not ok:
         raise InvalidParameter("joint_cov is numerically singular: a conditional variance vanished")
-    incumbent, inc_masks = _kernels.local_search(LD, RT.T, m, s, _RESTARTS, 0)
+    incumbent, inc_masks = _bounds.local_search(LD, RT.T, m, s, _RESTARTS, 0)
     numba.set_num_threads(n_jobs)
     try:
-        lams = np.stack([_kernels.standalone_prices(RT, m, s),
-                         _kernels.lagrange_prices(RT, m, s, _PRICE_ITERS, incumbent, parallel)])
-        E = _kernels.reward_tables(RT, lams, m, s, parallel)
+        lams = np.stack([_bounds.standalone_prices(RT, m, s),
+                         _bounds.lagrange_prices(RT, m, s, _PRICE_ITERS, incumbent, parallel)])
+        E = _bounds.reward_tables(RT, lams, m, s, parallel)
     finally:
         numba.set_num_threads(old_threads)
     lamsuf = np.concatenate([np.cumsum(lams[:, ::-1], axis=1)[:, ::-1], np.zeros((2, 1))], axis=1)

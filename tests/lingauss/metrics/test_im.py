@@ -9,7 +9,7 @@ from hypothesis import given, settings, strategies as st
 import lingauss as lg
 from lingauss.metrics import (count_assignments, count_set_partitions, im_score, im_scores_all,
                               set_partitions, stirling2)
-from lingauss.metrics import _im_search
+from lingauss.metrics import _im_bounds
 from lingauss.metrics._im_kernels import subset_tables_t
 from lingauss.metrics._joint import correlation
 from lingauss.scenarios import canonical_grouping
@@ -101,7 +101,7 @@ def test_reward_bound_and_monotone_penalty_hold_for_every_partial_partition():
     m, s = 3, 5
     cov = _spd_from_seed(11, m + s, 50.0, 1.0)
     _, RT, _ = subset_tables_t(correlation(cov), m, s)
-    E = _im_search.reward_tables(RT, np.zeros((1, s)), m, s, False)     # λ = 0: R[i, M ∪ U]
+    E = _im_bounds.reward_tables(RT, np.zeros((1, s)), m, s, False)     # λ = 0: R[i, M ∪ U]
 
     def reward_and_penalty(blocks):
         best = max(sum(lg.gaussian_mi(cov, [lat], [m + j for j in blk]) for blk, lat in zip(blocks, perm))
@@ -124,7 +124,7 @@ def test_reward_bound_and_monotone_penalty_hold_for_every_partial_partition():
             for b, blk in enumerate(prefix):
                 masks[b] = sum(1 << j for j in blk)
             assert U == ((1 << s) - 1) ^ ((1 << d) - 1)
-            bound = _im_search.node_bound(E, np.zeros((1, s + 1)), masks, len(prefix), d, m, s)
+            bound = _im_bounds.node_bound(E, np.zeros((1, s + 1)), masks, len(prefix), d, m, s)
             assert bound >= max(r for r, _ in completions) - 1e-12
             partial_pen = reward_and_penalty(prefix)[1] if len(prefix) > 1 else 0.0
             assert partial_pen <= min(pen for _, pen in completions) + 1e-12

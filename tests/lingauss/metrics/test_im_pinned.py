@@ -13,7 +13,7 @@ import pytest
 import lingauss as lg
 import lingauss.metrics.im as im_module
 from analysis.bench import im_benchmark_covariance
-from lingauss.metrics import _im_search as K
+from lingauss.metrics import _im_bounds as B
 from lingauss.metrics import count_set_partitions, im_score
 
 
@@ -79,7 +79,7 @@ def test_anytime_bound_is_never_below_the_score_nor_the_true_maximum(kind, monke
     """A weak incumbent, tiny chunks, and the search stopped after 1, 2, 4, … chunks."""
     covs = [im_benchmark_covariance(12, 5, kind, seed) for seed in range(3)]
     exact = [im_score(c, 5, progress=False, n_jobs=1).score for c in covs]
-    monkeypatch.setattr(K, "local_search", _poor_incumbent)
+    monkeypatch.setattr(B, "local_search", _poor_incumbent)
     monkeypatch.setattr(im_module, "_MIN_CHUNK_NODES", 5)
     monkeypatch.setattr(im_module, "_TASKS", 64)
     monkeypatch.setattr(im_module, "time", _ChunkClock())

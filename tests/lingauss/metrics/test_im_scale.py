@@ -15,6 +15,7 @@ import lingauss as lg
 import lingauss.metrics.im as im_module
 from analysis.bench import im_benchmark_covariance
 from lingauss.metrics import im_score, im_tables, set_partitions
+from lingauss.metrics import _im_bounds as B
 from lingauss.metrics import _im_search as K
 from lingauss.metrics._im_kernels import subset_tables, subset_tables_t
 from lingauss.testing import _spd_from_seed, joint_covariances
@@ -76,8 +77,8 @@ def test_reward_tables_match_their_definition(seed, lam_scale):
     LD, RT = _permuted_tables(cov, m)
     rng = np.random.default_rng(seed)
     lams = np.stack([lam_scale * rng.random(s), rng.standard_normal(s)])
-    E = K.reward_tables(RT, lams, m, s, False)
-    assert np.array_equal(E, K.reward_tables(RT, lams, m, s, True))
+    E = B.reward_tables(RT, lams, m, s, False)
+    assert np.array_equal(E, B.reward_tables(RT, lams, m, s, True))
     for p in range(2):
         for d in range(s + 1):
             U = list(range(d, s))
@@ -99,9 +100,9 @@ def test_node_bound_covers_every_completion(seed):
         if seed % 2 else _spd_from_seed(seed, m + s, 50.0, 1.0)
     LD, RT = _permuted_tables(cov, m)
     rng = np.random.default_rng(seed)
-    lams = np.stack([K.standalone_prices(RT, m, s), 2 * rng.standard_normal(s)])
+    lams = np.stack([B.standalone_prices(RT, m, s), 2 * rng.standard_normal(s)])
     lamsuf = np.concatenate([np.cumsum(lams[:, ::-1], axis=1)[:, ::-1], np.zeros((2, 1))], axis=1)
-    E = K.reward_tables(RT, lams, m, s, False)
+    E = B.reward_tables(RT, lams, m, s, False)
 
     def score(blocks):
         best = max(sum(lg.gaussian_mi(cov, [lat], [m + j for j in blk]) for blk, lat in zip(blocks, perm))
@@ -206,7 +207,7 @@ def test_every_intermediate_bound_is_certified(kind, n_jobs, tasks, weak_incumbe
             masks = np.zeros(m, dtype=np.int64)
             masks[0] = (1 << s) - 1
             return float(R[0, (1 << s) - 1]), masks
-        monkeypatch.setattr(K, "local_search", poor)
+        monkeypatch.setattr(B, "local_search", poor)
     seen = []
     res = im_score(cov, 6, progress=seen.append, n_jobs=min(n_jobs, numba.config.NUMBA_NUM_THREADS))
     assert res.score == pytest.approx(exact.score, abs=1e-12)
