@@ -111,6 +111,8 @@ class Reproduction:
     out: Path | None = None
     files: list[Path] = field(default_factory=list)
     errors: list[dict] = field(default_factory=list)
+    #: figure files kept from an earlier run with the same inputs (not redrawn)
+    kept_figures: int = 0
     """Rows of every sweep run here (main protocol and re-runs) whose task raised (status
     ``"error"``); they are not counted as solved and the next run retries them."""
 
@@ -226,7 +228,11 @@ def reproduce(protocol: Protocol | None = None, *, seeds=(0,), sizes=((3, 4, 3),
     the resume store, so a rerun reuses every solved point — and ``sweep.csv``) and, with
     ``figures``, figures in ``out/figures`` in each of ``formats`` (default PNG; ``("png", "pdf")``
     adds PDF), each drawn once: the success bars, the (γ, λ) heatmaps of each scenario and its I_m
-    landscape at the grid point nearest ``landscape_point`` = (γ, λ). ``executor``/``n_workers`` as
+    landscape at the grid point nearest ``landscape_point`` = (γ, λ). Figures are drawn only when
+    what they show changed: ``out/figures/.figures-key.json`` holds a SHA-256 of their inputs (the
+    sweep's rows, the comparison, the options, matplotlib's version and the plotting code), and a
+    rerun with the same key keeps the files (``Reproduction.kept_figures`` counts them; delete the
+    folder to force a redraw). ``executor``/``n_workers`` as
     in :func:`analysis.sweep` (default ``"auto"``: the 150 points of the default run are solved in
     this process by the compiled kernel; a process pool starts only for large sweeps).
     """
@@ -313,29 +319,81 @@ def _write(rep: Reproduction, scenarios, *, figures: bool, show: bool,
     if rep.sensitivity:
         files.append(_csv(out / "sensitivity.csv", rep.sensitivity))
     if figures:
-        from .plots import plot_grid_heatmaps, plot_im_landscape, plot_reproduction_grids, plot_success_bars
-
         fig_dir = out / "figures"
-        files += plot_success_bars(rep.comparison, fig_dir / "success_rates", show=show, formats=formats)
-        seed = rep.table.rows[0]["seed"]
-        for size in sorted({sc.size for sc in scenarios}):
-            names = [sc.name for sc in scenarios if sc.size == size]
-            files += plot_reproduction_grids(
-                rep.table, names, fig_dir / f"reproduction_grids_{''.join(map(str, size))}",
-                decoder_noise=rep.protocol.decoder_noise, seed=seed, show=show, formats=formats,
-                title=f"(s, n, m) = {size}: {rep.protocol.decoder_noise} Σ_Z, seed {seed}")
-        for sc in scenarios:
-            slug = sc.name.replace("(", "").replace(")", "").replace(",", "").replace(" ", "_")
-            files += plot_grid_heatmaps(rep.table, sc.name, fig_dir / f"grid_{slug}",
-                                        decoder_noise=rep.protocol.decoder_noise,
-                                        seed=rep.table.rows[0]["seed"], show=show, formats=formats)
-            # the landscape at the grid point nearest landscape_point (default (1, 0): the VAE)
-            g0, l0 = landscape_point
-            rows = [r for r in rep.table.rows if r["scenario"] == sc.name and r["B"] is not None]
-            if rows:
-                r = min(rows, key=lambda r: (abs(r["gamma"] - g0) + abs(r["lam"] - l0), r["seed"]))
-                files += plot_im_landscape(
-                    sc, np.array(r["B"]), np.array(r["sigma_w"]), fig_dir / f"landscape_{slug}",
-                    title=f"I_m landscape — {sc.name}, γ = {r['gamma']:g}, λ = {r['lam']:g} ({r['status']})",
-                    show=show, formats=formats)
+        key = _figures_key(rep, scenarios, landscape_point, formats)
+        kept = _unchanged_figures(fig_dir, key)
+        if kept is not None and not show:
+            rep.kept_figures = len(kept)
+            return files + kept
+        drawn = _draw_figures(rep, scenarios, fig_dir, show=show, landscape_point=landscape_point,
+                              formats=formats)
+        write_text_atomic(fig_dir / _FIGURES_KEY, json.dumps(
+            {"key": key, "files": [str(Path(f).relative_to(fig_dir)) for f in drawn]}, indent=1))
+        files += drawn
+    return files
+
+
+#: The file in ``out/figures`` naming the inputs its figures were drawn from (:func:`_figures_key`).
+_FIGURES_KEY = ".figures-key.json"
+
+
+def _figures_key(rep: Reproduction, scenarios, landscape_point, formats) -> str:
+    """SHA-256 of everything the figures are drawn from: the sweep's rows, the comparison, the
+    scenarios, the landscape point, the formats, matplotlib's version and the plotting code."""
+    import hashlib
+
+    import matplotlib
+
+    from . import plots
+
+    h = hashlib.sha256()
+    h.update(Path(plots.__file__).read_bytes())
+    h.update(Path(__file__).read_bytes())
+    payload = {"rows": rep.table.rows, "comparison": rep.comparison, "formats": list(formats),
+               "scenarios": [sc.name for sc in scenarios], "point": list(landscape_point),
+               "noise": rep.protocol.decoder_noise, "matplotlib": matplotlib.__version__}
+    h.update(json.dumps(payload, sort_keys=True, default=str).encode())
+    return h.hexdigest()
+
+
+def _unchanged_figures(fig_dir: Path, key: str) -> list[Path] | None:
+    """The figure files of an earlier run with the same inputs, if every one is still there."""
+    try:
+        old = json.loads((fig_dir / _FIGURES_KEY).read_text())
+    except (OSError, ValueError):
+        return None
+    files = [fig_dir / f for f in old.get("files", [])]
+    if old.get("key") != key or not files or not all(f.is_file() for f in files):
+        return None
+    return files
+
+
+def _draw_figures(rep: Reproduction, scenarios, fig_dir: Path, *, show: bool, landscape_point,
+                  formats) -> list[Path]:
+    """Every figure of the reproduction into ``fig_dir``; returns the files written."""
+    from .plots import plot_grid_heatmaps, plot_im_landscape, plot_reproduction_grids, plot_success_bars
+
+    files: list[Path] = []
+    files += plot_success_bars(rep.comparison, fig_dir / "success_rates", show=show, formats=formats)
+    seed = rep.table.rows[0]["seed"]
+    for size in sorted({sc.size for sc in scenarios}):
+        names = [sc.name for sc in scenarios if sc.size == size]
+        files += plot_reproduction_grids(
+            rep.table, names, fig_dir / f"reproduction_grids_{''.join(map(str, size))}",
+            decoder_noise=rep.protocol.decoder_noise, seed=seed, show=show, formats=formats,
+            title=f"(s, n, m) = {size}: {rep.protocol.decoder_noise} Σ_Z, seed {seed}")
+    for sc in scenarios:
+        slug = sc.name.replace("(", "").replace(")", "").replace(",", "").replace(" ", "_")
+        files += plot_grid_heatmaps(rep.table, sc.name, fig_dir / f"grid_{slug}",
+                                    decoder_noise=rep.protocol.decoder_noise,
+                                    seed=rep.table.rows[0]["seed"], show=show, formats=formats)
+        # the landscape at the grid point nearest landscape_point (default (1, 0): the VAE)
+        g0, l0 = landscape_point
+        rows = [r for r in rep.table.rows if r["scenario"] == sc.name and r["B"] is not None]
+        if rows:
+            r = min(rows, key=lambda r: (abs(r["gamma"] - g0) + abs(r["lam"] - l0), r["seed"]))
+            files += plot_im_landscape(
+                sc, np.array(r["B"]), np.array(r["sigma_w"]), fig_dir / f"landscape_{slug}",
+                title=f"I_m landscape — {sc.name}, γ = {r['gamma']:g}, λ = {r['lam']:g} ({r['status']})",
+                show=show, formats=formats)
     return files

@@ -3,11 +3,14 @@ r"""The compiled Blahut–Arimoto iteration (Numba, cached): a whole grid, or on
 :func:`run_chunk` runs the complete loop of a range of (γ, λ) points: the encoder half-step, the
 decoder half-step, the family's Σ_Z update (:mod:`lingauss._noise_kernels`, chosen by the family's
 declared ``kernel`` code), the status checks and the loss of the stopping rule — no Python and no
-allocation per iteration. The points run on LANES = 8 *lanes* (:mod:`lingauss._small_linalg`): the points
-advance together, one SIMD instruction per arithmetic step, and a lane whose point stops (its own
-status, at its own iteration) takes the next point of the range at once, so no lane waits for the
-slowest point. :func:`solve_grid` runs the chunks of a grid in a ``prange`` loop (threads);
-:func:`lingauss.blahut_arimoto` runs its one point on one lane, recording the loss history.
+allocation per iteration. The points run on ``nl`` *lanes* (:mod:`lingauss._small_linalg`): the
+points advance together, one SIMD instruction per arithmetic step, and a lane whose point stops
+(its own status, at its own iteration) takes the next point of the range at once, so no lane waits
+for the slowest point. The lane count is a compile-time constant (``numba.literally``: one
+specialisation per value, each cached): :func:`solve_grid` runs the chunks of a grid on LANES = 8
+lanes in a ``prange`` loop (threads); :func:`solve_point` — :func:`lingauss.blahut_arimoto` —
+runs its one point on a single lane, recording the loss history, so that one point does not pay
+for eight.
 
 Cheap exact status checks. The numpy reference (:mod:`lingauss._ba_numpy`) computes the
 eigenvalues of Σ_W and Σ_Z every iteration to test ``λ_min/λ_max < singular_tol``. Here the bound
@@ -22,10 +25,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import literally, njit, prange
 
 from ._noise_kernels import noise_inverse, noise_update
-from ._small_linalg import (LANES, chol, chol_inverse, chol_logdet, lane_finite, lane_lu_solve,
+from ._small_linalg import (LANES, add_nonfinite_marks, chol, chol_inverse, chol_logdet, lane_lu_solve,
                             lane_relative_min_eig, load_lane, select_into, solve_rows, store_lane,
                             trace)
 
@@ -57,7 +60,7 @@ def _load_point(p, q, A0, Sz0, Szinv0, terms0, gammas, lams, A, B, Sw, Sz, Szinv
 
 @njit(**_JIT)
 def run_chunk(Sy, scale_n, A0, Sz0, terms0, gammas, lams, lo, hi, code, learned, F, Finv, F_logdet,
-              max_iter, tol, collapse_tol, singular_tol, hist, outA, outB, outSw, outSz, outT, outI):
+              max_iter, tol, collapse_tol, singular_tol, hist, outA, outB, outSw, outSz, outT, outI, nl):
     """Blahut–Arimoto on points ``lo..hi-1`` on the lanes; results into ``out*[p]``.
 
     Every point starts at the decoder ``(A0, Sz0)`` with B = 0, Σ_W = I and the loss terms
@@ -65,8 +68,9 @@ def run_chunk(Sy, scale_n, A0, Sz0, terms0, gammas, lams, lo, hi, code, learned,
     ``hist`` (length max_iter + 1, or 0 for none): the total loss after each accepted iteration of
     point ``lo`` (one-point runs).
     """
+    literally(nl)
     n, m = A0.shape
-    L = LANES
+    L = nl
     keep_hist = hist.shape[0] > 0
     f = np.empty
     # state (last accepted iterate) and per-lane scalars
@@ -83,125 +87,129 @@ def run_chunk(Sy, scale_n, A0, Sz0, terms0, gammas, lams, lo, hi, code, learned,
     okM, okX, okZ = np.ones(L, np.bool_), np.ones(L, np.bool_), np.ones(L, np.bool_)
     acc = np.zeros(L, np.bool_)
     ldM, ldZ, trZ, relZ = f(L), f(L), f(L), f(L)
-    trw, trM, trE, trB, g2, wk = f(L), f(L), f(L), f(L), f(L), f(L)
+    trw, trM, trE, trB, g2, wk, fin = f(L), f(L), f(L), f(L), f(L), f(L), f(L)
     work_n, work_m = f((n, n)), f((m, m))
     # Σ_Z⁻¹ of the starting decoder, once
     for q in range(L):
         load_lane(Sz0, Sz, q)
-    noise_inverse(code, Sz, Finv, Szinv, Lz, Lzi, okZ, n)
+    noise_inverse(code, Sz, Finv, Szinv, Lz, Lzi, okZ, n, nl)
     Szinv0 = np.empty((n, n))
     store_lane(Szinv, 0, Szinv0)
 
     nxt = lo
-    for q in range(LANES):               # idle lanes run a copy of the first point, never stored
+    for q in range(nl):               # idle lanes run a copy of the first point, never stored
         _load_point(lo, q, A0, Sz0, Szinv0, terms0, gammas, lams, A, B, Sw, Sz, Szinv, St, gam, lm)
         if nxt < hi:
             lp[q] = nxt
             _load_point(nxt, q, A0, Sz0, Szinv0, terms0, gammas, lams, A, B, Sw, Sz, Szinv, St, gam, lm)
             nxt += 1
     active = 0
-    for q in range(LANES):
+    for q in range(nl):
         if lp[q] >= 0:
             active += 1
     while active > 0:
         # ---------------- encoder half-step: P = γΣ_Z⁻¹ + 2λI, M = I + AᵀPA, Σ_W = M⁻¹, B = Σ_W AᵀP
         for i in range(n):
             for j in range(n):
-                for q in range(LANES):
+                for q in range(nl):
                     P[i, j, q] = gam[q] * Szinv[i, j, q]
-            for q in range(LANES):
+            for q in range(nl):
                 P[i, i, q] += 2.0 * lm[q]
         for k in range(n):
             for j in range(m):
-                for q in range(LANES):
+                for q in range(nl):
                     T[k, j, q] = 0.0
                 for l in range(n):
-                    for q in range(LANES):
+                    for q in range(nl):
                         T[k, j, q] += P[k, l, q] * A[l, j, q]
         for i in range(m):
             for j in range(i + 1):
-                for q in range(LANES):
+                for q in range(nl):
                     M[i, j, q] = 1.0 if i == j else 0.0
                 for k in range(n):
-                    for q in range(LANES):
+                    for q in range(nl):
                         M[i, j, q] += A[k, i, q] * T[k, j, q]
-                for q in range(LANES):
+                for q in range(nl):
                     M[j, i, q] = M[i, j, q]
-        for q in range(LANES):
+        for q in range(nl):
             okM[q] = True
             okX[q] = True
-        chol(M, LM, okM, m)
-        chol_inverse(LM, Lw, Swn, m)
-        chol_logdet(LM, ldM, m)
+        chol(M, LM, okM, m, nl)
+        chol_inverse(LM, Lw, Swn, m, nl)
+        chol_logdet(LM, ldM, m, nl)
         for i in range(m):
             for k in range(n):
-                for q in range(LANES):
+                for q in range(nl):
                     Bn[i, k, q] = 0.0
                 for j in range(m):
-                    for q in range(LANES):
+                    for q in range(nl):
                         Bn[i, k, q] += Swn[i, j, q] * T[k, j, q]
         # ---------------- decoder half-step: C = Σ_Y Bᵀ, Σ_X = BΣ_YBᵀ + Σ_W, A = C Σ_X⁻¹, E = Σ_Y − A Cᵀ
         for k in range(n):
             for i in range(m):
-                for q in range(LANES):
+                for q in range(nl):
                     C[k, i, q] = 0.0
                 for l in range(n):
                     s = Sy[k, l]
-                    for q in range(LANES):
+                    for q in range(nl):
                         C[k, i, q] += s * Bn[i, l, q]
-        for q in range(LANES):
+        for q in range(nl):
             trB[q] = 0.0
         for i in range(m):
             for j in range(i + 1):
-                for q in range(LANES):
+                for q in range(nl):
                     Sx[i, j, q] = 0.0
                 for k in range(n):
-                    for q in range(LANES):
+                    for q in range(nl):
                         Sx[i, j, q] += Bn[i, k, q] * C[k, j, q]
                 if i == j:
-                    for q in range(LANES):
+                    for q in range(nl):
                         trB[q] += Sx[i, i, q]
-                for q in range(LANES):
+                for q in range(nl):
                     Sx[i, j, q] += Swn[i, j, q]
                     Sx[j, i, q] = Sx[i, j, q]
-        solve_rows(Sx, C, Lw, An, okX, n, m)
-        for q in range(LANES):
+        solve_rows(Sx, C, Lw, An, okX, n, m, nl)
+        for q in range(nl):
             if not okX[q]:
                 lane_lu_solve(Sx, C, An, q, n, m)
         for k in range(n):
-            for q in range(LANES):
+            for q in range(nl):
                 E[k, k, q] = Sy[k, k]
             for i in range(m):
-                for q in range(LANES):
+                for q in range(nl):
                     E[k, k, q] -= An[k, i, q] * C[k, i, q]
             for l in range(k):                     # sym(Σ_Y − A Cᵀ), as the reference
-                for q in range(LANES):
+                for q in range(nl):
                     E[k, l, q] = Sy[k, l]
                     E[l, k, q] = Sy[l, k]
                 for i in range(m):
-                    for q in range(LANES):
+                    for q in range(nl):
                         E[k, l, q] -= An[k, i, q] * C[l, i, q]
                         E[l, k, q] -= An[l, i, q] * C[k, i, q]
-                for q in range(LANES):
+                for q in range(nl):
                     E[k, l, q] = 0.5 * (E[k, l, q] + E[l, k, q])
                     E[l, k, q] = E[k, l, q]
-        noise_update(code, E, F, Finv, F_logdet, Szn, Szinvn, Lz, Lzi, okZ, ldZ, trZ, relZ, wk, n)
-        trace(Swn, trw, m)
-        trace(M, trM, m)
-        trace(E, trE, n)
-        for q in range(LANES):
+        noise_update(code, E, F, Finv, F_logdet, Szn, Szinvn, Lz, Lzi, okZ, ldZ, trZ, relZ, wk, n, nl)
+        trace(Swn, trw, m, nl)
+        trace(M, trM, m, nl)
+        trace(E, trE, n, nl)
+        for q in range(nl):
             g2[q] = 0.0
+            fin[q] = 0.0
+        add_nonfinite_marks(An, fin, nl)
+        add_nonfinite_marks(Bn, fin, nl)
+        add_nonfinite_marks(Szn, fin, nl)
         for k in range(n):
             for j in range(m):
-                for q in range(LANES):
+                for q in range(nl):
                     g2[q] += An[k, j, q] * An[k, j, q]
         # ---------------- per lane: the status checks in the reference's order, then the loss
-        for q in range(LANES):
+        for q in range(nl):
             acc[q] = False
             status, reason = RUNNING, R_NONE
             if not okM[q]:
                 status, reason = DIVERGED, R_ENCODER
-            elif not (lane_finite(An, q) and lane_finite(Bn, q) and lane_finite(Szn, q)):
+            elif fin[q] != 0.0:                    # a non-finite entry of A, B or Σ_Z
                 status, reason = INVALID, R_NONFINITE
             elif learned and relZ[q] < 2.0 * singular_tol and \
                     lane_relative_min_eig(Szn, q, work_n) < singular_tol:
@@ -240,13 +248,13 @@ def run_chunk(Sy, scale_n, A0, Sz0, terms0, gammas, lams, lo, hi, code, learned,
                 if lp[q] >= 0:
                     outI[lp[q], 1] = status
                     outI[lp[q], 2] = reason
-        select_into(An, A, acc)
-        select_into(Bn, B, acc)
-        select_into(Swn, Sw, acc)
-        select_into(Szn, Sz, acc)
-        select_into(Szinvn, Szinv, acc)
+        select_into(An, A, acc, nl)
+        select_into(Bn, B, acc, nl)
+        select_into(Swn, Sw, acc, nl)
+        select_into(Szn, Sz, acc, nl)
+        select_into(Szinvn, Szinv, acc, nl)
         # ---------------- lanes whose point stopped: store it, take the next point
-        for q in range(LANES):
+        for q in range(nl):
             if lit[q] >= 0:
                 continue
             lit[q] = -lit[q] - 1
@@ -286,4 +294,13 @@ def solve_grid(Sy, scale_n, A0, Sz0, terms0, gammas, lams, bounds, code, learned
     for c in prange(bounds.shape[0] - 1):
         run_chunk(Sy, scale_n, A0, Sz0, terms0, gammas, lams, bounds[c], bounds[c + 1], code, learned,
                   F, Finv, F_logdet, max_iter, tol, collapse_tol, singular_tol, empty,
-                  outA, outB, outSw, outSz, outT, outI)
+                  outA, outB, outSw, outSz, outT, outI, LANES)
+
+
+@njit(**_JIT)
+def solve_point(Sy, scale_n, A0, Sz0, terms0, gammas, lams, code, learned, F, Finv, F_logdet,
+                max_iter, tol, collapse_tol, singular_tol, hist, outA, outB, outSw, outSz, outT, outI):
+    """:func:`run_chunk` on point 0 alone, on one lane (no SIMD lanes to fill: a single point pays
+    for itself only), recording its loss history into ``hist`` (length 0: none)."""
+    run_chunk(Sy, scale_n, A0, Sz0, terms0, gammas, lams, 0, 1, code, learned, F, Finv, F_logdet,
+              max_iter, tol, collapse_tol, singular_tol, hist, outA, outB, outSw, outSz, outT, outI, 1)

@@ -110,7 +110,7 @@ def run_points(sigma_y, A0, Sz0, gammas, lams, family: str, fixed, *, method: st
     if keep_history:                                    # one point: one lane, this thread
         hist = np.empty(int(max_iter) + 1)              # pages past the last iteration stay untouched
         hist[0] = terms0[0, 0]
-        _ba_kernel.run_chunk(*args, np.int64(0), np.int64(1), *family_args, *settings, hist, *out)
+        _ba_kernel.solve_point(*args, *family_args, *settings, hist, *out)
         A, B, Sw, Sz, terms, ints = out
         return Run(A, B, Sw, Sz, np.ascontiguousarray(terms.T), ints[:, 0], ints[:, 1], ints[:, 2],
                    ints[:, 3], hist[:ints[0, 0] + 1].copy())

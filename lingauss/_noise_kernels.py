@@ -14,9 +14,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import literally, njit
 
-from ._small_linalg import LANES, chol, chol_inverse, chol_logdet
+from ._small_linalg import chol, chol_inverse, chol_logdet
 from .noise_families import KERNEL_DIAGONAL, KERNEL_FIXED, KERNEL_FULL, KERNEL_ISOTROPIC
 
 _TINY = np.finfo(np.float64).tiny
@@ -24,73 +24,75 @@ _JIT = dict(cache=True, error_model="numpy", nogil=True, fastmath={"contract", "
 
 
 @njit(**_JIT)
-def noise_inverse(code, Sz, Finv, Szinv, L, Li, ok, n):
+def noise_inverse(code, Sz, Finv, Szinv, L, Li, ok, n, nl):
     """``Szinv = Σ_Z⁻¹`` for the lanes of a valid Σ_Z of family ``code`` (the start of a run)."""
+    literally(nl)
     if code == KERNEL_FIXED:
         for i in range(n):
             for j in range(n):
-                for q in range(LANES):
+                for q in range(nl):
                     Szinv[i, j, q] = Finv[i, j]
     elif code == KERNEL_FULL:
-        chol(Sz, L, ok, n)
-        chol_inverse(L, Li, Szinv, n)
+        chol(Sz, L, ok, n, nl)
+        chol_inverse(L, Li, Szinv, n, nl)
     else:                                   # diagonal and isotropic: a diagonal Σ_Z
         for i in range(n):
             for j in range(n):
-                for q in range(LANES):
+                for q in range(nl):
                     Szinv[i, j, q] = 1.0 / Sz[i, i, q] if i == j else 0.0
 
 
 @njit(**_JIT)
-def noise_update(code, E, F, Finv, F_logdet, Sz, Szinv, L, Li, ok, logdet, tr, rel, work, n):
+def noise_update(code, E, F, Finv, F_logdet, Sz, Szinv, L, Li, ok, logdet, tr, rel, work, n, nl):
     """The decoder half-step's Σ_Z for family ``code``, lane by lane, into ``Sz`` and ``Szinv``.
 
     Per lane q: ``ok[q]`` (Σ_Z positive definite), ``logdet[q]`` = log|Σ_Z|, ``tr[q]`` =
     tr(Σ_Z⁻¹E) and ``rel[q]``: λ_min/λ_max of Σ_Z (diagonal, isotropic: exact; full: a lower
-    bound; fixed: 1, unused). ``work``: a (LANES,) buffer.
+    bound; fixed: 1, unused). ``work``: an (nl,) buffer; ``nl``: the lane count.
     """
-    for q in range(LANES):
+    literally(nl)
+    for q in range(nl):
         ok[q] = True
         tr[q] = 0.0
     if code == KERNEL_FIXED:
         for i in range(n):
             for j in range(n):
-                for q in range(LANES):
+                for q in range(nl):
                     Sz[i, j, q] = F[i, j]
                     Szinv[i, j, q] = Finv[i, j]
                     tr[q] += Finv[i, j] * E[i, j, q]
-        for q in range(LANES):
+        for q in range(nl):
             logdet[q] = F_logdet
             rel[q] = 1.0
         return
     if code == KERNEL_FULL:                 # Σ_Z = E
         for i in range(n):
             for j in range(n):
-                for q in range(LANES):
+                for q in range(nl):
                     Sz[i, j, q] = E[i, j, q]
-        chol(E, L, ok, n)
-        chol_inverse(L, Li, Szinv, n)
-        chol_logdet(L, logdet, n)
-        for q in range(LANES):
+        chol(E, L, ok, n, nl)
+        chol_inverse(L, Li, Szinv, n, nl)
+        chol_logdet(L, logdet, n, nl)
+        for q in range(nl):
             rel[q] = 0.0
             work[q] = 0.0
         for i in range(n):
-            for q in range(LANES):
+            for q in range(nl):
                 rel[q] += E[i, i, q]           # tr Σ_Z
                 work[q] += Szinv[i, i, q]      # tr Σ_Z⁻¹
             for j in range(n):
-                for q in range(LANES):
+                for q in range(nl):
                     tr[q] += Szinv[i, j, q] * E[i, j, q]
-        for q in range(LANES):
+        for q in range(nl):
             rel[q] = 1.0 / (rel[q] * work[q]) if ok[q] else -1.0
         return
     for i in range(n):
         for j in range(n):
-            for q in range(LANES):
+            for q in range(nl):
                 Sz[i, j, q] = 0.0
                 Szinv[i, j, q] = 0.0
     if code == KERNEL_DIAGONAL:             # Σ_Z = diag(E)
-        for q in range(LANES):
+        for q in range(nl):
             lo = E[0, 0, q]
             hi = E[0, 0, q]
             p = 1.0
@@ -113,7 +115,7 @@ def noise_update(code, E, F, Finv, F_logdet, Sz, Szinv, L, Li, ok, logdet, tr, r
                 logdet[q] = s
         return
     # KERNEL_ISOTROPIC: Σ_Z = tr(E)/n I
-    for q in range(LANES):
+    for q in range(nl):
         t = 0.0
         for i in range(n):
             t += E[i, i, q]

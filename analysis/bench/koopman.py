@@ -267,6 +267,7 @@ def run_koopman_benchmark(*, config: str | dict = "cpu", datasets=None, models=M
                     common = dict(in_channels=train.sequences.shape[2], channels=spec["channels"],
                                   hidden=spec["hidden"], image_size=S)
                     common["w_cycle"] = float(spec.get("w_cycle", 0.0))
+                    common["w_shape"] = float(spec.get("w_shape", 0.0))
                     model = _build_model(model_name, spec, **common)
                     model.decoder.init_output_bias(mean_frame.mean((1, 2)))
                     tag = f"{model_name} {name} seed {seed}"

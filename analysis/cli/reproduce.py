@@ -27,8 +27,9 @@ def cmd_reproduce(args) -> int:
     except OSError as exc:
         raise UserError(f"cannot write to {out}: {exc.strerror or exc}") from None
     print(rep.text)
-    print(f"wrote {len(rep.files)} files to {out}/ (report.md, comparison.csv, sweep.csv"
-          f"{', figures/' if not args.no_figures else ''})")
+    kept = f"; {rep.kept_figures} figures unchanged, kept" if rep.kept_figures else ""
+    print(f"wrote {len(rep.files) - rep.kept_figures} files to {out}/ (report.md, comparison.csv, sweep.csv"
+          f"{', figures/' if not args.no_figures and not rep.kept_figures else ''}){kept}")
     if rep.errors:
         print(f"error: {rep.error_summary()}: rerun the same command", file=sys.stderr)
         return 1

@@ -20,6 +20,26 @@ code in which a factor sits on both sides (say the action in the static modes *a
 dynamic ones) draws a swapped sequence that re-encodes to something else, so the term asks that
 every factor live on one side only; it does not say which side.
 
+``w_shape`` (default 0, off — not in Hason (2024)): a *shape and palette swap prior*, for data
+whose static factors are colours on a black background and whose dynamic factors move the
+silhouette (Sprites-like: yes; Moving dSprites, whose static shape *is* a silhouette: no). With
+the pairing of L_cycle (x and its partner y, the batch rolled by one), the static swap S (y's
+static channels, x's dynamics) and the dynamic swap D (x's static channels, y's dynamics) are
+decoded with gradients through the swapped latents, and
+
+* **masks**: S must show x's foreground mask and D y's: MSE of m(·), m(x) = tanh(Σ_c x_c / 0.15)
+  per pixel (0 on the background, ≈ 1 on the figure);
+* **palettes**: every figure pixel of S must have a colour of y's figure and every figure pixel of
+  D one of x's (and back): the mask-weighted mean squared distance from each figure pixel's
+  colour to the nearest figure colour of the other clip, both ways, on two frames per clip
+  (:func:`palette_distance`);
+
+L_shape = masks + palettes. The Koopman structure alone cannot tell a clip-constant action from a
+clip-constant colour (both are λ = 1 information, and every frame shows both): the degenerate
+code that keeps the action in the static modes reconstructs as well as the separated one. This
+term says which is which, from the pixels alone (no factor labels), at the price of a prior about
+the data.
+
 ``residual`` (default True): residual connections around the encoder and decoder LSTMs
 (:mod:`neural.koopman.networks`; without them the reduced CPU models barely learn).
 
@@ -47,7 +67,38 @@ from .networks import KOOPMAN_CHANNELS, SequenceDecoder, SequenceEncoder
 from .operator import METHODS, KoopmanFit, fit_koopman
 from .spectral import DYNAMIC_PENALTIES
 
-__all__ = ["KoopmanAutoencoder"]
+__all__ = ["KoopmanAutoencoder", "foreground_mask", "palette_distance"]
+
+#: Channel-sum scale of :func:`foreground_mask` (the darkest Sprites-like colour sums to ≈ 0.15).
+MASK_SCALE = 0.15
+
+
+def foreground_mask(x: torch.Tensor) -> torch.Tensor:
+    """Soft foreground mask tanh(Σ_c x_c / MASK_SCALE) of frames (..., C, H, W) → (..., H, W)."""
+    return torch.tanh(x.clamp(min=0).sum(-3) / MASK_SCALE)
+
+
+def palette_distance(a: torch.Tensor, b: torch.Tensor, frames: int = 2) -> torch.Tensor:
+    """Symmetric mask-weighted nearest-colour distance between the figures of clips a and b
+    (b, T, C, H, W), on ``frames`` evenly spaced frames: for each figure pixel of a, the squared
+    distance of its colour to the nearest figure colour of b (pixels of b with mask < ½ do not
+    count), averaged with the mask weights; plus the same from b to a; mean over clips."""
+    T = a.shape[1]
+    idx = torch.linspace(0, T - 1, min(frames, T)).round().long()
+
+    def pixels(x):
+        x = x[:, idx]                                              # (b, f, C, H, W)
+        c = x.permute(0, 1, 3, 4, 2).reshape(x.shape[0], -1, x.shape[2])
+        return c, foreground_mask(x).reshape(x.shape[0], -1)
+
+    ca, ma = pixels(a)
+    cb, mb = pixels(b.detach())
+    d = torch.cdist(ca, cb).pow(2)                                 # (b, Pa, Pb)
+    far = 3.0                                                      # > any RGB squared distance
+    ab = (d + far * (mb < 0.5)[:, None, :]).min(-1).values        # a's pixels → b's figure
+    ba = (d + far * (ma.detach() < 0.5)[:, :, None]).min(-2).values   # b's pixels → a's figure
+    one = (ab * ma).sum(-1) / ma.sum(-1).clamp(min=1e-6) + (ba * mb).sum(-1) / mb.sum(-1).clamp(min=1e-6)
+    return one.mean()
 
 
 class KoopmanAutoencoder(nn.Module):
@@ -60,7 +111,7 @@ class KoopmanAutoencoder(nn.Module):
                  channels: Sequence[int] = KOOPMAN_CHANNELS, hidden: int = 256, w_rec: float = 15.0,
                  w_pred_x: float = 1.0, w_pred_z: float = 1.0, w_eig: float = 1.0,
                  alpha: float = 0.5, dynamic_penalty: str = "real", method: str = "ridge",
-                 ridge: float = 1e-6, residual: bool = True, w_cycle: float = 0.0):
+                 ridge: float = 1e-6, residual: bool = True, w_cycle: float = 0.0, w_shape: float = 0.0):
         super().__init__()
         if int(k) < 2:
             raise InvalidParameter(f"k must be >= 2, got {k!r}")
@@ -69,12 +120,12 @@ class KoopmanAutoencoder(nn.Module):
         if method not in METHODS:
             raise InvalidParameter(f"method must be one of {METHODS}, got {method!r}")
         for name, w in (("w_rec", w_rec), ("w_pred_x", w_pred_x), ("w_pred_z", w_pred_z), ("w_eig", w_eig),
-                        ("w_cycle", w_cycle)):
+                        ("w_cycle", w_cycle), ("w_shape", w_shape)):
             if not float(w) >= 0:
                 raise InvalidParameter(f"{name} must be >= 0, got {w!r}")
         self.k, self.in_channels, self.image_size = int(k), int(in_channels), int(image_size)
         self.w_rec, self.w_pred_x, self.w_pred_z, self.w_eig = map(float, (w_rec, w_pred_x, w_pred_z, w_eig))
-        self.w_cycle = float(w_cycle)
+        self.w_cycle, self.w_shape = float(w_cycle), float(w_shape)
         self.alpha, self.dynamic_penalty = float(alpha), dynamic_penalty
         self.method, self.ridge = method, float(ridge)
         self.encoder = SequenceEncoder(in_channels, self.k, image_size=image_size, channels=channels,
@@ -114,6 +165,9 @@ class KoopmanAutoencoder(nn.Module):
         if self.w_cycle > 0 and Z.shape[0] >= 2:
             out["cycle"] = self.cycle_loss(Z.detach(), fit)
             total = total + self.w_cycle * out["cycle"].to(torch.float64)
+        if self.w_shape > 0 and Z.shape[0] >= 2:
+            out["shape"] = self.shape_loss(x, Z, fit)
+            total = total + self.w_shape * out["shape"].to(torch.float64)
         return {"loss": total, **out}
 
     def training_swaps(self, Z: torch.Tensor, fit: KoopmanFit) -> torch.Tensor:
@@ -130,6 +184,17 @@ class KoopmanAutoencoder(nn.Module):
         with torch.no_grad():
             Zs = self.training_swaps(Z, fit).to(Z.dtype)
         return F.mse_loss(self.encode(self.decode(Zs)), Zs)
+
+    def shape_loss(self, x: torch.Tensor, Z: torch.Tensor, fit: KoopmanFit) -> torch.Tensor:
+        """L_shape of the module doc: frames x, their latents Z and Koopman fit (gradients flow)."""
+        h = Z.shape[0] // 2
+        xp = torch.roll(x, 1, dims=0)
+        swapped = self.decode(self.training_swaps(Z, fit).to(Z.dtype))
+        # first half: static swap (x's motion, the partner's colours); second: dynamic swap
+        shape_of = torch.cat([x[:h], xp[h:]])
+        colours_of = torch.cat([xp[:h], x[h:]])
+        masks = F.mse_loss(foreground_mask(swapped), foreground_mask(shape_of))
+        return masks + palette_distance(swapped, colours_of)
 
     def degenerate_static_fraction(self) -> float | None:
         """Fraction of training spectra whose static mode was degenerate, for the models that can

@@ -209,8 +209,11 @@ def swap_grid(model, data, render: Callable, path, *, n: int = 6, rng=0, title: 
     for r, row in enumerate(rows):
         for c in range(n):
             grid[r * (H + gap):r * (H + gap) + H, c * (W + gap):c * (W + gap) + W] = strip(row[c])
-    fig, ax = plt.subplots(figsize=(min(17.0, max(6.0, grid.shape[1] / 40)), max(3.0, grid.shape[0] / 40 + 0.6)),
-                           dpi=100)
+    # the figure takes the grid's aspect (plus the row labels' column and the title), so that a
+    # wide grid of large frames is not drawn as a thin strip in a tall, empty figure
+    width = min(17.0, max(6.0, grid.shape[1] / 40))
+    height = max(2.0, 1.12 * width * grid.shape[0] / grid.shape[1] + 0.5)
+    fig, ax = plt.subplots(figsize=(width, height), dpi=100)
     ax.imshow(grid, interpolation="nearest")
     ax.set_yticks([r * (H + gap) + H / 2 for r in range(len(rows))])
     ax.set_yticklabels(SWAP_GRID_ROWS, fontsize=7)

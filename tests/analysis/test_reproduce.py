@@ -76,6 +76,28 @@ def test_rerun_reuses_the_store(rep):
     assert again.comparison == rep.comparison
 
 
+def test_figures_are_redrawn_only_when_their_inputs_change(tmp_path):
+    """A rerun with the same inputs keeps every figure file (same bytes, same mtime); a changed
+    input (the landscape point), a deleted figure or a changed format redraws them."""
+    kw = dict(sizes=[(3, 4, 3)], gammas=(0.99, 1.0), lams=(0.0, 0.01), seeds=(0,), executor=None,
+              out=tmp_path, progress=False, baselines=False, sensitivity="none")
+    first = reproduce(Protocol(decoder_noise="isotropic"), **kw)
+    figs = sorted(p for p in first.files if p.parent.name == "figures")
+    assert first.kept_figures == 0 and len(figs) == 8          # bars, grids, 3 heatmaps, 3 landscapes
+    stamp = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in figs}
+    again = reproduce(Protocol(decoder_noise="isotropic"), **kw)
+    assert again.kept_figures == len(figs)
+    assert sorted(p for p in again.files if p.parent.name == "figures") == figs
+    assert {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in figs} == stamp
+    moved = reproduce(Protocol(decoder_noise="isotropic"), landscape_point=(0.99, 0.01), **kw)
+    assert moved.kept_figures == 0 and all(p.stat().st_mtime_ns != stamp[p][0] for p in figs)
+    figs[0].unlink()
+    redrawn = reproduce(Protocol(decoder_noise="isotropic"), landscape_point=(0.99, 0.01), **kw)
+    assert redrawn.kept_figures == 0 and figs[0].exists()
+    pdf = reproduce(Protocol(decoder_noise="isotropic"), landscape_point=(0.99, 0.01), formats=("png", "pdf"), **kw)
+    assert pdf.kept_figures == 0 and any(p.suffix == ".pdf" for p in pdf.files)
+
+
 def test_sensitivity_levels():
     base = Protocol()
     quick, full = sensitivity_protocols(base, "quick"), sensitivity_protocols(base, "full")

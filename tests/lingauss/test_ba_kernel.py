@@ -128,3 +128,35 @@ def test_every_family_declares_a_kernel():
     codes = {f.name: f.kernel for f in decoder_noise_families().values()}
     assert codes == {"full": KERNEL_FULL, "diagonal": KERNEL_DIAGONAL, "isotropic": KERNEL_ISOTROPIC,
                      "true": KERNEL_FIXED, "fixed": KERNEL_FIXED}
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("seed", range(3))
+def test_one_lane_point_equals_its_eight_lane_grid_point(family, seed):
+    """blahut_arimoto runs its point on one lane, the grid on eight: same statuses, iterations and
+    solutions at every point of a random problem of every family (default stopping rule)."""
+    model, m, gammas, lams, rng = _problem(100 + seed)
+    kw = dict(decoder_noise=_noise(family, model, rng), rng=seed, max_iter=3000)
+    grid = lg.blahut_arimoto_grid(model, m, gammas, lams, **kw)
+    for i, g in enumerate(gammas):
+        for j, l in enumerate(lams):
+            one = lg.blahut_arimoto(model, m, g, l, **kw)
+            assert (one.status, one.n_iter) == (grid.status[i, j], grid.n_iter[i, j])
+            if one.status in ("converged", "collapsed", "max_iter"):
+                for f in ("A", "sigma_z"):
+                    assert _close(getattr(one, f), getattr(grid, f)[i, j], 1e-12), f
+
+
+def test_nonfinite_marks_flag_exactly_the_lanes_with_inf_or_nan():
+    """The kernel's vectorised finiteness test against np.isfinite, with lanes whose plain sum
+    would overflow (finite: not flagged) and lanes holding one inf, -inf or NaN."""
+    from lingauss._small_linalg import LANES, add_nonfinite_marks
+    rng = np.random.default_rng(0)
+    for trial in range(20):
+        X = rng.standard_normal((4, 3, LANES))
+        X[:, :, 0] = 1e308                                # sum overflows, every entry finite
+        for q in rng.choice(np.arange(1, LANES), size=3, replace=False):
+            X[rng.integers(4), rng.integers(3), q] = rng.choice([np.inf, -np.inf, np.nan])
+        out = np.zeros(LANES)
+        add_nonfinite_marks(X, out, LANES)
+        np.testing.assert_array_equal(out != 0.0, ~np.isfinite(X).all(axis=(0, 1)))

@@ -42,3 +42,23 @@ def test_tiny_benchmark_writes_the_schema(tmp_path):
     assert "strongest floor" in text and "everything static" in text and "ceiling" in text
     assert "gap closed" in text and ("NOT MET" in text or "MET" in text)
     assert str(tmp_path) not in json.dumps(js)
+
+
+def test_swap_grid_of_large_frames_takes_the_grid_aspect(tmp_path):
+    """A grid of 64×64 frames (6 rows of cells 8 frames wide) is a wide strip: the PNG must be as
+    wide as tall in that proportion, not a tall figure with the strip in its middle."""
+    import matplotlib.image as mpimg
+    import torch
+
+    from analysis.bench.koopman import _build_model, _make_data, _renderer, dataset_spec
+    from neural.koopman.curves import swap_grid
+
+    spec = dataset_spec("moving-dsprites", dict(TINY, n_frames=8))
+    data = _make_data("moving-dsprites", 12, 0, spec)
+    torch.manual_seed(0)
+    model = _build_model("SKD", dict(spec, k_skd=4, n_static_skd=2), in_channels=data.sequences.shape[2],
+                         channels=(4, 4, 4, 4), hidden=8, image_size=64)
+    grid = swap_grid(model, data, _renderer("moving-dsprites", spec), tmp_path / "g.png", n=6)
+    h, w = mpimg.imread(tmp_path / "g.png").shape[:2]
+    assert grid.shape[0] / grid.shape[1] < 0.2
+    assert h / w < 2.5 * grid.shape[0] / grid.shape[1] + 0.1
