@@ -85,7 +85,9 @@ def cmd_bench_koopman(args) -> int:
     res = mod.run_koopman_benchmark(config=args.config, datasets=datasets, models=tuple(args.models),
                                     seeds=args.seeds, steps=args.steps, device=device,
                                     progress=not args.quiet, log=log, figures_dir=out)
-    print(mod.format_koopman_benchmark(res))
+    from ..bench.koopman_report import format_koopman_benchmark
+
+    print(format_koopman_benchmark(res))
     if out is not None:
         print(f"results written to {mod.write_results(res, out)}")
     return 0

@@ -3,7 +3,8 @@
 import json
 import math
 
-from analysis.bench.koopman import CPU_CONFIG, format_koopman_benchmark, run_koopman_benchmark
+from analysis.bench.koopman import CPU_CONFIG, run_koopman_benchmark
+from analysis.bench.koopman_report import format_koopman_benchmark
 
 TINY = dict(CPU_CONFIG, n_train=24, n_test=12, n_explore=4, n_frames=4, seeds=(0,), steps=3, batch_size=4,
             k_skd=4, n_static_skd=2, k_ssm=4, channels=(4, 4), hidden=8, image_size=16, judge_steps=5,
@@ -62,3 +63,10 @@ def test_swap_grid_of_large_frames_takes_the_grid_aspect(tmp_path):
     h, w = mpimg.imread(tmp_path / "g.png").shape[:2]
     assert grid.shape[0] / grid.shape[1] < 0.2
     assert h / w < 2.5 * grid.shape[0] / grid.shape[1] + 0.1
+
+
+def test_shape_prior_is_refused_on_data_whose_static_factors_draw_the_silhouette():
+    import pytest
+
+    with pytest.raises(ValueError, match="w_shape > 0"):
+        run_koopman_benchmark(config=dict(TINY, w_shape=1.0, datasets=("moving-dsprites",)))
