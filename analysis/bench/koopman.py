@@ -46,7 +46,10 @@ stride-2 convolutions (32, 64) and a dense 128 layer, k = 16 with s = 4 for SKD 
 per colour factor), k = 8 for SSM-SKD, batch 32, lr 2·10⁻³ with 100 warm-up steps and a cosine
 decay, a learning-curve point every 250 steps; Moving dSprites (drawn at 64×64 only) keeps four
 stride-2 layers (16, 16, 32, 32). ``w_cycle`` (0: off, as Hason (2024)) switches on the
-swap-cycle term of :mod:`neural.koopman.base`. ``"full"`` — Hason's (2024) size for a GPU (64×64 frames, conv widths 32–256, k = 40 with
+swap-cycle term of :mod:`neural.koopman.base`. ``"cpu-prior"`` — the same with the shape-and-palette
+swap prior of :mod:`neural.koopman.base` (``w_shape`` = 1: a static swap keeps x's foreground mask
+and takes the partner's colours, a dynamic swap the reverse; a statement about the data, not in
+Hason (2024)) and 5,000 steps, on Sprites-like only. ``"full"`` — Hason's (2024) size for a GPU (64×64 frames, conv widths 32–256, k = 40 with
 s = 8 for SKD, k = 15 for SSM-SKD, 10,000 training sequences). Encoder size: the full
 configuration's encoder (four 4×4 stride-2 convolutions 3→32→64→128→256, dense 4096→256→k and a
 k-wide LSTM) has 1.763 M parameters for SKD (k = 40) and 1.746 M for SSM-SKD (k = 15), close to
@@ -70,7 +73,8 @@ from neural.registry import dataset_spec as registered_dataset
 
 from .runner import jsonable, n_params, resolve_config, resolve_device, torch_threads, write_results_json
 
-__all__ = ["KoopmanBenchResult", "run_koopman_benchmark", "SEED_TABLE", "SEED_DYNAMIC_SWAP", "CONFIGS", "CPU_CONFIG", "FULL_CONFIG", "DATASETS", "MODELS",
+__all__ = ["KoopmanBenchResult", "run_koopman_benchmark", "SEED_TABLE", "SEED_DYNAMIC_SWAP", "CONFIGS", "CPU_CONFIG",
+           "CPU_PRIOR_CONFIG", "FULL_CONFIG", "DATASETS", "MODELS",
            "JUDGED_FACTORS", "COLOUR_FACTORS", "TARGETS", "BRUTE_FORCE_LIMIT", "SHAPE_PRIOR_DATASETS",
            "dataset_spec", "write_results", "MODEL_OPTIONS"]
 
@@ -115,7 +119,10 @@ FULL_CONFIG = dict(
     judge_steps=5000, judge_channels=(16, 32, 32, 64), judge_hidden=128, brute_force_max_channels=0,
     warmup=500, eval_every=1000, random_start=True, w_cycle=0.0,
     datasets=("sprites-like", "moving-dsprites"), data_seed=1234, overrides={})
-CONFIGS = {"cpu": CPU_CONFIG, "full": FULL_CONFIG}
+#: The CPU configuration with the shape-and-palette swap prior of :mod:`neural.koopman.base`
+#: (``w_shape`` = 1, not in Hason (2024)) and 5,000 steps; Sprites-like only (:data:`SHAPE_PRIOR_DATASETS`).
+CPU_PRIOR_CONFIG = dict(CPU_CONFIG, w_shape=1.0, steps=5000, eval_every=625, datasets=("sprites-like",))
+CONFIGS = {"cpu": CPU_CONFIG, "cpu-prior": CPU_PRIOR_CONFIG, "full": FULL_CONFIG}
 
 
 def __getattr__(name: str):

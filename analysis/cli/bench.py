@@ -209,7 +209,9 @@ def _add_koopman(bsub) -> None:
                         description="Train SKD and SSM-SKD (the CPU configuration by default) and "
                                     "print D_sd / D_mf next to their trivial floors, the ground-truth "
                                     "ceiling and the published table, with a verdict on the targets.")
-    add_config(k, CONFIGS, help="cpu: 16×16 frames, one thread (default); full: the paper's size, for a GPU")
+    add_config(k, CONFIGS, help="cpu: 16×16 frames, one thread (default); cpu-prior: the same with the "
+                                "shape-and-palette swap prior, 5,000 steps, Sprites-like only; full: the paper's "
+                                "size, for a GPU")
     k.add_argument("--dataset", choices=(*DATASETS, "all"), default=None,
                    help="data set (default: the configuration's)")
     k.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS),

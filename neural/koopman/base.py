@@ -27,12 +27,13 @@ the pairing of L_cycle (x and its partner y, the batch rolled by one), the stati
 static channels, x's dynamics) and the dynamic swap D (x's static channels, y's dynamics) are
 decoded with gradients through the swapped latents, and
 
-* **masks**: S must show x's foreground mask and D y's: MSE of m(·), m(x) = tanh(Σ_c x_c / 0.15)
-  per pixel (0 on the background, ≈ 1 on the figure);
+* **masks**: S must show x's foreground mask and D y's: MSE of m(·), m(x) = tanh(Σ_c x_c / 0.05)
+  per pixel (0 on the background, ≥ 0.995 on every figure colour, black hair included);
 * **palettes**: every figure pixel of S must have a colour of y's figure and every figure pixel of
   D one of x's (and back): the mask-weighted mean squared distance from each figure pixel's
-  colour to the nearest figure colour of the other clip, both ways, on the middle frame of each
-  clip (:func:`palette_distance`; every body part shows in every frame);
+  colour to the nearest figure colour of the other clip in the same horizontal third of the frame
+  (head, torso, legs), both ways, on the middle frame of each clip (:func:`palette_distance`;
+  every body part shows in every frame);
 
 L_shape = masks + palettes. The Koopman structure alone cannot tell a clip-constant action from a
 clip-constant colour (both are λ = 1 information, and every frame shows both): the degenerate
@@ -69,8 +70,9 @@ from .spectral import DYNAMIC_PENALTIES
 
 __all__ = ["KoopmanAutoencoder", "foreground_mask", "palette_distance"]
 
-#: Channel-sum scale of :func:`foreground_mask` (the darkest Sprites-like colour sums to ≈ 0.15).
-MASK_SCALE = 0.15
+#: Channel-sum scale of :func:`foreground_mask`: the darkest Sprites-like colour (black hair) sums
+#: to 0.15, so every figure colour gives ≥ tanh(3) = 0.995 and the mask does not see colours.
+MASK_SCALE = 0.05
 
 
 def foreground_mask(x: torch.Tensor) -> torch.Tensor:
@@ -78,32 +80,37 @@ def foreground_mask(x: torch.Tensor) -> torch.Tensor:
     return torch.tanh(x.clamp(min=0).sum(-3) / MASK_SCALE)
 
 
-def palette_distance(a: torch.Tensor, b: torch.Tensor, frames: int = 1) -> torch.Tensor:
+def palette_distance(a: torch.Tensor, b: torch.Tensor, frames: int = 1, bands: int = 3) -> torch.Tensor:
     """Symmetric mask-weighted nearest-colour distance between the figures of clips a and b
-    (b, T, C, H, W), on ``frames`` frames (the centres of equal spans of the clip; 1: the middle one): for each figure pixel of a, the squared
-    distance of its colour to the nearest figure colour of b (pixels of b with mask < ½ do not
-    count), averaged with the mask weights; plus the same from b to a; mean over clips."""
-    T = a.shape[1]
+    (b, T, C, H, W), on ``frames`` frames (the centres of equal spans of the clip; 1: the middle
+    one) and within each of ``bands`` horizontal bands of equal height (a head's colours are
+    compared with the other clip's head band, legs with legs): for each figure pixel of a, the
+    squared distance of its colour to the nearest figure colour of b in the same band (pixels of b
+    with mask < ½ do not count), averaged with the mask weights; plus the same from b to a; mean
+    over bands and clips."""
+    T, H = a.shape[1], a.shape[-2]
     f = min(int(frames), T)
     idx = torch.floor((torch.arange(f) + 0.5) * T / f).long()     # the centres of f equal spans
+    edges = [round(k * H / bands) for k in range(int(bands) + 1)]
+    total = a.new_zeros(())
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        def pixels(x):
+            x = x[:, idx, :, lo:hi]                                # (b, f, C, h, W)
+            c = x.permute(0, 1, 3, 4, 2).reshape(x.shape[0], -1, x.shape[2])
+            return c, foreground_mask(x).reshape(x.shape[0], -1)
 
-    def pixels(x):
-        x = x[:, idx]                                              # (b, f, C, H, W)
-        c = x.permute(0, 1, 3, 4, 2).reshape(x.shape[0], -1, x.shape[2])
-        return c, foreground_mask(x).reshape(x.shape[0], -1)
-
-    ca, ma = pixels(a)
-    cb, mb = pixels(b.detach())
-    # squared distances (b, Pa, Pb) as |a|² + |b|² − 2a·b: one batched matrix product (cdist's
-    # backward pass is several times slower on the CPU)
-    d = torch.baddbmm((cb * cb).sum(-1)[:, None, :], ca, cb.transpose(1, 2), alpha=-2.0)
-    d = d + (ca * ca).sum(-1)[:, :, None]                          # ≥ −1e-7: rounding only
-    far = 3.0                                                      # > any RGB squared distance
-    ab = (d + far * (mb < 0.5)[:, None, :]).min(-1).values        # a's pixels → b's figure
-    ba = (d + far * (ma.detach() < 0.5)[:, :, None]).min(-2).values   # b's pixels → a's figure
-    one = (ab * ma).sum(-1) / ma.sum(-1).clamp(min=1e-6) + (ba * mb).sum(-1) / mb.sum(-1).clamp(min=1e-6)
-    return one.mean()
-
+        ca, ma = pixels(a)
+        cb, mb = pixels(b.detach())
+        # squared distances (b, Pa, Pb) as |a|² + |b|² − 2a·b: one batched matrix product (cdist's
+        # backward pass is several times slower on the CPU)
+        d = torch.baddbmm((cb * cb).sum(-1)[:, None, :], ca, cb.transpose(1, 2), alpha=-2.0)
+        d = d + (ca * ca).sum(-1)[:, :, None]                      # ≥ −1e-7: rounding only
+        far = 3.0                                                  # > any RGB squared distance
+        ab = (d + far * (mb < 0.5)[:, None, :]).min(-1).values    # a's pixels → b's figure
+        ba = (d + far * (ma.detach() < 0.5)[:, :, None]).min(-2).values   # b's pixels → a's figure
+        one = (ab * ma).sum(-1) / ma.sum(-1).clamp(min=1e-6) + (ba * mb).sum(-1) / mb.sum(-1).clamp(min=1e-6)
+        total = total + one.mean()
+    return total / int(bands)
 
 class KoopmanAutoencoder(nn.Module):
     """Base class (module doc); subclasses define ``per_instance``, :meth:`eigen_loss`,

@@ -10,41 +10,45 @@ from neural.koopman import SKD, SSMSKD
 from neural.koopman.base import MASK_SCALE, foreground_mask, palette_distance
 
 
-def _brute_palette(a, b, frames=1):
+def _brute_palette(a, b, frames=1, bands=3):
     """The module doc's definition, one pixel at a time (numpy float64)."""
-    T = a.shape[1]
+    T, H = a.shape[1], a.shape[-2]
     f = min(frames, T)
     idx = [int((j + 0.5) * T / f) for j in range(f)]
+    edges = [round(k * H / bands) for k in range(bands + 1)]
     out = []
     for x, y in zip(a, b):
-        def px(c):
-            c = c[idx]
-            return c.transpose(0, 2, 3, 1).reshape(-1, c.shape[1]), np.tanh(np.clip(c, 0, None).sum(1) / MASK_SCALE).ravel()
-        ca, ma = px(x)
-        cb, mb = px(y)
         total = 0.0
-        for (cs, ms, co, mo) in ((ca, ma, cb, mb), (cb, mb, ca, ma)):
-            num = 0.0
-            for c, w in zip(cs, ms):
-                d = [np.sum((c - o) ** 2) + (3.0 if wo < 0.5 else 0.0) for o, wo in zip(co, mo)]
-                num += w * min(d)
-            total += num / max(ms.sum(), 1e-6)
-        out.append(total)
+        for lo, hi in zip(edges[:-1], edges[1:]):
+            def px(c):
+                c = c[idx, :, lo:hi]
+                return (c.transpose(0, 2, 3, 1).reshape(-1, c.shape[1]),
+                        np.tanh(np.clip(c, 0, None).sum(1) / MASK_SCALE).ravel())
+            ca, ma = px(x)
+            cb, mb = px(y)
+            for (cs, ms, co, mo) in ((ca, ma, cb, mb), (cb, mb, ca, ma)):
+                num = 0.0
+                for c, w in zip(cs, ms):
+                    d = [np.sum((c - o) ** 2) + (3.0 if wo < 0.5 else 0.0) for o, wo in zip(co, mo)]
+                    num += w * min(d)
+                total += num / max(ms.sum(), 1e-6)
+        out.append(total / bands)
     return float(np.mean(out))
 
 
 def test_palette_distance_equals_a_brute_force_loop():
     rng = np.random.default_rng(0)
-    a = rng.uniform(0, 1, (3, 5, 3, 4, 4)) * (rng.uniform(size=(3, 5, 1, 4, 4)) > 0.4)
-    b = rng.uniform(0, 1, (3, 5, 3, 4, 4)) * (rng.uniform(size=(3, 5, 1, 4, 4)) > 0.4)
-    for frames in (1, 2, 5):
-        got = palette_distance(torch.as_tensor(a), torch.as_tensor(b), frames=frames).item()
-        assert got == pytest.approx(_brute_palette(a, b, frames), rel=1e-9, abs=1e-12)
+    a = rng.uniform(0, 1, (3, 5, 3, 6, 4)) * (rng.uniform(size=(3, 5, 1, 6, 4)) > 0.4)
+    b = rng.uniform(0, 1, (3, 5, 3, 6, 4)) * (rng.uniform(size=(3, 5, 1, 6, 4)) > 0.4)
+    for frames, bands in ((1, 3), (2, 1), (5, 2)):
+        got = palette_distance(torch.as_tensor(a), torch.as_tensor(b), frames=frames, bands=bands).item()
+        assert got == pytest.approx(_brute_palette(a, b, frames, bands), rel=1e-9, abs=1e-12)
 
 
 def test_palette_sees_colours_and_not_motion_mask_sees_motion_and_not_colours():
     """On generated clips: changing the action (every colour kept) moves the palette distance by
-    less than a tenth of what changing one colour does; the mask moves the other way."""
+    less than a fifth of what changing one colour does (raised arms and the sword enter other
+    bands); the mask moves the other way, by less than a tenth."""
     ds = make_sprites_like(16, rng=0, image_size=16, n_frames=8, random_start=True)
     f = ds.factors
     x = torch.as_tensor(ds.sequences, dtype=torch.float32)
@@ -58,7 +62,7 @@ def test_palette_sees_colours_and_not_motion_mask_sees_motion_and_not_colours():
     recoloured = f.copy()
     recoloured[..., 2] = (recoloured[..., 2] + 1) % 6       # another top colour
     assert abs(palette_distance(x, x).item()) < 1e-6                 # rounding of |a|² + |b|² − 2a·b
-    assert palette_distance(x, render(moved)).item() < 0.1 * palette_distance(x, render(recoloured)).item()
+    assert palette_distance(x, render(moved)).item() < 0.2 * palette_distance(x, render(recoloured)).item()
     mask_err = lambda y: torch.mean((foreground_mask(x) - foreground_mask(y)) ** 2).item()
     assert mask_err(render(recoloured)) < 0.1 * mask_err(render(moved))
 
