@@ -80,6 +80,13 @@ def foreground_mask(x: torch.Tensor) -> torch.Tensor:
     return torch.tanh(x.clamp(min=0).sum(-3) / MASK_SCALE)
 
 
+def _band_pixels(x: torch.Tensor, idx: torch.Tensor, lo: int, hi: int):
+    """Colours (b, P, C) and foreground masks (b, P) of rows lo..hi-1 of frames ``idx`` of clips x."""
+    x = x[:, idx, :, lo:hi]                                        # (b, f, C, h, W)
+    c = x.permute(0, 1, 3, 4, 2).reshape(x.shape[0], -1, x.shape[2])
+    return c, foreground_mask(x).reshape(x.shape[0], -1)
+
+
 def palette_distance(a: torch.Tensor, b: torch.Tensor, frames: int = 1, bands: int = 3) -> torch.Tensor:
     """Symmetric mask-weighted nearest-colour distance between the figures of clips a and b
     (b, T, C, H, W), on ``frames`` frames (the centres of equal spans of the clip; 1: the middle
@@ -94,13 +101,8 @@ def palette_distance(a: torch.Tensor, b: torch.Tensor, frames: int = 1, bands: i
     edges = [round(k * H / bands) for k in range(int(bands) + 1)]
     total = a.new_zeros(())
     for lo, hi in zip(edges[:-1], edges[1:]):
-        def pixels(x):
-            x = x[:, idx, :, lo:hi]                                # (b, f, C, h, W)
-            c = x.permute(0, 1, 3, 4, 2).reshape(x.shape[0], -1, x.shape[2])
-            return c, foreground_mask(x).reshape(x.shape[0], -1)
-
-        ca, ma = pixels(a)
-        cb, mb = pixels(b.detach())
+        ca, ma = _band_pixels(a, idx, lo, hi)
+        cb, mb = _band_pixels(b.detach(), idx, lo, hi)
         # squared distances (b, Pa, Pb) as |a|² + |b|² − 2a·b: one batched matrix product (cdist's
         # backward pass is several times slower on the CPU)
         d = torch.baddbmm((cb * cb).sum(-1)[:, None, :], ca, cb.transpose(1, 2), alpha=-2.0)
