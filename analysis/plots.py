@@ -19,8 +19,8 @@ from lingauss.params import InvalidParameter
 from .evaluate import grouping_text
 
 __all__ = ["STATUS_COLORS", "plot_grid_heatmaps", "plot_success_bars", "plot_im_landscape",
-           "plot_reproduction_grids", "reproduction_grids_figure", "plot_im_bench",
-           "im_bench_figure", "plot_phase_diagram", "FIGURE_FORMATS", "check_formats"]
+           "plot_reproduction_grids", "reproduction_grids_figure", "grid_heatmaps_figure", "plot_im_bench",
+           "im_bench_figure", "plot_phase_diagram", "FIGURE_FORMATS", "check_formats", "prepare_drawing"]
 
 #: The file formats a figure can be written in.
 FIGURE_FORMATS = ("png", "pdf", "svg")
@@ -54,6 +54,12 @@ def _pyplot():
     return plt
 
 
+def prepare_drawing() -> None:
+    """Import pyplot with the Agg backend (a drawing worker's start: the figures then cost only
+    their drawing)."""
+    _pyplot()
+
+
 def _save(fig, path, show: bool, formats=("png",), dpi: int = 130, tight: bool = False) -> list[Path]:
     plt = _pyplot()
     path = Path(path)
@@ -82,45 +88,93 @@ def _ticks(ax, gammas, lams):
 def plot_grid_heatmaps(table, scenario: str, path, *, decoder_noise: str | None = None,
                        seed: int | None = None, show: bool = False, formats=("png",)) -> list[Path]:
     """Heatmaps over the (γ, λ) grid of one scenario: BA status, loss, reconstruction error, I_m
-    score and success, SAP score and success (a failed or non-eligible point shows as failure)."""
-    plt = _pyplot()
+    score and success, SAP score and success (a failed or non-eligible point shows as failure).
+
+    The sheets of one process that share a (γ, λ) grid share one figure (see
+    :func:`grid_heatmaps_figure`); ``show=True`` draws a figure of its own."""
+    fig = grid_heatmaps_figure(table, scenario, decoder_noise=decoder_noise, seed=seed, reuse=not show)
+    return _save(fig, path, show, formats)
+
+
+#: The panels of :func:`plot_grid_heatmaps`: (table field, title, colour map; ``None``: categorical).
+_HEATMAP_PANELS = (("status", "BA status", None), ("loss_total", "loss (nats/sample)", "viridis"),
+                   ("relative_error", "E‖Y−AX‖² / tr Σ_Y", "magma_r"),
+                   ("im_score", "I_m score (nats)", "viridis"), ("im_success", "I_m success", None),
+                   ("sap_score", "SAP score", "viridis"), ("sap_success", "SAP success", None))
+
+#: This process's heatmap sheets, one per (γ, λ) grid: the axes, colour bars and tick labels of a
+#: sheet cost more to build than to draw, so a later scenario on the same grid only replaces the
+#: images' data, their colour ranges and the texts (the same pixels as a new figure: tested).
+_HEATMAP_SHEETS: dict[tuple, tuple] = {}
+
+
+def grid_heatmaps_figure(table, scenario: str, *, decoder_noise: str | None = None,
+                         seed: int | None = None, reuse: bool = True):
+    """The figure of :func:`plot_grid_heatmaps`. With ``reuse`` (default) it is this process's
+    sheet for the scenario's (γ, λ) grid, outside pyplot (never close it; it is refilled by the
+    next call on the same grid); ``reuse=False`` builds a new pyplot figure."""
+    grids = [table.grid(field, scenario=scenario, decoder_noise=decoder_noise, seed=seed)
+             for field, _, _ in _HEATMAP_PANELS]
+    gammas, lams = grids[0][0], grids[0][1]
+    key = (tuple(gammas), tuple(lams))
+    sheet = _HEATMAP_SHEETS.get(key) if reuse else None
+    if sheet is None:
+        sheet = _heatmap_sheet(gammas, lams, pyplot=not reuse)
+        if reuse:
+            _HEATMAP_SHEETS[key] = sheet
+    fig, images, info = sheet
+    for im, (field, title, cmap), (_, _, v) in zip(images, _HEATMAP_PANELS, grids):
+        im.set_data(v)
+        if cmap is not None:
+            im.autoscale()                          # the colour range of this scenario's values
+        if field.endswith("success"):
+            im.axes.set_title(f"{title}: {np.nansum(v):.0f}/{v.size}")
+    info.set_text(f"{scenario}\ndecoder noise: {decoder_noise or 'all'}\nseed: {seed}\n\n"
+                  "success = eligible point (accepted BA status,\nerror within tolerance) whose metric\n"
+                  "recovers the true grouping")
+    fig.suptitle(f"(γ, λ) grid — {scenario}")
+    return fig
+
+
+def _heatmap_sheet(gammas, lams, *, pyplot: bool):
+    """A heatmap sheet with empty images: ``(figure, images in panel order, info text)``."""
     from matplotlib.colors import BoundaryNorm, ListedColormap
 
-    panels = [("status", "BA status", None), ("loss_total", "loss (nats/sample)", "viridis"),
-              ("relative_error", "E‖Y−AX‖² / tr Σ_Y", "magma_r"),
-              ("im_score", "I_m score (nats)", "viridis"), ("im_success", "I_m success", None),
-              ("sap_score", "SAP score", "viridis"), ("sap_success", "SAP success", None)]
+    if pyplot:
+        fig = _pyplot().figure(figsize=(10, 14))
+    else:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(10, 14))
+        FigureCanvasAgg(fig)
     # two panels a row: readable at the width of a page or a screen (the colour bars take room)
-    fig, axes = plt.subplots(4, 2, figsize=(10, 14))
+    axes = fig.subplots(4, 2)
     labels = list(STATUS_COLORS)
-    status_colors = [STATUS_COLORS[s] for s in labels]
-    for ax, (field, title, cmap) in zip(axes.flat, panels):
-        gammas, lams, v = table.grid(field, scenario=scenario, decoder_noise=decoder_noise, seed=seed)
+    blank = np.full((gammas.size, lams.size), np.nan)
+    images = []
+    for ax, (field, title, cmap) in zip(axes.flat, _HEATMAP_PANELS):
         if field == "status":
-            cm = ListedColormap(status_colors)
-            im = ax.imshow(v, cmap=cm, norm=BoundaryNorm(np.arange(-0.5, len(labels)), cm.N), origin="lower")
+            cm = ListedColormap([STATUS_COLORS[s] for s in labels])
+            im = ax.imshow(blank, cmap=cm, norm=BoundaryNorm(np.arange(-0.5, len(labels)), cm.N), origin="lower")
             cb = fig.colorbar(im, ax=ax, ticks=range(len(labels)))
             cb.ax.set_yticklabels(labels, fontsize=7)
         elif field.endswith("success"):
-            cm = ListedColormap(["#f2f2f2", "#1f77b4"])
-            im = ax.imshow(v, cmap=cm, vmin=0, vmax=1, origin="lower")
+            im = ax.imshow(blank, cmap=ListedColormap(["#f2f2f2", "#1f77b4"]), vmin=0, vmax=1, origin="lower")
             cb = fig.colorbar(im, ax=ax, ticks=[0.25, 0.75])
             cb.ax.set_yticklabels(["fail", "success"], fontsize=7)
-            ax.set_title(f"{title}: {np.nansum(v):.0f}/{v.size}")
         else:
-            im = ax.imshow(v, cmap=cmap, origin="lower")
+            im = ax.imshow(blank, cmap=cmap, vmin=0, vmax=1, origin="lower")
             fig.colorbar(im, ax=ax)
         if not field.endswith("success"):
             ax.set_title(title)
         _ticks(ax, gammas, lams)
-    info = axes.flat[-1]
-    info.axis("off")
-    info.text(0.0, 0.95, f"{scenario}\ndecoder noise: {decoder_noise or 'all'}\nseed: {seed}\n\n"
-              "success = eligible point (accepted BA status,\nerror within tolerance) whose metric\n"
-              "recovers the true grouping", va="top", fontsize=10)
-    fig.suptitle(f"(γ, λ) grid — {scenario}")
+        images.append(im)
+    info_ax = axes.flat[-1]
+    info_ax.axis("off")
+    info = info_ax.text(0.0, 0.95, "", va="top", fontsize=10)
     fig.subplots_adjust(left=0.045, right=0.985, bottom=0.09, top=0.91, wspace=0.45, hspace=0.42)
-    return _save(fig, path, show, formats)
+    return fig, images, info
 
 
 def plot_success_bars(comparison: list[dict], path, *, show: bool = False, formats=("png",)) -> list[Path]:
@@ -188,7 +242,7 @@ def plot_reproduction_grids(table, scenarios, path, *, decoder_noise: str | None
     the documentation: the grids of several scenarios side by side, readable at page width.
     """
     fig = reproduction_grids_figure(table, scenarios, decoder_noise=decoder_noise, seed=seed, title=title)
-    return _save(fig, path, show, formats, dpi, tight=True)
+    return _save(fig, path, show, formats, dpi)
 
 
 def reproduction_grids_figure(table, scenarios, *, decoder_noise: str | None = None,
@@ -229,7 +283,13 @@ def reproduction_grids_figure(table, scenarios, *, decoder_noise: str | None = N
     handles += [Patch(color="#1f77b4", label="success"), Patch(color="#f2f2f2", ec="#999999", label="no success")]
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8, frameon=False)
     fig.suptitle(title or "(γ, λ) grids", fontsize=10)
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    # a fixed layout in inches (what tight_layout found for these fonts and sizes): measuring the
+    # text again for every figure costs two extra draws
+    width, height = fig.get_size_inches()
+    top, bottom, gap = 0.62, 0.85, 0.95                    # suptitle; tick labels + legend; between rows
+    axes_h = (height - top - bottom - gap * (len(scenarios) - 1)) / len(scenarios)
+    fig.subplots_adjust(left=0.63 / width, right=1 - 0.15 / width, bottom=bottom / height,
+                        top=1 - top / height, wspace=0.31, hspace=gap / axes_h)
     return fig
 
 

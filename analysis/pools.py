@@ -62,18 +62,26 @@ def _start_resource_trackers() -> None:
         loky_tracker.ensure_running()
 
 
-def process_pool(n_workers: int):
+def _start_worker(prepare) -> None:             # worker initializer with a preparation step
+    _ignore_sigint()
+    prepare()
+
+
+def process_pool(n_workers: int, prepare=None):
     """A loky process pool of ``n_workers`` workers that ignore SIGINT (see module doc).
 
     Workers are started when tasks are first submitted; submit the first tasks inside
     :func:`sigint_blocked_for_children` (as :func:`analysis.sweep` does) so that even their start-up
-    is quiet under Ctrl-C. The initializer ignores SIGINT again for a worker started later.
+    is quiet under Ctrl-C. The initializer ignores SIGINT again for a worker started later, then
+    calls ``prepare()`` (a picklable function, e.g. one that imports what the tasks need).
     """
+    import functools
+
     from joblib.externals.loky.backend.context import get_context
     from joblib.externals.loky.process_executor import ProcessPoolExecutor
 
-    return ProcessPoolExecutor(max_workers=int(n_workers), context=get_context("loky"),
-                               initializer=_ignore_sigint)
+    init = _ignore_sigint if prepare is None else functools.partial(_start_worker, prepare)
+    return ProcessPoolExecutor(max_workers=int(n_workers), context=get_context("loky"), initializer=init)
 
 
 _DASK_LOGGERS = ("distributed", "distributed.nanny", "distributed.worker", "distributed.scheduler",

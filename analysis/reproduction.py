@@ -47,6 +47,7 @@ from lingauss.params import InvalidParameter
 from .baselines import BASELINES, baseline_rows
 from .protocol import TALK_GAMMAS, TALK_LAMBDAS, Protocol
 from .sweeps import sweep
+from .reproduction_figures import figures_unchanged, start_drawers, write_figures
 from .table import SweepTable, write_text_atomic
 
 __all__ = ["PUBLISHED", "Reproduction", "reproduce", "sensitivity_protocols", "SENSITIVITY_LEVELS",
@@ -111,10 +112,10 @@ class Reproduction:
     out: Path | None = None
     files: list[Path] = field(default_factory=list)
     errors: list[dict] = field(default_factory=list)
-    #: figure files kept from an earlier run with the same inputs (not redrawn)
-    kept_figures: int = 0
     """Rows of every sweep run here (main protocol and re-runs) whose task raised (status
     ``"error"``); they are not counted as solved and the next run retries them."""
+    #: figure files kept from an earlier run with the same inputs (not redrawn)
+    kept_figures: int = 0
 
     # ----------------------------------------------------------------- text
     def error_summary(self) -> str:
@@ -232,9 +233,11 @@ def reproduce(protocol: Protocol | None = None, *, seeds=(0,), sizes=((3, 4, 3),
     what they show changed: ``out/figures/.figures-key.json`` holds a SHA-256 of their inputs (the
     sweep's rows, the comparison, the options, matplotlib's version and the plotting code), and a
     rerun with the same key keeps the files (``Reproduction.kept_figures`` counts them; delete the
-    folder to force a redraw). ``executor``/``n_workers`` as
-    in :func:`analysis.sweep` (default ``"auto"``: the 150 points of the default run are solved in
-    this process by the compiled kernel; a process pool starts only for large sweeps).
+    folder to force a redraw). On two or more cores the figures are drawn by a few worker
+    processes started before the sweep (:mod:`analysis.reproduction_figures`; same files).
+    ``executor``/``n_workers`` as in :func:`analysis.sweep` (default ``"auto"``: the 150 points of
+    the default run are solved in this process by the compiled kernel; a process pool starts only
+    for large sweeps); ``n_workers`` also caps the drawing processes.
     """
     from .plots import check_formats
     from .sweeps import _check_seeds
@@ -255,6 +258,10 @@ def reproduce(protocol: Protocol | None = None, *, seeds=(0,), sizes=((3, 4, 3),
     pool = executor
     owned = None
     errors: dict[str, dict] = {}
+    # drawing processes start now (their imports overlap the solve) unless the figures of an
+    # earlier run are there to be kept or there is nothing to draw
+    drawers = (start_drawers(n_workers) if out is not None and figures and not show
+               and figures_unchanged(out / "figures") is None else None)
     if executor == "processes":
         from .sweeps import _resolve_executor
         pool, _, _ = _resolve_executor("processes", n_workers)
@@ -277,21 +284,23 @@ def reproduce(protocol: Protocol | None = None, *, seeds=(0,), sizes=((3, 4, 3),
                                and p.scenario_params == protocol.scenario_params)
                 t = table.reread(p) if solver_same else run(p)
                 sens.append(_sensitivity_row(p.label, _comparison(t, sizes)))
+        base = _baseline_summary(scenarios_of(protocol), n_draws=len(gammas) * len(lams)) if baselines else []
+        rep = Reproduction(protocol=protocol, table=table, comparison=comparison, baselines=base,
+                           sensitivity=sens, out=out, errors=list(errors.values()))
+        if out is not None:
+            rep.files = _write(rep, scenarios_of(protocol), figures=figures, show=show,
+                               landscape_point=landscape_point, formats=formats, drawers=drawers)
     except BaseException:
-        if owned is not None:
-            from .sweeps import _abandon
-            _abandon(owned, "futures")
-            owned = None
+        from .sweeps import _abandon
+        for p in (owned, drawers and drawers.pool):
+            if p is not None:
+                _abandon(p, "futures")
+        owned = drawers = None
         raise
     finally:
-        if owned is not None:
-            owned.shutdown()
-    base = _baseline_summary(scenarios_of(protocol), n_draws=len(gammas) * len(lams)) if baselines else []
-    rep = Reproduction(protocol=protocol, table=table, comparison=comparison, baselines=base,
-                       sensitivity=sens, out=out, errors=list(errors.values()))
-    if out is not None:
-        rep.files = _write(rep, scenarios_of(protocol), figures=figures, show=show,
-                           landscape_point=landscape_point, formats=formats)
+        for p in (owned, drawers):
+            if p is not None:
+                p.shutdown()
     return rep
 
 
@@ -308,7 +317,7 @@ def _csv(path: Path, rows: list[dict]) -> Path:
 
 
 def _write(rep: Reproduction, scenarios, *, figures: bool, show: bool,
-           landscape_point: tuple[float, float], formats=("png",)) -> list[Path]:
+           landscape_point: tuple[float, float], formats=("png",), drawers=None) -> list[Path]:
     out = rep.out
     files = [write_text_atomic(out / "report.md", rep.text),
              _csv(out / "comparison.csv", [{**r, "size": "x".join(map(str, r["size"]))} for r in rep.comparison]),
@@ -319,81 +328,8 @@ def _write(rep: Reproduction, scenarios, *, figures: bool, show: bool,
     if rep.sensitivity:
         files.append(_csv(out / "sensitivity.csv", rep.sensitivity))
     if figures:
-        fig_dir = out / "figures"
-        key = _figures_key(rep, scenarios, landscape_point, formats)
-        kept = _unchanged_figures(fig_dir, key)
-        if kept is not None and not show:
-            rep.kept_figures = len(kept)
-            return files + kept
-        drawn = _draw_figures(rep, scenarios, fig_dir, show=show, landscape_point=landscape_point,
-                              formats=formats)
-        write_text_atomic(fig_dir / _FIGURES_KEY, json.dumps(
-            {"key": key, "files": [str(Path(f).relative_to(fig_dir)) for f in drawn]}, indent=1))
+        drawn, rep.kept_figures = write_figures(rep, scenarios, out / "figures", show=show,
+                                                landscape_point=landscape_point, formats=formats,
+                                                drawers=drawers)
         files += drawn
-    return files
-
-
-#: The file in ``out/figures`` naming the inputs its figures were drawn from (:func:`_figures_key`).
-_FIGURES_KEY = ".figures-key.json"
-
-
-def _figures_key(rep: Reproduction, scenarios, landscape_point, formats) -> str:
-    """SHA-256 of everything the figures are drawn from: the sweep's rows, the comparison, the
-    scenarios, the landscape point, the formats, matplotlib's version and the plotting code."""
-    import hashlib
-
-    import matplotlib
-
-    from . import plots
-
-    h = hashlib.sha256()
-    h.update(Path(plots.__file__).read_bytes())
-    h.update(Path(__file__).read_bytes())
-    payload = {"rows": rep.table.rows, "comparison": rep.comparison, "formats": list(formats),
-               "scenarios": [sc.name for sc in scenarios], "point": list(landscape_point),
-               "noise": rep.protocol.decoder_noise, "matplotlib": matplotlib.__version__}
-    h.update(json.dumps(payload, sort_keys=True, default=str).encode())
-    return h.hexdigest()
-
-
-def _unchanged_figures(fig_dir: Path, key: str) -> list[Path] | None:
-    """The figure files of an earlier run with the same inputs, if every one is still there."""
-    try:
-        old = json.loads((fig_dir / _FIGURES_KEY).read_text())
-    except (OSError, ValueError):
-        return None
-    files = [fig_dir / f for f in old.get("files", [])]
-    if old.get("key") != key or not files or not all(f.is_file() for f in files):
-        return None
-    return files
-
-
-def _draw_figures(rep: Reproduction, scenarios, fig_dir: Path, *, show: bool, landscape_point,
-                  formats) -> list[Path]:
-    """Every figure of the reproduction into ``fig_dir``; returns the files written."""
-    from .plots import plot_grid_heatmaps, plot_im_landscape, plot_reproduction_grids, plot_success_bars
-
-    files: list[Path] = []
-    files += plot_success_bars(rep.comparison, fig_dir / "success_rates", show=show, formats=formats)
-    seed = rep.table.rows[0]["seed"]
-    for size in sorted({sc.size for sc in scenarios}):
-        names = [sc.name for sc in scenarios if sc.size == size]
-        files += plot_reproduction_grids(
-            rep.table, names, fig_dir / f"reproduction_grids_{''.join(map(str, size))}",
-            decoder_noise=rep.protocol.decoder_noise, seed=seed, show=show, formats=formats,
-            title=f"(s, n, m) = {size}: {rep.protocol.decoder_noise} Σ_Z, seed {seed}")
-    for sc in scenarios:
-        slug = sc.name.replace("(", "").replace(")", "").replace(",", "").replace(" ", "_")
-        files += plot_grid_heatmaps(rep.table, sc.name, fig_dir / f"grid_{slug}",
-                                    decoder_noise=rep.protocol.decoder_noise,
-                                    seed=rep.table.rows[0]["seed"], show=show, formats=formats)
-        # the landscape at the grid point nearest landscape_point (default (1, 0): the VAE)
-        g0, l0 = landscape_point
-        rows = [r for r in rep.table.rows if r["scenario"] == sc.name and r["B"] is not None]
-        if rows:
-            r = min(rows, key=lambda r: (abs(r["gamma"] - g0) + abs(r["lam"] - l0), r["seed"]))
-            files += plot_im_landscape(
-                sc, np.array(r["B"]), np.array(r["sigma_w"]), fig_dir / f"landscape_{slug}",
-                title=f"I_m landscape — {sc.name}, γ = {r['gamma']:g}, λ = {r['lam']:g} ({r['status']})",
-                show=show, formats=formats)
     return files

@@ -132,3 +132,82 @@ def test_im_bench_figure_draws_the_slowest_naive_time_and_the_exact_range(tmp_pa
     with pytest.raises(ValueError, match="rows"):
         plot_im_bench([], tmp_path / "none")
     assert plt.get_fignums() == before                              # its figure was closed
+
+
+def _full_table():
+    """Two scenarios on one 3 × 4 grid with every field a heatmap sheet draws; the second has other
+    value ranges, other successes and an I_m score that is missing everywhere."""
+    gammas, lams = (0.9, 1.0, 1.1), (-0.01, 0.0, 0.01, 0.02)
+    statuses = (*lg.STATUSES, "error")
+    rows = []
+    for k, name in enumerate(("first", "second")):
+        for (i, g), (j, l) in itertools.product(enumerate(gammas), enumerate(lams)):
+            rows.append({"scenario": name, "decoder_noise": "full", "seed": 0, "gamma": g, "lam": l,
+                         "status": statuses[(2 * i + j + k) % len(statuses)],
+                         "loss_total": 3.0 + i - 0.1 * j + 10 * k, "relative_error": (i * j) / (6.0 + 20 * k),
+                         "im_score": None if k else 0.1 * i + 0.05 * j, "im_success": (i + 2 * j + k) % 3 == 0,
+                         "sap_score": 0.01 * (i + j) * (1 + 5 * k), "sap_success": i == j + k})
+    return SweepTable(rows)
+
+
+def _rgba(fig):
+    fig.canvas.draw()
+    return np.asarray(fig.canvas.buffer_rgba()).copy()
+
+
+def test_a_refilled_heatmap_sheet_draws_the_pixels_of_a_new_one():
+    """The sheet a process reuses for every scenario on one grid draws exactly what a new figure of
+    the later scenario draws (colour ranges, colour bars, titles, the info text)."""
+    from analysis.plots import _HEATMAP_SHEETS, grid_heatmaps_figure
+
+    table = _full_table()
+    _HEATMAP_SHEETS.clear()
+    first = grid_heatmaps_figure(table, "first", decoder_noise="full", seed=0)
+    _rgba(first)
+    again = grid_heatmaps_figure(table, "second", decoder_noise="full", seed=0)
+    assert again is first                                   # the same sheet, refilled
+    new = grid_heatmaps_figure(table, "second", decoder_noise="full", seed=0, reuse=False)
+    assert new is not first
+    assert np.array_equal(_rgba(again), _rgba(new))
+    status_ax = again.axes[0]
+    i, j = 1, 2                                             # cell (γ = 1.0, λ = 0.01) of "second"
+    want = to_rgb(STATUS_COLORS[(*lg.STATUSES, "error")[(2 * i + j + 1) % (len(lg.STATUSES) + 1)]])
+    assert np.allclose(_pixel(again, status_ax, j, i), want, atol=0.02)
+    # and what it draws is the data: each cell of a continuous panel in its colour map at the
+    # scenario's own range (min → 0, max → 1)
+    buf = _rgba(again)
+    image_axes = [a for a in again.axes if a.get_images()]
+    panels = {"loss_total": (1, "viridis"), "relative_error": (2, "magma_r"), "sap_score": (5, "viridis")}
+    for field, (k, cmap) in panels.items():
+        _, _, v = table.grid(field, scenario="second", decoder_noise="full", seed=0)
+        for i, j in itertools.product(range(v.shape[0]), range(v.shape[1])):
+            px, py = image_axes[k].transData.transform((j, i))
+            got = buf[int(round(buf.shape[0] - py)), int(round(px)), :3] / 255.0
+            want = matplotlib.colormaps[cmap]((v[i, j] - v.min()) / (v.max() - v.min()))[:3]
+            assert np.allclose(got, want, atol=0.02), (field, i, j)
+    titles = [image_axes[k].get_title() for k in (4, 6)]
+    assert titles == ["I_m success: 4/12", "SAP success: 2/12"], titles
+    matplotlib.pyplot.close(new)
+    _HEATMAP_SHEETS.clear()
+
+
+@pytest.mark.parametrize("n_rows", [1, 3])
+def test_reproduction_grid_panels_and_legend_fit_without_overlap(n_rows):
+    """The fixed layout (no tight_layout): panels with their tick labels and titles do not overlap
+    each other or the legend, and everything lies inside the figure."""
+    gammas, lams = (0.98, 0.99, 1.0, 1.01, 1.02), (-0.02, -0.01, 0.0, 0.01, 0.02)
+    names = [f"(3,4,3) scenario {k}" for k in range(1, n_rows + 1)]
+    rows = [{"scenario": n, "decoder_noise": "full", "seed": 0, "gamma": g, "lam": l, "status": "converged",
+             "im_success": True, "sap_success": False} for n in names for g in gammas for l in lams]
+    fig = reproduction_grids_figure(SweepTable(rows), names, decoder_noise="full", seed=0,
+                                    title="(s, n, m) = (3, 4, 3): full Σ_Z, seed 0")
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = [ax.get_tightbbox(renderer) for ax in fig.axes]
+    texts = [fig.legends[0].get_window_extent(renderer), fig._suptitle.get_window_extent(renderer)]
+    width, height = fig.bbox.width, fig.bbox.height
+    for a, b in itertools.combinations([*boxes, *texts], 2):
+        assert min(a.x1, b.x1) - max(a.x0, b.x0) <= 0 or min(a.y1, b.y1) - max(a.y0, b.y0) <= 0, (a, b)
+    for b in [*boxes, *texts]:
+        assert b.x0 >= 0 and b.y0 >= 0 and b.x1 <= width and b.y1 <= height, b
+    matplotlib.pyplot.close(fig)
