@@ -17,12 +17,15 @@ from tqdm.auto import tqdm
 from lingauss.params import InvalidParameter
 from . import _ba_kernel
 from ._ba_numpy import iterate as _numpy_iterate
-from .loss import _loss_terms
+from .loss import _LOG_2PI
 from .noise_families import decoder_noise_family
 
 METHODS = ("compiled", "numpy")
 #: Points per compiled call of a grid (the progress bar moves and Ctrl-C is seen between calls).
 _BLOCK = 8192
+#: Points per chunk of a parallel grid (a few hundred: many chunks for balance, each long enough
+#: to keep its SIMD lanes full).
+_CHUNK_POINTS = 256
 
 
 @dataclass
@@ -69,6 +72,23 @@ def _fixed_data(family: str, fixed, n: int):
     return F, np.ascontiguousarray(Finv), logdet
 
 
+def start_terms(sigma_y, A0, Sz0) -> tuple[float, float, float]:
+    r"""``(kl, nll, mse)`` of the starting point of every run: the decoder ``(A0, Sz0)`` with the
+    encoder B = 0, Σ_W = I, where the residual is E = Σ_Y + A₀A₀ᵀ, so
+
+    kl = 0,  nll = ½ (n log 2π + log|Σ_Z| + tr(Σ_Z⁻¹E)),  mse = tr E
+
+    (:func:`lingauss.loss_terms` at that point, without its batched general path).
+    """
+    n = sigma_y.shape[0]
+    E = sigma_y + A0 @ A0.T
+    L = np.linalg.cholesky(Sz0)
+    half = np.linalg.solve(L, E)
+    trace_term = float(np.trace(np.linalg.solve(L, half.T)))
+    nll = 0.5 * (n * _LOG_2PI + 2.0 * float(np.sum(np.log(np.diag(L)))) + trace_term)
+    return 0.0, nll, float(np.trace(E))
+
+
 def run_points(sigma_y, A0, Sz0, gammas, lams, family: str, fixed, *, method: str = "compiled",
                n_jobs: int | None = None, max_iter: int, tol: float, collapse_tol: float,
                singular_tol: float, keep_history: bool = False, progress: bool = False) -> Run:
@@ -79,9 +99,6 @@ def run_points(sigma_y, A0, Sz0, gammas, lams, family: str, fixed, *, method: st
     """
     G = gammas.size
     n, m = A0.shape
-    # the starting loss terms (B = 0, Σ_W = I) are the same matrices at every point
-    kl0, nll0, mse0 = (t[0] for t in _loss_terms(sigma_y[None], A0[None], np.zeros((1, m, n)),
-                                                  np.eye(m)[None], Sz0[None], 1.0, 0.0)[1:])
     if method == "numpy":
         state, n_iter, code, reason, hist, n_inc = _numpy_iterate(
             np.broadcast_to(sigma_y, (G, n, n)).copy(), np.broadcast_to(A0, (G, n, m)).copy(),
@@ -90,6 +107,7 @@ def run_points(sigma_y, A0, Sz0, gammas, lams, family: str, fixed, *, method: st
             progress=progress)
         return Run(state.A, state.B, state.sigma_w, state.sigma_z, state.terms, n_iter, code, reason,
                    n_inc, None if hist is None else hist[:, 0])
+    kl0, nll0, mse0 = start_terms(sigma_y, A0, Sz0)      # the same at every point
     n_jobs = 1 if keep_history else check_n_jobs(n_jobs)
     declared = decoder_noise_family(family)
     F, Finv, F_logdet = _fixed_data(family, fixed, n)
@@ -116,17 +134,23 @@ def run_points(sigma_y, A0, Sz0, gammas, lams, family: str, fixed, *, method: st
                    ints[:, 3], hist[:ints[0, 0] + 1].copy())
     old_threads = numba.get_num_threads()
     numba.set_num_threads(n_jobs)
+    # a thread takes the next chunk when it is done with one (chunk size 1 of Numba's scheduler):
+    # points stop at very different iterations (a diverged region ends early), so equal static
+    # shares of the chunks leave one thread idle at the end
+    old_chunksize = numba.set_parallel_chunksize(1)
     bar = tqdm(total=G, desc="Blahut-Arimoto", unit="pt", disable=not progress, leave=False)
     try:
         for lo in range(0, G, _BLOCK):
             hi = min(G, lo + _BLOCK)
-            # one chunk per thread 4 times over (balance); a lane refills from its chunk
-            chunks = max(1, min(-(-(hi - lo) // _ba_kernel.LANES), 1 if n_jobs == 1 else 4 * n_jobs))
+            # chunks of about _CHUNK_POINTS points, at least 4 per thread; a lane refills from its chunk
+            chunks = max(1, min(-(-(hi - lo) // _ba_kernel.LANES),
+                                1 if n_jobs == 1 else max(4 * n_jobs, -(-(hi - lo) // _CHUNK_POINTS))))
             bounds = np.linspace(lo, hi, chunks + 1).round().astype(np.int64)
             _ba_kernel.solve_grid(*args, bounds, *family_args, *settings, *out)
             bar.update(hi - lo)
     finally:
         bar.close()
+        numba.set_parallel_chunksize(old_chunksize)
         numba.set_num_threads(old_threads)
     A, B, Sw, Sz, terms, ints = out
     return Run(A, B, Sw, Sz, np.ascontiguousarray(terms.T), ints[:, 0], ints[:, 1], ints[:, 2], ints[:, 3])

@@ -10,7 +10,11 @@ Three comparisons on a scenario of Vu et al. (2024) (default (3,4,3) scenario 2,
   10,201 points (101 × 101) and on the 25 points of Vu et al.'s grid; the answers are compared;
 * ours on 2 threads vs one on the 10,201 points;
 * a loop of :func:`lingauss.blahut_arimoto` over the 25 points vs the grid call, per point, at the
-  default stopping rule (the real job) and at the fixed budget.
+  default stopping rule (the real job) and at the fixed budget;
+* the main job, ``lingauss reproduce`` with its defaults, as a user runs it (a new process each
+  time, kernels cached): cold (a new output folder: every point solved, every figure drawn) and
+  warm (the same folder again: points and figures reused), with a check that every run printed
+  the same tables.
 
 Timings are wall-clock and CPU seconds of the fastest of at least three runs (as ``timeit``; a
 short call is repeated for a quarter of a second), BLAS held to one thread, with the machine's load average beside them (other processes share the cores: a
@@ -30,10 +34,12 @@ import lingauss as lg
 from lingauss.params import InvalidParameter
 from analysis.protocol import TALK_GAMMAS, TALK_LAMBDAS
 
-__all__ = ["CoreBenchmark", "CoreRow", "bench_core", "format_core", "numpy_batched_ba"]
+__all__ = ["CoreBenchmark", "CoreRow", "bench_core", "format_core", "numpy_batched_ba", "time_main_job"]
 
 #: Targets: ours ≤ 1/8 of numpy batched per point-iteration; 2 threads ≥ 1.8× one; per-point ≤ 2× grid.
 TARGET_RATIO, TARGET_THREADS, TARGET_PER_POINT = 8.0, 1.8, 2.0
+#: Targets of the main job (seconds of wall time on 2 cores): a cold and a warm ``lingauss reproduce``.
+TARGET_COLD_S, TARGET_WARM_S = 4.0, 2.0
 
 
 def numpy_batched_ba(sigma_y, A, sigma_z, gammas, lams, iterations: int):
@@ -83,6 +89,33 @@ class CoreBenchmark:
     rows: dict = field(default_factory=dict)
     max_abs_diff: dict = field(default_factory=dict)
     threads: int = 1
+    #: ``{"cold": [s, ...], "warm": [s, ...], "load": float, "same_tables": bool}`` of
+    #: :func:`time_main_job` (empty when not run)
+    main_job: dict = field(default_factory=dict)
+
+
+def time_main_job(runs: int = 3, args=()) -> dict:
+    """Wall seconds of ``lingauss reproduce`` (defaults plus ``args``), each in a new process as a
+    user runs it: ``runs`` cold runs (each into a new folder) and one warm rerun of each folder;
+    ``same_tables`` says whether every run printed the same report."""
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    out = {"cold": [], "warm": [], "load": _load()}
+    reports = set()
+    with tempfile.TemporaryDirectory() as tmp:
+        for k in range(runs):
+            folder = Path(tmp) / f"run{k}"
+            for kind in ("cold", "warm"):
+                t = time.perf_counter()
+                subprocess.run([sys.executable, "-m", "analysis.cli", "reproduce", "--out", str(folder),
+                                "--quiet", *args], check=True, stdout=subprocess.DEVNULL)
+                out[kind].append(time.perf_counter() - t)
+                reports.add((folder / "report.md").read_text())
+    out["same_tables"] = len(reports) == 1
+    return out
 
 
 def _load() -> float:
@@ -111,8 +144,9 @@ def _timed(label, fn, points, repeat: int = 3, min_total: float = 0.25, max_repe
 
 def bench_core(grid: int = 101, iterations: int = 100, size=(3, 4, 3), scenario: int = 2,
                decoder_noise: str = "full", seed: int = 0, threads: int = 2, per_point: bool = True,
-               progress: bool = True) -> CoreBenchmark:
-    """Run the comparisons of the module doc (``grid × grid`` points; ``threads`` for the scaling)."""
+               progress: bool = True, main_job: bool = True) -> CoreBenchmark:
+    """Run the comparisons of the module doc (``grid × grid`` points; ``threads`` for the scaling;
+    ``main_job``: also time ``lingauss reproduce``, :func:`time_main_job`)."""
     if grid < 1 or iterations < 1:
         raise InvalidParameter("grid and iterations must be positive")
     sc = lg.talk_scenario(tuple(size), scenario)
@@ -156,6 +190,8 @@ def bench_core(grid: int = 101, iterations: int = 100, size=(3, 4, 3), scenario:
 
             res.rows[f"grid {budget}"], _ = _timed("blahut_arimoto_grid", grid_call, gs.size * ls.size)
             res.rows[f"loop {budget}"], _ = _timed("loop of blahut_arimoto", loop, gs.size * ls.size)
+    if main_job:
+        res.main_job = time_main_job()
     return res
 
 
@@ -192,4 +228,12 @@ def format_core(b: CoreBenchmark) -> str:
         out.append(f"per point, {budget}: loop of blahut_arimoto {1e3 * lo.wall_s / lo.points:.2f} ms vs grid "
                    f"{1e3 * g.wall_s / g.points:.2f} ms = {ratio:.1f}x (target <= {TARGET_PER_POINT:g}x: "
                    f"{verdict(ratio <= TARGET_PER_POINT)})")
+    if b.main_job:
+        cold, warm = min(b.main_job["cold"]), min(b.main_job["warm"])
+        runs = ", ".join(f"{c:.2f}/{w:.2f}" for c, w in zip(b.main_job["cold"], b.main_job["warm"]))
+        out.append(f"main job (lingauss reproduce, a new process each run; cold/warm: {runs} s; load "
+                   f"{b.main_job['load']:.1f} on {os.cpu_count()} cores): cold {cold:.2f} s (target <= "
+                   f"{TARGET_COLD_S:g} s: {verdict(cold <= TARGET_COLD_S)}), warm {warm:.2f} s (target <= "
+                   f"{TARGET_WARM_S:g} s: {verdict(warm <= TARGET_WARM_S)}); the same tables in every run: "
+                   f"{'yes' if b.main_job['same_tables'] else 'NO'}")
     return "\n".join(out)

@@ -42,7 +42,8 @@ def cmd_bench_core(args) -> int:
         raise UserError(f"--threads must be between 1 and {top} (NUMBA_NUM_THREADS)")
     with hard_interrupt():                           # the compiled kernel does not see Ctrl-C
         b = bench_core(grid=args.grid, iterations=args.iterations, threads=args.threads,
-                       per_point=not args.no_per_point, progress=not args.quiet)
+                       per_point=not args.no_per_point, progress=not args.quiet,
+                       main_job=not args.no_main_job)
     print(format_core(b))
     return 0
 
@@ -161,13 +162,15 @@ def _add_core(bsub) -> None:
                                     "of the same updates (same grid, same start, same iterations) on GRID x GRID "
                                     "points and on the 25 points of Vu et al. (2024), one thread; THREADS "
                                     "threads vs one; a loop of per-point calls vs the grid call "
-                                    "((s,n,m) = (3,4,3), scenario 2, full Sigma_Z).")
+                                    "((s,n,m) = (3,4,3), scenario 2, full Sigma_Z); the main job, lingauss reproduce, cold and warm.")
     c.add_argument("--grid", type=int, default=101, help="grid points per axis (default %(default)s)")
     c.add_argument("--iterations", type=int, default=100, help="iterations per point (default %(default)s)")
     c.add_argument("--threads", type=positive_int, default=2,
                    help="threads of the scaling comparison (default %(default)s)")
     c.add_argument("--no-per-point", action="store_true",
                    help="skip the per-point loop vs grid comparison")
+    c.add_argument("--no-main-job", action="store_true",
+                   help="skip timing the main job (lingauss reproduce, cold and warm, 3 runs each)")
     add_quiet(c)
     c.set_defaults(func=cmd_bench_core)
 

@@ -56,11 +56,22 @@ def test_unwritable_output_folder_is_a_user_error(tmp_path, capsys):
 
 
 def test_bench_core_equal_answers_and_a_table():
-    b = bench_core(grid=4, iterations=5, threads=2, progress=False)
+    b = bench_core(grid=4, iterations=5, threads=2, progress=False, main_job=False)
     assert b.rows["ours dense"].points == 16 and b.rows["numpy dense"].point_iterations == 16 * 5
     assert b.max_abs_diff["dense"] < 1e-10 and b.max_abs_diff["talk"] < 1e-10   # the same iterates
     table = format_core(b)
     assert "numpy batched / ours" in table and "threads vs 1" in table and "per point" in table
+    assert "main job" not in table
+
+
+def test_bench_core_times_the_main_job_cold_then_warm_in_new_processes():
+    from analysis.bench.core import CoreBenchmark, time_main_job
+
+    job = time_main_job(runs=1, args=("--size", "343", "--sensitivity", "none", "--no-baselines"))
+    assert len(job["cold"]) == len(job["warm"]) == 1 and job["same_tables"]
+    assert job["warm"][0] < job["cold"][0]                    # the rerun reuses points and figures
+    line = format_core(CoreBenchmark("toy", 1, main_job=job))
+    assert "main job" in line and "cold" in line and "warm" in line and "same tables in every run: yes" in line
 
 
 def test_console_script_help_runs():

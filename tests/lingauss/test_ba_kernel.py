@@ -160,3 +160,19 @@ def test_nonfinite_marks_flag_exactly_the_lanes_with_inf_or_nan():
         out = np.zeros(LANES)
         add_nonfinite_marks(X, out, LANES)
         np.testing.assert_array_equal(out != 0.0, ~np.isfinite(X).all(axis=(0, 1)))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_start_terms_are_the_loss_terms_of_the_starting_point(seed):
+    """The closed-form starting terms (B = 0, Σ_W = I) equal the general loss on random inputs."""
+    from lingauss._ba_run import start_terms
+
+    rng = np.random.default_rng(seed)
+    n, m = rng.integers(2, 7), rng.integers(1, 5)
+    X = rng.standard_normal((n, 3 * n))
+    sigma_y = X @ X.T / (3 * n) + 0.1 * np.eye(n)
+    Z = rng.standard_normal((n, n))
+    sigma_z = Z @ Z.T / n + 0.2 * np.eye(n)
+    A0 = rng.standard_normal((n, m))
+    want = lg.gamma_lambda_loss(sigma_y, A0, np.zeros((m, n)), np.eye(m), sigma_z, gamma=1.0, lam=0.0)
+    assert np.allclose(start_terms(sigma_y, A0, sigma_z), (want.kl, want.nll, want.mse), rtol=1e-12, atol=1e-13)
