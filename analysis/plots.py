@@ -19,7 +19,7 @@ from lingauss.params import InvalidParameter
 from .evaluate import grouping_text
 
 __all__ = ["STATUS_COLORS", "plot_grid_heatmaps", "plot_success_bars", "plot_im_landscape",
-           "plot_reproduction_grids", "reproduction_grids_figure", "grid_heatmaps_figure", "plot_im_bench",
+           "plot_reproduction_grids", "reproduction_grids_figure", "grid_heatmaps_figure", "HEATMAP_PANELS", "SCORE_PANELS", "plot_im_bench",
            "im_bench_figure", "plot_phase_diagram", "FIGURE_FORMATS", "check_formats", "prepare_drawing"]
 
 #: The file formats a figure can be written in.
@@ -60,7 +60,7 @@ def prepare_drawing() -> None:
     _pyplot()
 
 
-def _save(fig, path, show: bool, formats=("png",), dpi: int = 130, tight: bool = False) -> list[Path]:
+def _save(fig, path, show: bool, formats=("png",), dpi: int = 100, tight: bool = False) -> list[Path]:
     plt = _pyplot()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -85,75 +85,90 @@ def _ticks(ax, gammas, lams):
     ax.set_ylabel("γ (weight of −E log p(y|x))")
 
 
-def plot_grid_heatmaps(table, scenario: str, path, *, decoder_noise: str | None = None,
-                       seed: int | None = None, show: bool = False, formats=("png",)) -> list[Path]:
-    """Heatmaps over the (γ, λ) grid of one scenario: BA status, loss, reconstruction error, I_m
-    score and success, SAP score and success (a failed or non-eligible point shows as failure).
+#: The panels a heatmap sheet can show: table field → (title, colour map; ``None``: categorical).
+HEATMAP_PANELS = {"status": ("BA status", None), "loss_total": ("loss (nats/sample)", "viridis"),
+                  "relative_error": ("E‖Y−AX‖² / tr Σ_Y", "magma_r"),
+                  "im_score": ("I_m score (nats)", "viridis"), "im_success": ("I_m success", None),
+                  "sap_score": ("SAP score", "viridis"), "sap_success": ("SAP success", None)}
+#: The panels of a sheet beside the reproduction grids (which show status and successes already).
+SCORE_PANELS = ("loss_total", "relative_error", "im_score", "sap_score")
 
-    The sheets of one process that share a (γ, λ) grid share one figure (see
+
+def plot_grid_heatmaps(table, scenario: str, path, *, decoder_noise: str | None = None,
+                       seed: int | None = None, panels=tuple(HEATMAP_PANELS), show: bool = False,
+                       formats=("png",)) -> list[Path]:
+    """Heatmaps over the (γ, λ) grid of one scenario, one per name of ``panels`` (keys of
+    :data:`HEATMAP_PANELS`; default all: BA status, loss, reconstruction error, I_m score and
+    success, SAP score and success — a failed or non-eligible point shows as failure).
+
+    The sheets of one process that share a (γ, λ) grid and panels share one figure (see
     :func:`grid_heatmaps_figure`); ``show=True`` draws a figure of its own."""
-    fig = grid_heatmaps_figure(table, scenario, decoder_noise=decoder_noise, seed=seed, reuse=not show)
+    fig = grid_heatmaps_figure(table, scenario, decoder_noise=decoder_noise, seed=seed, panels=panels,
+                               reuse=not show)
     return _save(fig, path, show, formats)
 
 
-#: The panels of :func:`plot_grid_heatmaps`: (table field, title, colour map; ``None``: categorical).
-_HEATMAP_PANELS = (("status", "BA status", None), ("loss_total", "loss (nats/sample)", "viridis"),
-                   ("relative_error", "E‖Y−AX‖² / tr Σ_Y", "magma_r"),
-                   ("im_score", "I_m score (nats)", "viridis"), ("im_success", "I_m success", None),
-                   ("sap_score", "SAP score", "viridis"), ("sap_success", "SAP success", None))
-
-#: This process's heatmap sheets, one per (γ, λ) grid: the axes, colour bars and tick labels of a
-#: sheet cost more to build than to draw, so a later scenario on the same grid only replaces the
-#: images' data, their colour ranges and the texts (the same pixels as a new figure: tested).
+#: This process's heatmap sheets, one per (γ, λ) grid and panels: the axes, colour bars and tick
+#: labels of a sheet cost more to build than to draw, so a later scenario on the same grid only
+#: replaces the images' data, their colour ranges and the texts (the same pixels as a new figure:
+#: tested).
 _HEATMAP_SHEETS: dict[tuple, tuple] = {}
 
 
 def grid_heatmaps_figure(table, scenario: str, *, decoder_noise: str | None = None,
-                         seed: int | None = None, reuse: bool = True):
+                         seed: int | None = None, panels=tuple(HEATMAP_PANELS), reuse: bool = True):
     """The figure of :func:`plot_grid_heatmaps`. With ``reuse`` (default) it is this process's
-    sheet for the scenario's (γ, λ) grid, outside pyplot (never close it; it is refilled by the
-    next call on the same grid); ``reuse=False`` builds a new pyplot figure."""
-    grids = [table.grid(field, scenario=scenario, decoder_noise=decoder_noise, seed=seed)
-             for field, _, _ in _HEATMAP_PANELS]
+    sheet for the scenario's (γ, λ) grid and ``panels``, outside pyplot (never close it; it is
+    refilled by the next call on the same grid); ``reuse=False`` builds a new pyplot figure."""
+    panels = tuple(panels)
+    bad = [p for p in panels if p not in HEATMAP_PANELS]
+    if not panels or bad:
+        raise InvalidParameter(f"panels must be a non-empty list of {tuple(HEATMAP_PANELS)}, got {panels!r}")
+    grids = [table.grid(field, scenario=scenario, decoder_noise=decoder_noise, seed=seed) for field in panels]
     gammas, lams = grids[0][0], grids[0][1]
-    key = (tuple(gammas), tuple(lams))
+    key = (tuple(gammas), tuple(lams), panels)
     sheet = _HEATMAP_SHEETS.get(key) if reuse else None
     if sheet is None:
-        sheet = _heatmap_sheet(gammas, lams, pyplot=not reuse)
+        sheet = _heatmap_sheet(gammas, lams, panels, pyplot=not reuse)
         if reuse:
             _HEATMAP_SHEETS[key] = sheet
     fig, images, info = sheet
-    for im, (field, title, cmap), (_, _, v) in zip(images, _HEATMAP_PANELS, grids):
+    for im, field, (_, _, v) in zip(images, panels, grids):
+        title, cmap = HEATMAP_PANELS[field]
         im.set_data(v)
         if cmap is not None:
             im.autoscale()                          # the colour range of this scenario's values
         if field.endswith("success"):
             im.axes.set_title(f"{title}: {np.nansum(v):.0f}/{v.size}")
-    info.set_text(f"{scenario}\ndecoder noise: {decoder_noise or 'all'}\nseed: {seed}\n\n"
-                  "success = eligible point (accepted BA status,\nerror within tolerance) whose metric\n"
-                  "recovers the true grouping")
+    note = ("; success = eligible point (accepted BA status, error within tolerance) whose metric "
+            "recovers the true grouping" if any(p.endswith("success") for p in panels) else "")
+    info.set_text(f"{scenario}, decoder noise: {decoder_noise or 'all'}, seed: {seed}{note}")
     fig.suptitle(f"(γ, λ) grid — {scenario}")
     return fig
 
 
-def _heatmap_sheet(gammas, lams, *, pyplot: bool):
-    """A heatmap sheet with empty images: ``(figure, images in panel order, info text)``."""
+def _heatmap_sheet(gammas, lams, panels, *, pyplot: bool):
+    """A heatmap sheet with empty images: ``(figure, images in panel order, info text)``; two panels
+    a row (readable at the width of a page or a screen; the colour bars take room)."""
     from matplotlib.colors import BoundaryNorm, ListedColormap
 
+    rows = -(-len(panels) // 2)
+    top, bottom, gap = 0.7, 1.0, 0.95                      # inches: suptitle; labels + note; between rows
+    size = (10, top + bottom + 3.0 * rows + gap * (rows - 1))
     if pyplot:
-        fig = _pyplot().figure(figsize=(10, 14))
+        fig = _pyplot().figure(figsize=size)
     else:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
-        fig = Figure(figsize=(10, 14))
+        fig = Figure(figsize=size)
         FigureCanvasAgg(fig)
-    # two panels a row: readable at the width of a page or a screen (the colour bars take room)
-    axes = fig.subplots(4, 2)
+    axes = fig.subplots(rows, 2, squeeze=False)
     labels = list(STATUS_COLORS)
     blank = np.full((gammas.size, lams.size), np.nan)
     images = []
-    for ax, (field, title, cmap) in zip(axes.flat, _HEATMAP_PANELS):
+    for ax, field in zip(axes.flat, panels):
+        title, cmap = HEATMAP_PANELS[field]
         if field == "status":
             cm = ListedColormap([STATUS_COLORS[s] for s in labels])
             im = ax.imshow(blank, cmap=cm, norm=BoundaryNorm(np.arange(-0.5, len(labels)), cm.N), origin="lower")
@@ -170,10 +185,12 @@ def _heatmap_sheet(gammas, lams, *, pyplot: bool):
             ax.set_title(title)
         _ticks(ax, gammas, lams)
         images.append(im)
-    info_ax = axes.flat[-1]
-    info_ax.axis("off")
-    info = info_ax.text(0.0, 0.95, "", va="top", fontsize=10)
-    fig.subplots_adjust(left=0.045, right=0.985, bottom=0.09, top=0.91, wspace=0.45, hspace=0.42)
+    for ax in axes.flat[len(panels):]:
+        ax.axis("off")
+    info = fig.text(0.5, 0.25 / size[1], "", ha="center", va="bottom", fontsize=9, wrap=True)
+    axes_h = (size[1] - top - bottom - gap * (rows - 1)) / rows
+    fig.subplots_adjust(left=0.07, right=0.97, bottom=bottom / size[1], top=1 - top / size[1],
+                        wspace=0.45, hspace=gap / axes_h)
     return fig, images, info
 
 

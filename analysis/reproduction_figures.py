@@ -118,8 +118,9 @@ def figure_jobs(rep, scenarios, fig_dir: Path, *, landscape_point, formats) -> l
                           title=f"(s, n, m) = {size}: {noise} Σ_Z, seed {seed}")))
     g0, l0 = landscape_point
     for sc in scenarios:
+        # the scores; the grid sheets above show each point's status and successes
         jobs.append((plots.plot_grid_heatmaps, (rep.table, sc.name, fig_dir / f"grid_{_slug(sc.name)}"),
-                     dict(decoder_noise=noise, seed=seed)))
+                     dict(decoder_noise=noise, seed=seed, panels=plots.SCORE_PANELS)))
         # the landscape at the grid point nearest landscape_point (default (1, 0): the VAE)
         rows = [r for r in rep.table.rows if r["scenario"] == sc.name and r["B"] is not None]
         if rows:

@@ -158,7 +158,7 @@ def _rgba(fig):
 def test_a_refilled_heatmap_sheet_draws_the_pixels_of_a_new_one():
     """The sheet a process reuses for every scenario on one grid draws exactly what a new figure of
     the later scenario draws (colour ranges, colour bars, titles, the info text)."""
-    from analysis.plots import _HEATMAP_SHEETS, grid_heatmaps_figure
+    from analysis.plots import _HEATMAP_SHEETS, SCORE_PANELS, grid_heatmaps_figure
 
     table = _full_table()
     _HEATMAP_SHEETS.clear()
@@ -188,6 +188,10 @@ def test_a_refilled_heatmap_sheet_draws_the_pixels_of_a_new_one():
     titles = [image_axes[k].get_title() for k in (4, 6)]
     assert titles == ["I_m success: 4/12", "SAP success: 2/12"], titles
     matplotlib.pyplot.close(new)
+    scores = grid_heatmaps_figure(table, "second", decoder_noise="full", seed=0, panels=SCORE_PANELS)
+    assert scores is not again and len([a for a in scores.axes if a.get_images()]) == len(SCORE_PANELS)
+    with pytest.raises(ValueError, match="panels"):
+        grid_heatmaps_figure(table, "second", panels=("status", "loss"))
     _HEATMAP_SHEETS.clear()
 
 
