@@ -328,3 +328,25 @@ def test_only_an_invalid_parameter_is_a_usage_error(func, code, files, capsys, m
         os.unlink(err.rsplit("traceback saved to ", 1)[1].strip())
     else:
         assert err == "error: n_latents is wrong (deliberate check)\n"
+
+
+@pytest.mark.parametrize("argv, code", [(["solve", "--size", "343"], 0), (["solve", "--size", "343", "--gamma", "-1"], 2)])
+def test_the_console_script_exits_fast_with_the_command_code_its_output_and_exit_handlers(argv, code):
+    """The console script ends with os._exit after the command (no interpreter teardown): the exit
+    code is the command's, everything printed arrives through the pipes and exit handlers ran."""
+    from pathlib import Path
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
+    script = ("import atexit, sys\n"
+              "atexit.register(lambda: print('handler ran', file=sys.stderr))\n"
+              "from analysis._console import main\n"
+              f"sys.argv = ['lingauss', *{argv!r}]\n"
+              "sys.exit(main())\n")
+    res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env)
+    assert res.returncode == code, res.stderr
+    assert res.stderr.endswith("handler ran\n"), res.stderr
+    if code == 0:
+        lines = res.stdout.splitlines()
+        assert len(lines) > 10 and lines[-1].startswith("objective regimes"), res.stdout
+    else:
+        assert res.stderr.startswith("error: gamma must be >= 0"), res.stderr
