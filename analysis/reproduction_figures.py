@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,8 +50,13 @@ class Drawers:
 
     pool: object
     n_workers: int
+    #: this process's own import of matplotlib, in a thread while it solves (the kernels release
+    #: the GIL); joined before this process draws
+    preparing: object = None
 
     def shutdown(self) -> None:
+        # (killing the finished workers would save their teardown, 0.3–0.4 s, but with the console
+        # script's fast exit loky's resource tracker then reports a semaphore as leaked, 1 run in 2)
         self.pool.shutdown()
 
 
@@ -70,7 +76,9 @@ def start_drawers(n_workers: int | None = None) -> Drawers | None:
     pool = process_pool(n, prepare=plots.prepare_drawing)
     with sigint_blocked_for_children():
         pool.submit(plots.prepare_drawing)                  # starts every worker now
-    return Drawers(pool, n)
+    preparing = threading.Thread(target=plots.prepare_drawing, name="import matplotlib", daemon=True)
+    preparing.start()
+    return Drawers(pool, n, preparing)
 
 
 def figures_key(rep, scenarios, landscape_point, formats) -> str:
@@ -106,11 +114,13 @@ def _slug(name: str) -> str:
 
 
 def figure_jobs(rep, scenarios, fig_dir: Path, *, landscape_point, formats) -> list[tuple]:
-    """Every figure of the reproduction as ``(function, args, kwargs)`` of :mod:`analysis.plots`, in
-    the order their files are listed."""
+    """Every figure of the reproduction as ``(function, args, kwargs)`` of :mod:`analysis.plots` (the
+    heatmap sheets as one job that draws them one after the other), in the order their files are
+    listed: bars, grid sheets, heatmap sheets, landscapes."""
     noise, seed = rep.protocol.decoder_noise, rep.table.rows[0]["seed"]
     jobs = [(plots.plot_success_bars, (rep.comparison, fig_dir / "success_rates"), {})]
-    for size in sorted({sc.size for sc in scenarios}):
+    sizes = sorted({sc.size for sc in scenarios})
+    for size in sizes:
         names = [sc.name for sc in scenarios if sc.size == size]
         jobs.append((plots.plot_reproduction_grids,
                      (rep.table, names, fig_dir / f"reproduction_grids_{''.join(map(str, size))}"),
@@ -129,12 +139,22 @@ def figure_jobs(rep, scenarios, fig_dir: Path, *, landscape_point, formats) -> l
                          (sc, np.array(r["B"]), np.array(r["sigma_w"]), fig_dir / f"landscape_{_slug(sc.name)}"),
                          dict(title=f"I_m landscape — {sc.name}, γ = {r['gamma']:g}, λ = {r['lam']:g} "
                                     f"({r['status']})")))
-    return [(f, a, {**kw, "formats": formats}) for f, a, kw in jobs]
+    jobs = [(f, a, {**kw, "formats": formats}) for f, a, kw in jobs]
+    # the heatmap sheets refill one figure per process (plots.grid_heatmaps_figure): drawn together
+    # they build it once
+    sheets = [j for j in jobs if j[0] is plots.plot_grid_heatmaps]
+    rest = [j for j in jobs if j[0] is not plots.plot_grid_heatmaps]
+    return rest[:1 + len(sizes)] + ([(_draw_together, (sheets,), {})] if sheets else []) + rest[1 + len(sizes):]
+
+
+def _draw_together(jobs, show: bool = False) -> list[Path]:    # picklable: top level
+    """Several figure jobs one after the other, in one process."""
+    return [p for f, args, kwargs in jobs for p in f(*args, **kwargs, show=show)]
 
 
 #: Drawing cost rank of each figure function (largest first to the pool, so that no worker is
 #: left with a long figure at the end).
-_COST = {plots.plot_reproduction_grids: 0, plots.plot_grid_heatmaps: 1, plots.plot_success_bars: 2,
+_COST = {_draw_together: 0, plots.plot_reproduction_grids: 1, plots.plot_success_bars: 2,
          plots.plot_im_landscape: 3}
 
 
@@ -163,6 +183,7 @@ def draw(jobs, *, show: bool = False, drawers: Drawers | None = None) -> list[Pa
                 waiting += 1
 
     top_up()
+    drawers.preparing.join()
     while left:
         i = left.popleft()
         done[i] = _run_job(jobs[i])
