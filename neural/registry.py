@@ -98,7 +98,9 @@ class ModelSpec:
 @dataclass(frozen=True)
 class DatasetSpec:
     """A registered dataset. ``make``: ``"module:function"`` called as ``make(n, rng=..., **fixed,
-    **options)``; ``render``: ``"module:function"`` drawing frames from factors (or ``None``)."""
+    **options)``; ``render``: ``"module:function"`` drawing frames from factors (or ``None``);
+    ``static_colours_only``: its static factors are colours on a black background that never change
+    the silhouette (what the Koopman shape-and-palette swap prior assumes)."""
 
     name: str
     kind: str
@@ -106,6 +108,7 @@ class DatasetSpec:
     summary: str
     render: str | None = None
     fixed: Mapping = field(default_factory=dict)
+    static_colours_only: bool = False
 
     def generate(self, n: int, *, rng=0, **options):
         """``n`` items (images or sequences) with their ground-truth factors."""
@@ -156,7 +159,8 @@ _DATASETS = MappingProxyType({spec.name: spec for spec in (
     DatasetSpec("dsprites-colour", "images", _D + "make_dsprites", "procedural dSprites with a colour factor",
                 render=_D + "render_dsprites", fixed=MappingProxyType({"colour": True})),
     DatasetSpec("sprites-like", "sequences", _D + "make_sprites_like", "Sprites-like sequences (static "
-                "colours, dynamic action × direction)", render=_D + "render_sprites_like"),
+                "colours, dynamic action × direction)", render=_D + "render_sprites_like",
+                static_colours_only=True),
     DatasetSpec("moving-dsprites", "sequences", _D + "make_moving_dsprites", "Moving dSprites (static "
                 "shape, colour, scale; moving position)", render=_D + "render_moving_dsprites"),
     DatasetSpec("mnist-sequences", "sequences", _D + "make_mnist_sequences", "MNIST scaling / rotation / "

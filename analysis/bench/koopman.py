@@ -97,9 +97,10 @@ DATASETS = tuple(JUDGED_FACTORS)
 #: The static colour factors whose agreement after a dynamic swap is the "keeps the colour" target.
 COLOUR_FACTORS = {"sprites-like": ("skin", "hair", "top", "bottom"), "moving-dsprites": ("colour",)}
 #: Data sets whose static factors are colours on a black background and do not change the
-#: silhouette: the only ones the shape-and-palette swap prior (``w_shape``) is a true statement about
-#: (Moving dSprites' static shape and scale *are* the silhouette).
-SHAPE_PRIOR_DATASETS = ("sprites-like",)
+#: silhouette (``static_colours_only`` in :mod:`neural.registry`): the only ones the
+#: shape-and-palette swap prior (``w_shape``) is a true statement about (Moving dSprites' static
+#: shape and scale *are* the silhouette).
+SHAPE_PRIOR_DATASETS = tuple(n for n in DATASETS if registered_dataset(n).static_colours_only)
 #: Targets: close this fraction of the distance from the strongest floor to the ceiling.
 TARGETS = {"gap_fraction": 0.5}
 

@@ -70,3 +70,16 @@ def test_shape_prior_is_refused_on_data_whose_static_factors_draw_the_silhouette
 
     with pytest.raises(ValueError, match="w_shape > 0"):
         run_koopman_benchmark(config=dict(TINY, w_shape=1.0, datasets=("moving-dsprites",)))
+
+
+def test_the_shape_prior_scope_is_the_registry_flag_and_matches_each_data_sets_factors():
+    """The prior's scope is read from the dataset declarations; the flag holds exactly where every
+    static factor the benchmark judges is a colour (a static shape or scale draws the silhouette)."""
+    from analysis.bench.koopman import COLOUR_FACTORS, DATASETS, JUDGED_FACTORS, SHAPE_PRIOR_DATASETS
+    from neural.registry import dataset_spec as registered
+
+    dynamic = {"sprites-like": {"action"}, "moving-dsprites": {"pos_x", "pos_y"}}
+    for name in DATASETS:
+        static = set(JUDGED_FACTORS[name]) - dynamic[name]
+        assert registered(name).static_colours_only == (static == set(COLOUR_FACTORS[name])), name
+    assert SHAPE_PRIOR_DATASETS == tuple(n for n in DATASETS if registered(n).static_colours_only) == ("sprites-like",)
