@@ -165,8 +165,9 @@ def _run_job(job):                                          # in a worker (pickl
 
 def draw(jobs, *, show: bool = False, drawers: Drawers | None = None) -> list[Path]:
     """Draw ``jobs`` (from :func:`figure_jobs`) here and, when ``drawers`` is given (and ``show``
-    is not set), in its workers too: everyone takes the most expensive figure left, and a worker has
-    at most two figures waiting. Returns the files in the jobs' order."""
+    is not set), in its workers too: everyone takes the most expensive figure left, a worker one at a
+    time (queued further, the last long figure may wait on a worker while this process is idle).
+    Returns the files in the jobs' order."""
     if drawers is None or show:
         return [p for f, args, kwargs in jobs for p in f(*args, **kwargs, show=show)]
     from .pools import sigint_blocked_for_children
@@ -177,7 +178,7 @@ def draw(jobs, *, show: bool = False, drawers: Drawers | None = None) -> list[Pa
     def top_up():
         waiting = sum(not f.done() for f in futures.values())
         with sigint_blocked_for_children():
-            while left and waiting < 2 * drawers.n_workers:
+            while left and waiting < drawers.n_workers:
                 i = left.popleft()
                 futures[i] = drawers.pool.submit(_run_job, jobs[i])
                 waiting += 1
