@@ -18,7 +18,7 @@ import lingauss as lg
 from lingauss.params import InvalidParameter
 from .evaluate import grouping_text
 
-__all__ = ["STATUS_COLORS", "plot_grid_heatmaps", "plot_success_bars", "plot_im_landscape",
+__all__ = ["STATUS_COLORS", "FAIL_COLOR", "SUCCESS_COLOR", "plot_grid_heatmaps", "plot_success_bars", "plot_im_landscape",
            "plot_reproduction_grids", "reproduction_grids_figure", "grid_heatmaps_figure", "HEATMAP_PANELS", "SCORE_PANELS", "plot_im_bench",
            "im_bench_figure", "plot_phase_diagram", "FIGURE_FORMATS", "check_formats", "prepare_drawing"]
 
@@ -41,6 +41,23 @@ def check_formats(formats) -> tuple[str, ...]:
 #: raised (``"error"``), in every figure.
 STATUS_COLORS = dict(zip((*lg.STATUSES, "error"),
                          ("#2ca02c", "#7f7f7f", "#d62728", "#ff7f0e", "#000000", "#9467bd")))
+#: Colours of a point without and with success, in every success panel.
+FAIL_COLOR, SUCCESS_COLOR = "#f2f2f2", "#1f77b4"
+
+
+def _status_map(labels):
+    """``(colour map, norm)`` drawing status index k (into ``labels``) in its :data:`STATUS_COLORS`."""
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+
+    cm = ListedColormap([STATUS_COLORS[s] for s in labels])
+    return cm, BoundaryNorm(np.arange(-0.5, len(labels)), cm.N)
+
+
+def _success_map():
+    """The colour map of a 0/1 success panel (drawn with vmin = 0, vmax = 1)."""
+    from matplotlib.colors import ListedColormap
+
+    return ListedColormap([FAIL_COLOR, SUCCESS_COLOR])
 
 
 def _pyplot():
@@ -150,8 +167,6 @@ def grid_heatmaps_figure(table, scenario: str, *, decoder_noise: str | None = No
 def _heatmap_sheet(gammas, lams, panels, *, pyplot: bool):
     """A heatmap sheet with empty images: ``(figure, images in panel order, info text)``; two panels
     a row (readable at the width of a page or a screen; the colour bars take room)."""
-    from matplotlib.colors import BoundaryNorm, ListedColormap
-
     rows = -(-len(panels) // 2)
     top, bottom, gap = 0.7, 1.0, 0.95                      # inches: suptitle; labels + note; between rows
     size = (10, top + bottom + 3.0 * rows + gap * (rows - 1))
@@ -170,12 +185,12 @@ def _heatmap_sheet(gammas, lams, panels, *, pyplot: bool):
     for ax, field in zip(axes.flat, panels):
         title, cmap = HEATMAP_PANELS[field]
         if field == "status":
-            cm = ListedColormap([STATUS_COLORS[s] for s in labels])
-            im = ax.imshow(blank, cmap=cm, norm=BoundaryNorm(np.arange(-0.5, len(labels)), cm.N), origin="lower")
+            cm, norm = _status_map(labels)
+            im = ax.imshow(blank, cmap=cm, norm=norm, origin="lower")
             cb = fig.colorbar(im, ax=ax, ticks=range(len(labels)))
             cb.ax.set_yticklabels(labels, fontsize=7)
         elif field.endswith("success"):
-            im = ax.imshow(blank, cmap=ListedColormap(["#f2f2f2", "#1f77b4"]), vmin=0, vmax=1, origin="lower")
+            im = ax.imshow(blank, cmap=_success_map(), vmin=0, vmax=1, origin="lower")
             cb = fig.colorbar(im, ax=ax, ticks=[0.25, 0.75])
             cb.ax.set_yticklabels(["fail", "success"], fontsize=7)
         else:
@@ -267,16 +282,14 @@ def reproduction_grids_figure(table, scenarios, *, decoder_noise: str | None = N
     """The figure of :func:`plot_reproduction_grids` (not saved, not closed); its axes are
     ``fig.axes[3 * row + column]`` with columns status, I_m success, SAP success."""
     plt = _pyplot()
-    from matplotlib.colors import BoundaryNorm, ListedColormap
     from matplotlib.patches import Patch
 
     scenarios = list(scenarios)
     if not scenarios:
         raise InvalidParameter("scenarios must name at least one scenario")
     labels = list(STATUS_COLORS)
-    status_cm = ListedColormap([STATUS_COLORS[s] for s in labels])
-    status_norm = BoundaryNorm(np.arange(-0.5, len(labels)), status_cm.N)
-    success_cm = ListedColormap(["#f2f2f2", "#1f77b4"])
+    status_cm, status_norm = _status_map(labels)
+    success_cm = _success_map()
     fig, axes = plt.subplots(len(scenarios), 3, figsize=(8.0, 2.45 * len(scenarios) + 0.9), squeeze=False)
     seen = set()
     for row, name in zip(axes, scenarios):
@@ -297,7 +310,7 @@ def reproduction_grids_figure(table, scenarios, *, decoder_noise: str | None = N
             ax.set_xlabel("λ", fontsize=8)
             ax.set_ylabel("γ", fontsize=8)
     handles = [Patch(color=STATUS_COLORS[s], label=s) for s in labels if s in seen]
-    handles += [Patch(color="#1f77b4", label="success"), Patch(color="#f2f2f2", ec="#999999", label="no success")]
+    handles += [Patch(color=SUCCESS_COLOR, label="success"), Patch(color=FAIL_COLOR, ec="#999999", label="no success")]
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8, frameon=False)
     fig.suptitle(title or "(γ, λ) grids", fontsize=10)
     # a fixed layout in inches (what tight_layout found for these fonts and sizes): measuring the
@@ -366,13 +379,13 @@ def plot_phase_diagram(diagram, path, *, show: bool = False, formats=("png",)) -
     """A dense (γ, λ) phase diagram (:class:`analysis.dense.PhaseDiagram`): BA status, I_m success
     and SAP success, one pixel per grid point."""
     plt = _pyplot()
-    from matplotlib.colors import BoundaryNorm, ListedColormap
+    from matplotlib.colors import ListedColormap
 
     g, l = diagram.gammas, diagram.lams
     extent = (l[0], l[-1], g[0], g[-1])
     fig, axes = plt.subplots(1, 3, figsize=(17, 5.2))
-    cm = ListedColormap([STATUS_COLORS[s] for s in lg.STATUSES])
-    im = axes[0].imshow(diagram.status, cmap=cm, norm=BoundaryNorm(np.arange(-0.5, len(lg.STATUSES)), cm.N),
+    cm, norm = _status_map(lg.STATUSES)
+    im = axes[0].imshow(diagram.status, cmap=cm, norm=norm,
                         origin="lower", extent=extent, aspect="auto", interpolation="nearest")
     cb = fig.colorbar(im, ax=axes[0], ticks=range(len(lg.STATUSES)))
     counts = diagram.status_counts()
