@@ -52,7 +52,7 @@ class Drawers:
     n_workers: int
     #: this process's own import of matplotlib, in a thread while it solves (the kernels release
     #: the GIL); joined before this process draws
-    preparing: object = None
+    preparing: threading.Thread
 
     def shutdown(self) -> None:
         # (killing the finished workers would save their teardown, 0.3–0.4 s, but with the console
@@ -118,33 +118,29 @@ def figure_jobs(rep, scenarios, fig_dir: Path, *, landscape_point, formats) -> l
     heatmap sheets as one job that draws them one after the other), in the order their files are
     listed: bars, grid sheets, heatmap sheets, landscapes."""
     noise, seed = rep.protocol.decoder_noise, rep.table.rows[0]["seed"]
-    jobs = [(plots.plot_success_bars, (rep.comparison, fig_dir / "success_rates"), {})]
-    sizes = sorted({sc.size for sc in scenarios})
-    for size in sizes:
+    out = dict(formats=formats)
+    jobs = [(plots.plot_success_bars, (rep.comparison, fig_dir / "success_rates"), out)]
+    for size in sorted({sc.size for sc in scenarios}):
         names = [sc.name for sc in scenarios if sc.size == size]
         jobs.append((plots.plot_reproduction_grids,
                      (rep.table, names, fig_dir / f"reproduction_grids_{''.join(map(str, size))}"),
-                     dict(decoder_noise=noise, seed=seed,
-                          title=f"(s, n, m) = {size}: {noise} Σ_Z, seed {seed}")))
+                     dict(out, decoder_noise=noise, seed=seed, title=f"(s, n, m) = {size}: {noise} Σ_Z, seed {seed}")))
+    # the scores; the grid sheets above show each point's status and successes
+    sheets = [(plots.plot_grid_heatmaps, (rep.table, sc.name, fig_dir / f"grid_{_slug(sc.name)}"),
+               dict(out, decoder_noise=noise, seed=seed, panels=plots.SCORE_PANELS)) for sc in scenarios]
+    if sheets:       # one job: the sheets refill one figure per process (plots.grid_heatmaps_figure)
+        jobs.append((_draw_together, (sheets,), {}))
     g0, l0 = landscape_point
     for sc in scenarios:
-        # the scores; the grid sheets above show each point's status and successes
-        jobs.append((plots.plot_grid_heatmaps, (rep.table, sc.name, fig_dir / f"grid_{_slug(sc.name)}"),
-                     dict(decoder_noise=noise, seed=seed, panels=plots.SCORE_PANELS)))
         # the landscape at the grid point nearest landscape_point (default (1, 0): the VAE)
         rows = [r for r in rep.table.rows if r["scenario"] == sc.name and r["B"] is not None]
         if rows:
             r = min(rows, key=lambda r: (abs(r["gamma"] - g0) + abs(r["lam"] - l0), r["seed"]))
             jobs.append((plots.plot_im_landscape,
                          (sc, np.array(r["B"]), np.array(r["sigma_w"]), fig_dir / f"landscape_{_slug(sc.name)}"),
-                         dict(title=f"I_m landscape — {sc.name}, γ = {r['gamma']:g}, λ = {r['lam']:g} "
-                                    f"({r['status']})")))
-    jobs = [(f, a, {**kw, "formats": formats}) for f, a, kw in jobs]
-    # the heatmap sheets refill one figure per process (plots.grid_heatmaps_figure): drawn together
-    # they build it once
-    sheets = [j for j in jobs if j[0] is plots.plot_grid_heatmaps]
-    rest = [j for j in jobs if j[0] is not plots.plot_grid_heatmaps]
-    return rest[:1 + len(sizes)] + ([(_draw_together, (sheets,), {})] if sheets else []) + rest[1 + len(sizes):]
+                         dict(out, title=f"I_m landscape — {sc.name}, γ = {r['gamma']:g}, λ = {r['lam']:g} "
+                                         f"({r['status']})")))
+    return jobs
 
 
 def _draw_together(jobs, show: bool = False) -> list[Path]:    # picklable: top level
@@ -169,7 +165,7 @@ def draw(jobs, *, show: bool = False, drawers: Drawers | None = None) -> list[Pa
     time (queued further, the last long figure may wait on a worker while this process is idle).
     Returns the files in the jobs' order."""
     if drawers is None or show:
-        return [p for f, args, kwargs in jobs for p in f(*args, **kwargs, show=show)]
+        return _draw_together(jobs, show=show)
     from .pools import sigint_blocked_for_children
 
     left = deque(sorted(range(len(jobs)), key=lambda i: _COST.get(jobs[i][0], len(_COST))))
