@@ -213,11 +213,13 @@ def test_eval_samples_is_honoured_or_refused(tmp_path):
 
 @pytest.mark.slow
 def test_sigint_stops_a_long_im_search_within_2_s(tmp_path):
-    rng = np.random.default_rng(0)
-    a = rng.standard_normal((40, 200))
-    np.save(tmp_path / "cov.npy", a @ a.T / 200 + 0.1 * np.eye(40))
+    from analysis.bench.im import im_benchmark_covariance
+
+    # 20 weakly dependent factors seen by 120 latents: about half a minute of exact search on a
+    # 2-core machine (a dense 20 × 20 input now takes 3 s, too short to interrupt at 8 s)
+    np.save(tmp_path / "cov.npy", im_benchmark_covariance(20, 120, "weak", 0))
     proc = subprocess.Popen([sys.executable, "-m", "analysis.cli", "metric", str(tmp_path / "cov.npy"),
-                             "--latents", "20"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                             "--latents", "120"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     _interrupt_after(proc, 8.0, expect=(130, -signal.SIGINT))   # exit 130, or killed by SIGINT (shell: 130)
 
 
@@ -240,7 +242,7 @@ def _interrupt_after(proc, seconds, expect):
 @pytest.mark.slow
 def test_sigint_stops_a_process_pool_sweep_within_2_s_with_exit_130(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "analysis.cli", "sweep", "--size", "343",
-                             "--scenario", "1", "--gammas", "0.9:1.1:20", "--lams", "-0.02:0.02:20",
+                             "--scenario", "1", "--gammas", "0.9:1.1:150", "--lams", "-0.02:0.02:150",
                              "--executor", "processes", "--workers", "2", "--quiet",
                              "--store", str(tmp_path / "s.jsonl")],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
