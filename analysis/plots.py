@@ -18,9 +18,10 @@ import lingauss as lg
 from lingauss.params import InvalidParameter
 from .evaluate import grouping_text
 
-__all__ = ["STATUS_COLORS", "FAIL_COLOR", "SUCCESS_COLOR", "plot_grid_heatmaps", "plot_success_bars", "plot_im_landscape",
+__all__ = ["STATUS_COLORS", "FAIL_COLOR", "SUCCESS_COLOR", "plot_grid_heatmaps", "plot_success_bars", "plot_im_landscape", "im_landscape_data", "draw_im_landscape",
            "plot_reproduction_grids", "reproduction_grids_figure", "grid_heatmaps_figure", "HEATMAP_PANELS", "SCORE_PANELS", "plot_im_bench",
-           "im_bench_figure", "plot_phase_diagram", "FIGURE_FORMATS", "check_formats", "prepare_drawing"]
+           "im_bench_figure", "plot_phase_diagram", "FIGURE_FORMATS", "check_formats", "prepare_drawing",
+           "prepare_heatmap_sheet"]
 
 #: The file formats a figure can be written in.
 FIGURE_FORMATS = ("png", "pdf", "svg")
@@ -143,13 +144,8 @@ def grid_heatmaps_figure(table, scenario: str, *, decoder_noise: str | None = No
         raise InvalidParameter(f"panels must be a non-empty list of {tuple(HEATMAP_PANELS)}, got {panels!r}")
     grids = [table.grid(field, scenario=scenario, decoder_noise=decoder_noise, seed=seed) for field in panels]
     gammas, lams = grids[0][0], grids[0][1]
-    key = (tuple(gammas), tuple(lams), panels)
-    sheet = _HEATMAP_SHEETS.get(key) if reuse else None
-    if sheet is None:
-        sheet = _heatmap_sheet(gammas, lams, panels, pyplot=not reuse)
-        if reuse:
-            _HEATMAP_SHEETS[key] = sheet
-    fig, images, info = sheet
+    fig, images, info = (_reused_sheet(gammas, lams, panels) if reuse
+                         else _heatmap_sheet(gammas, lams, panels, pyplot=True))
     for im, field, (_, _, v) in zip(images, panels, grids):
         title, cmap = HEATMAP_PANELS[field]
         im.set_data(v)
@@ -162,6 +158,25 @@ def grid_heatmaps_figure(table, scenario: str, *, decoder_noise: str | None = No
     info.set_text(f"{scenario}, decoder noise: {decoder_noise or 'all'}, seed: {seed}{note}")
     fig.suptitle(f"(γ, λ) grid — {scenario}")
     return fig
+
+
+def _reused_sheet(gammas, lams, panels):
+    """This process's heatmap sheet for the grid ``gammas`` × ``lams`` and ``panels``, built on
+    first use."""
+    gammas, lams = np.asarray(gammas, dtype=float), np.asarray(lams, dtype=float)
+    key = (tuple(gammas.tolist()), tuple(lams.tolist()), tuple(panels))
+    sheet = _HEATMAP_SHEETS.get(key)
+    if sheet is None:
+        sheet = _HEATMAP_SHEETS[key] = _heatmap_sheet(gammas, lams, key[2], pyplot=False)
+    return sheet
+
+
+def prepare_heatmap_sheet(gammas, lams, panels=tuple(HEATMAP_PANELS)):
+    """Build (and return) this process's heatmap sheet for a (γ, λ) grid ahead of its first use: a
+    drawing process does it while the sweep that fills it still solves. ``gammas`` and ``lams`` in
+    increasing order, as :meth:`~analysis.table.SweepTable.grid` gives them."""
+    _pyplot()
+    return _reused_sheet(gammas, lams, panels)[0]
 
 
 def _heatmap_sheet(gammas, lams, panels, *, pyplot: bool):
@@ -233,33 +248,47 @@ def plot_success_bars(comparison: list[dict], path, *, show: bool = False, forma
     return _save(fig, path, show, formats)
 
 
+def im_landscape_data(scenario, B, sigma_w) -> dict:
+    """What :func:`plot_im_landscape` shows, computed (the exact I_m of every labelled assignment):
+    ``scores`` sorted high to low, ``is_true`` (the assignment's grouping is the scenario's true
+    grouping), ``true`` and ``best`` (groupings). Plain arrays and tuples, cheap to send to a
+    drawing process (which then needs none of the I_m kernels)."""
+    cov = scenario.model.joint_covariance(B, sigma_w)
+    land = lg.im_scores_all(cov, scenario.n_latents)
+    order = np.argsort(land.scores)[::-1]
+
+    def grouping(assignment):
+        return lg.canonical_grouping(tuple(tuple(j for j, a in enumerate(assignment) if a == i)
+                                           for i in range(scenario.n_latents)))
+
+    true = lg.canonical_grouping(scenario.true_grouping)
+    return {"scores": land.scores[order], "true": true, "best": grouping(land.argmax()),
+            "is_true": np.array([grouping(land.assignment(k)) == true for k in order])}
+
+
 def plot_im_landscape(scenario, B, sigma_w, path, *, title: str = "", show: bool = False,
                       formats=("png",)) -> list[Path]:
     """Every labelled assignment's I_m score (sorted), the best marked and the assignments whose
     grouping is the scenario's true grouping highlighted."""
+    return draw_im_landscape(im_landscape_data(scenario, B, sigma_w), path,
+                             title=title or f"I_m landscape — {scenario.name}", show=show, formats=formats)
+
+
+def draw_im_landscape(data, path, *, title: str, show: bool = False, formats=("png",)) -> list[Path]:
+    """The figure of :func:`plot_im_landscape` from its :func:`im_landscape_data`."""
     plt = _pyplot()
-    cov = scenario.model.joint_covariance(B, sigma_w)
-    land = lg.im_scores_all(cov, scenario.n_latents)
-    order = np.argsort(land.scores)[::-1]
-    scores = land.scores[order]
-    true = lg.canonical_grouping(scenario.true_grouping)
-    is_true = np.array([lg.canonical_grouping(
-        tuple(tuple(j for j, a in enumerate(land.assignment(k)) if a == i) for i in range(scenario.n_latents)))
-        == true for k in order])
-    best = land.argmax()
-    best_grouping = lg.canonical_grouping(
-        tuple(tuple(j for j, a in enumerate(best) if a == i) for i in range(scenario.n_latents)))
+    scores, is_true = data["scores"], data["is_true"]
     fig, ax = plt.subplots(figsize=(8, 4.2))
     ranks = np.arange(scores.size)
     ax.plot(ranks, scores, "-", color="#999999", lw=1, zorder=1)
     ax.scatter(ranks[~is_true], scores[~is_true], s=10, color="#1f77b4", label="other assignments", zorder=2)
     ax.scatter(ranks[is_true], scores[is_true], s=22, color="#2ca02c",
-               label=f"true grouping {grouping_text(true)}", zorder=3)
+               label=f"true grouping {grouping_text(data['true'])}", zorder=3)
     ax.scatter([0], [scores[0]], s=120, facecolors="none", edgecolors="#d62728", lw=2,
-               label=f"best: {grouping_text(best_grouping)} ({scores[0]:.3f} nats)", zorder=4)
+               label=f"best: {grouping_text(data['best'])} ({scores[0]:.3f} nats)", zorder=4)
     ax.set_xlabel(f"assignment rank (all m^s = {scores.size})")
     ax.set_ylabel("I_m score (nats)")
-    ax.set_title(title or f"I_m landscape — {scenario.name}")
+    ax.set_title(title)
     ax.legend(fontsize=8)
     fig.subplots_adjust(left=0.09, right=0.98, bottom=0.12, top=0.9)
     return _save(fig, path, show, formats)

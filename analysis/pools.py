@@ -24,7 +24,7 @@ import signal
 import sys
 import threading
 
-__all__ = ["process_pool", "local_dask_client", "abandon", "sigint_blocked_for_children"]
+__all__ = ["process_pool", "forked_pool", "can_fork", "local_dask_client", "abandon", "sigint_blocked_for_children"]
 
 
 def _ignore_sigint() -> None:                    # worker initializer (picklable: top level)
@@ -82,6 +82,45 @@ def process_pool(n_workers: int, prepare=None):
 
     init = _ignore_sigint if prepare is None else functools.partial(_start_worker, prepare)
     return ProcessPoolExecutor(max_workers=int(n_workers), context=get_context("loky"), initializer=init)
+
+
+def can_fork() -> bool:
+    """Whether :func:`forked_pool` may fork this process now: on Linux, and only while this is the
+    process's one Python thread (a fork copies no other thread, and a lock one of them held would
+    stay locked in the child)."""
+    import multiprocessing
+
+    return (sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+            and threading.active_count() == 1)
+
+
+def forked_pool(n_workers: int, prepare=None):
+    """A :class:`concurrent.futures.ProcessPoolExecutor` of ``n_workers`` workers *forked* from this
+    process, started at once, SIGINT ignored, ``prepare()`` run in each.
+
+    A forked worker starts in milliseconds and already holds every module this process imported
+    (a loky worker is a new interpreter: ~1 s to import numpy, Numba and lingauss again), and it
+    ends with ``os._exit`` (no interpreter teardown); its queues' semaphores are unlinked at once,
+    so a killed worker leaves nothing for a resource tracker. The price is the rule of
+    :func:`can_fork` (checked here: ``RuntimeError`` otherwise) and the one of every fork: the
+    workers must not use thread pools this process started before (Numba's, BLAS's) — the
+    reproduction's drawing workers run matplotlib only.
+    """
+    import functools
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    if not can_fork():
+        raise RuntimeError("forked_pool: this process runs other threads (or is not on Linux); use process_pool")
+    init = _ignore_sigint if prepare is None else functools.partial(_start_worker, prepare)
+    pool = ProcessPoolExecutor(max_workers=int(n_workers), mp_context=multiprocessing.get_context("fork"),
+                               initializer=init)
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})   # inherited by the workers
+    try:
+        pool.submit(int)                   # forks every worker now, before the pool's own thread starts
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+    return pool
 
 
 _DASK_LOGGERS = ("distributed", "distributed.nanny", "distributed.worker", "distributed.scheduler",

@@ -47,7 +47,7 @@ from lingauss.params import InvalidParameter
 from .baselines import BASELINES, baseline_rows
 from .protocol import TALK_GAMMAS, TALK_LAMBDAS, Protocol
 from .sweeps import sweep
-from .reproduction_figures import figures_unchanged, start_drawers, write_figures
+from .reproduction_figures import figures_unchanged, start_drawers, start_figures
 from .table import SweepTable, write_text_atomic
 
 __all__ = ["PUBLISHED", "Reproduction", "reproduce", "sensitivity_protocols", "SENSITIVITY_LEVELS",
@@ -260,7 +260,7 @@ def reproduce(protocol: Protocol | None = None, *, seeds=(0,), sizes=((3, 4, 3),
     errors: dict[str, dict] = {}
     # drawing processes start now (their imports overlap the solve) unless the figures of an
     # earlier run are there to be kept or there is nothing to draw
-    drawers = (start_drawers(n_workers) if out is not None and figures and not show
+    drawers = (start_drawers(n_workers, grid=(gammas, lams)) if out is not None and figures and not show
                and figures_unchanged(out / "figures") is None else None)
     if executor == "processes":
         from .sweeps import _resolve_executor
@@ -275,6 +275,10 @@ def reproduce(protocol: Protocol | None = None, *, seeds=(0,), sizes=((3, 4, 3),
 
         table = run(protocol)
         comparison = _comparison(table, sizes)
+        # the figures show this table and comparison only: the drawing workers begin now
+        figs = (start_figures(table, comparison, scenarios_of(protocol), out / "figures", show=show,
+                              decoder_noise=protocol.decoder_noise, landscape_point=landscape_point,
+                              formats=formats, drawers=drawers) if out is not None and figures else None)
         sens = []
         variations = sensitivity_protocols(protocol, sensitivity)
         if variations:
@@ -288,8 +292,7 @@ def reproduce(protocol: Protocol | None = None, *, seeds=(0,), sizes=((3, 4, 3),
         rep = Reproduction(protocol=protocol, table=table, comparison=comparison, baselines=base,
                            sensitivity=sens, out=out, errors=list(errors.values()))
         if out is not None:
-            rep.files = _write(rep, scenarios_of(protocol), figures=figures, show=show,
-                               landscape_point=landscape_point, formats=formats, drawers=drawers)
+            rep.files = _write(rep, figs)
     except BaseException:
         from .sweeps import _abandon
         for p in (owned, drawers and drawers.pool):
@@ -316,8 +319,9 @@ def _csv(path: Path, rows: list[dict]) -> Path:
     return write_text_atomic(path, buf.getvalue())
 
 
-def _write(rep: Reproduction, scenarios, *, figures: bool, show: bool,
-           landscape_point: tuple[float, float], formats=("png",), drawers=None) -> list[Path]:
+def _write(rep: Reproduction, figs) -> list[Path]:
+    """The text files of ``rep`` in ``rep.out``, then the figures (``figs`` from
+    :func:`~analysis.reproduction_figures.start_figures`, or ``None``)."""
     out = rep.out
     files = [write_text_atomic(out / "report.md", rep.text),
              _csv(out / "comparison.csv", [{**r, "size": "x".join(map(str, r["size"]))} for r in rep.comparison]),
@@ -327,9 +331,7 @@ def _write(rep: Reproduction, scenarios, *, figures: bool, show: bool,
         files.append(_csv(out / "baselines.csv", rep.baselines))
     if rep.sensitivity:
         files.append(_csv(out / "sensitivity.csv", rep.sensitivity))
-    if figures:
-        drawn, rep.kept_figures = write_figures(rep, scenarios, out / "figures", show=show,
-                                                landscape_point=landscape_point, formats=formats,
-                                                drawers=drawers)
+    if figs is not None:
+        drawn, rep.kept_figures = figs.finish()
         files += drawn
     return files

@@ -1,12 +1,15 @@
 """The figures of :func:`analysis.reproduce`: which ones, drawn once each, and only when their inputs
 changed.
 
-A reproduction writes 3 + 2·(number of scenarios) figures (the success bars, one grid sheet per
-size, and per scenario its (γ, λ) heatmaps and its I_m landscape). Matplotlib draws one figure on
-one core, and at 0.1–0.6 s a figure the drawing is most of a cold run; so on a machine with two or
-more cores the figures are drawn by a small pool of worker processes (:func:`start_drawers`),
-started *before* the sweep so that their import of matplotlib overlaps the solve; they and this
-process take the most expensive figure left. The files are the same as when drawn in this process.
+A reproduction writes 1 + (number of sizes) + 2·(number of scenarios) figures: the success bars,
+one grid sheet per size, and per scenario its (γ, λ) score heatmaps and its I_m landscape.
+Matplotlib draws one figure on one core, and at 0.1–0.5 s a figure the drawing is most of a cold
+run; so on a machine with two or more cores a few worker processes draw beside this process
+(:func:`start_drawers`). They start *before* the sweep — forked where that is safe, so that they
+hold this process's modules at no cost — import matplotlib and build the heatmap sheet while it
+solves, and begin drawing as soon as the sweep's table exists (:func:`start_figures`), while this
+process still runs the sensitivity table and the baselines; then this process draws too, everyone
+taking the most expensive figure left. The files are the same as when drawn in this process.
 
 A key file, ``figures/.figures-key.json``, holds a SHA-256 of everything the figures show (the
 sweep's rows, the comparison, the options, matplotlib's version and the plotting code); a rerun
@@ -28,7 +31,8 @@ import numpy as np
 from . import plots
 from .table import write_text_atomic
 
-__all__ = ["write_figures", "start_drawers", "Drawers", "draw", "figure_jobs", "figures_unchanged", "FIGURES_KEY"]
+__all__ = ["start_figures", "Figures", "start_drawers", "Drawers", "Drawing", "draw", "figure_jobs",
+           "figures_key", "figures_unchanged", "FIGURES_KEY"]
 
 #: The file in ``out/figures`` naming the inputs its figures were drawn from.
 FIGURES_KEY = ".figures-key.json"
@@ -55,33 +59,41 @@ class Drawers:
     preparing: threading.Thread
 
     def shutdown(self) -> None:
-        # (killing the finished workers would save their teardown, 0.3–0.4 s, but with the console
-        # script's fast exit loky's resource tracker then reports a semaphore as leaked, 1 run in 2)
         self.pool.shutdown()
 
 
-def start_drawers(n_workers: int | None = None) -> Drawers | None:
-    """Drawing processes (loky, SIGINT ignored, matplotlib imported as they start) that draw beside
-    this process, or ``None`` where fewer than two cores are usable (drawing stays here).
+def start_drawers(n_workers: int | None = None, grid=None) -> Drawers | None:
+    """Drawing processes (SIGINT ignored, matplotlib imported as they start) that draw beside this
+    process, or ``None`` where fewer than two cores are usable (drawing stays here).
 
     ``n_workers`` caps the processes drawing in all, this one included (default: the usable cores,
     at most :data:`MAX_DRAWERS`). The workers start at once, so that their imports run while this
-    process solves.
+    process solves: forked from this process where :func:`analysis.pools.can_fork` allows it (they
+    then hold every module already imported; they draw with matplotlib alone, never with this
+    process's Numba or BLAS threads), new interpreters (loky) otherwise. ``grid = (gammas, lams)``,
+    the grid the sweep will fill: the workers build the heatmap sheet for it meanwhile.
     """
-    from .pools import process_pool, sigint_blocked_for_children
+    from .pools import can_fork, forked_pool, process_pool, sigint_blocked_for_children
 
     n = min(MAX_DRAWERS, _usable_cores(), n_workers or MAX_DRAWERS) - 1
     if n < 1:
         return None
-    pool = process_pool(n, prepare=plots.prepare_drawing)
-    with sigint_blocked_for_children():
-        pool.submit(plots.prepare_drawing)                  # starts every worker now
+    if can_fork():
+        pool = forked_pool(n, prepare=plots.prepare_drawing)
+    else:
+        pool = process_pool(n, prepare=plots.prepare_drawing)
+        with sigint_blocked_for_children():
+            pool.submit(plots.prepare_drawing)              # starts every worker now
+    if grid is not None:
+        gammas, lams = (np.unique(np.asarray(v, dtype=float)) for v in grid)
+        for _ in range(n):
+            pool.submit(plots.prepare_heatmap_sheet, gammas, lams, plots.SCORE_PANELS)
     preparing = threading.Thread(target=plots.prepare_drawing, name="import matplotlib", daemon=True)
     preparing.start()
     return Drawers(pool, n, preparing)
 
 
-def figures_key(rep, scenarios, landscape_point, formats) -> str:
+def figures_key(table, comparison, scenarios, *, decoder_noise, landscape_point, formats) -> str:
     """SHA-256 of everything the figures are drawn from: the sweep's rows, the comparison, the
     scenarios, the landscape point, the formats, matplotlib's version and the plotting code."""
     import matplotlib
@@ -89,9 +101,9 @@ def figures_key(rep, scenarios, landscape_point, formats) -> str:
     h = hashlib.sha256()
     h.update(Path(plots.__file__).read_bytes())
     h.update(Path(__file__).read_bytes())
-    payload = {"rows": rep.table.rows, "comparison": rep.comparison, "formats": list(formats),
+    payload = {"rows": table.rows, "comparison": comparison, "formats": list(formats),
                "scenarios": [sc.name for sc in scenarios], "point": list(landscape_point),
-               "noise": rep.protocol.decoder_noise, "matplotlib": matplotlib.__version__}
+               "noise": decoder_noise, "matplotlib": matplotlib.__version__}
     h.update(json.dumps(payload, sort_keys=True, default=str).encode())
     return h.hexdigest()
 
@@ -113,31 +125,34 @@ def _slug(name: str) -> str:
     return name.replace("(", "").replace(")", "").replace(",", "").replace(" ", "_")
 
 
-def figure_jobs(rep, scenarios, fig_dir: Path, *, landscape_point, formats) -> list[tuple]:
+def figure_jobs(table, comparison, scenarios, fig_dir: Path, *, decoder_noise, landscape_point,
+                formats) -> list[tuple]:
     """Every figure of the reproduction as ``(function, args, kwargs)`` of :mod:`analysis.plots` (the
     heatmap sheets as one job that draws them one after the other), in the order their files are
-    listed: bars, grid sheets, heatmap sheets, landscapes."""
-    noise, seed = rep.protocol.decoder_noise, rep.table.rows[0]["seed"]
+    listed: bars, grid sheets, heatmap sheets, landscapes. The landscapes' I_m scores are computed
+    here (:func:`analysis.plots.im_landscape_data`), so that a drawing process runs matplotlib only."""
+    seed = table.rows[0]["seed"]
     out = dict(formats=formats)
-    jobs = [(plots.plot_success_bars, (rep.comparison, fig_dir / "success_rates"), out)]
+    jobs = [(plots.plot_success_bars, (comparison, fig_dir / "success_rates"), out)]
     for size in sorted({sc.size for sc in scenarios}):
         names = [sc.name for sc in scenarios if sc.size == size]
         jobs.append((plots.plot_reproduction_grids,
-                     (rep.table, names, fig_dir / f"reproduction_grids_{''.join(map(str, size))}"),
-                     dict(out, decoder_noise=noise, seed=seed, title=f"(s, n, m) = {size}: {noise} Σ_Z, seed {seed}")))
+                     (table, names, fig_dir / f"reproduction_grids_{''.join(map(str, size))}"),
+                     dict(out, decoder_noise=decoder_noise, seed=seed,
+                          title=f"(s, n, m) = {size}: {decoder_noise} Σ_Z, seed {seed}")))
     # the scores; the grid sheets above show each point's status and successes
-    sheets = [(plots.plot_grid_heatmaps, (rep.table, sc.name, fig_dir / f"grid_{_slug(sc.name)}"),
-               dict(out, decoder_noise=noise, seed=seed, panels=plots.SCORE_PANELS)) for sc in scenarios]
+    sheets = [(plots.plot_grid_heatmaps, (table, sc.name, fig_dir / f"grid_{_slug(sc.name)}"),
+               dict(out, decoder_noise=decoder_noise, seed=seed, panels=plots.SCORE_PANELS)) for sc in scenarios]
     if sheets:       # one job: the sheets refill one figure per process (plots.grid_heatmaps_figure)
         jobs.append((_draw_together, (sheets,), {}))
     g0, l0 = landscape_point
     for sc in scenarios:
         # the landscape at the grid point nearest landscape_point (default (1, 0): the VAE)
-        rows = [r for r in rep.table.rows if r["scenario"] == sc.name and r["B"] is not None]
+        rows = [r for r in table.rows if r["scenario"] == sc.name and r["B"] is not None]
         if rows:
             r = min(rows, key=lambda r: (abs(r["gamma"] - g0) + abs(r["lam"] - l0), r["seed"]))
-            jobs.append((plots.plot_im_landscape,
-                         (sc, np.array(r["B"]), np.array(r["sigma_w"]), fig_dir / f"landscape_{_slug(sc.name)}"),
+            data = plots.im_landscape_data(sc, np.array(r["B"]), np.array(r["sigma_w"]))
+            jobs.append((plots.draw_im_landscape, (data, fig_dir / f"landscape_{_slug(sc.name)}"),
                          dict(out, title=f"I_m landscape — {sc.name}, γ = {r['gamma']:g}, λ = {r['lam']:g} "
                                          f"({r['status']})")))
     return jobs
@@ -148,10 +163,10 @@ def _draw_together(jobs, show: bool = False) -> list[Path]:    # picklable: top 
     return [p for f, args, kwargs in jobs for p in f(*args, **kwargs, show=show)]
 
 
-#: Drawing cost rank of each figure function (largest first to the pool, so that no worker is
-#: left with a long figure at the end).
+#: Drawing cost rank of each figure function (largest first, so that no process is left with a
+#: long figure at the end).
 _COST = {_draw_together: 0, plots.plot_reproduction_grids: 1, plots.plot_success_bars: 2,
-         plots.plot_im_landscape: 3}
+         plots.draw_im_landscape: 3}
 
 
 def _run_job(job):                                          # in a worker (picklable: top level)
@@ -159,46 +174,89 @@ def _run_job(job):                                          # in a worker (pickl
     return f(*args, **kwargs)
 
 
+class Drawing:
+    """Figure jobs being drawn: :meth:`start` hands them, most expensive first, to the workers of
+    ``drawers`` (one at a time each: a thread per worker submits its next job when the last is
+    done); :meth:`finish` has this process take the jobs left, then waits for the workers'.
+    Without ``drawers`` (or with ``show``) everything is drawn here, in :meth:`finish`."""
+
+    def __init__(self, jobs, *, show: bool = False, drawers: Drawers | None = None):
+        self.jobs, self.show = list(jobs), show
+        self.drawers = None if show else drawers
+        self._left = deque(sorted(range(len(self.jobs)), key=lambda i: _COST.get(self.jobs[i][0], len(_COST))))
+        self._lock = threading.Lock()
+        self._done: dict[int, list[Path]] = {}
+        self._errors: list[BaseException] = []
+        self._feeders: list[threading.Thread] = []
+
+    def _take(self) -> int | None:
+        with self._lock:
+            return self._left.popleft() if self._left else None
+
+    def _feed(self) -> None:                                # a thread per worker
+        try:
+            while (i := self._take()) is not None:
+                self._done[i] = self.drawers.pool.submit(_run_job, self.jobs[i]).result()
+        except BaseException as exc:                        # raised by finish()
+            self._errors.append(exc)
+
+    def start(self) -> Drawing:
+        if self.drawers is not None:                        # (the workers run already)
+            self._feeders = [threading.Thread(target=self._feed, name=f"figures {k}", daemon=True)
+                             for k in range(self.drawers.n_workers)]
+            for t in self._feeders:
+                t.start()
+        return self
+
+    def finish(self) -> list[Path]:
+        """Draw the jobs left here, wait for the workers' and return every file in the jobs' order."""
+        if self.drawers is None:
+            return _draw_together(self.jobs, show=self.show)
+        self.drawers.preparing.join()
+        while (i := self._take()) is not None:
+            self._done[i] = _run_job(self.jobs[i])
+        for t in self._feeders:
+            t.join()
+        if self._errors:
+            raise self._errors[0]
+        return [p for i in range(len(self.jobs)) for p in self._done[i]]
+
+
 def draw(jobs, *, show: bool = False, drawers: Drawers | None = None) -> list[Path]:
     """Draw ``jobs`` (from :func:`figure_jobs`) here and, when ``drawers`` is given (and ``show``
-    is not set), in its workers too: everyone takes the most expensive figure left, a worker one at a
-    time (queued further, the last long figure may wait on a worker while this process is idle).
-    Returns the files in the jobs' order."""
-    if drawers is None or show:
-        return _draw_together(jobs, show=show)
-    from .pools import sigint_blocked_for_children
-
-    left = deque(sorted(range(len(jobs)), key=lambda i: _COST.get(jobs[i][0], len(_COST))))
-    futures, done = {}, {}
-
-    def top_up():
-        waiting = sum(not f.done() for f in futures.values())
-        with sigint_blocked_for_children():
-            while left and waiting < drawers.n_workers:
-                i = left.popleft()
-                futures[i] = drawers.pool.submit(_run_job, jobs[i])
-                waiting += 1
-
-    top_up()
-    drawers.preparing.join()
-    while left:
-        i = left.popleft()
-        done[i] = _run_job(jobs[i])
-        top_up()
-    done.update((i, f.result()) for i, f in futures.items())
-    return [p for i in range(len(jobs)) for p in done[i]]
+    is not set), in its workers too (:class:`Drawing`); returns the files in the jobs' order."""
+    return Drawing(jobs, show=show, drawers=drawers).start().finish()
 
 
-def write_figures(rep, scenarios, fig_dir: Path, *, show: bool, landscape_point, formats,
-                  drawers=None) -> tuple[list[Path], int]:
-    """The reproduction's figures in ``fig_dir``, drawn unless an earlier run with the same inputs
-    left them there; returns ``(files, number kept)``."""
-    key = figures_key(rep, scenarios, landscape_point, formats)
+@dataclass
+class Figures:
+    """The reproduction's figures in ``fig_dir`` (:func:`start_figures`): :meth:`finish` returns
+    ``(files, number kept)``."""
+
+    fig_dir: Path
+    key: str
+    kept: list[Path] | None
+    drawing: Drawing | None
+
+    def finish(self) -> tuple[list[Path], int]:
+        if self.kept is not None:
+            return self.kept, len(self.kept)
+        drawn = self.drawing.finish()
+        write_text_atomic(self.fig_dir / FIGURES_KEY, json.dumps(
+            {"key": self.key, "files": [str(Path(f).relative_to(self.fig_dir)) for f in drawn]}, indent=1))
+        return drawn, 0
+
+
+def start_figures(table, comparison, scenarios, fig_dir: Path, *, decoder_noise, show: bool,
+                  landscape_point, formats, drawers: Drawers | None = None) -> Figures:
+    """Start the reproduction's figures in ``fig_dir``: none when an earlier run with the same
+    inputs left them there (its key, :func:`figures_key`), else the workers of ``drawers`` begin
+    drawing now (while this process goes on) and :meth:`Figures.finish` draws the rest here."""
+    key = figures_key(table, comparison, scenarios, decoder_noise=decoder_noise,
+                      landscape_point=landscape_point, formats=formats)
     kept = figures_unchanged(fig_dir, key)
     if kept is not None and not show:
-        return kept, len(kept)
-    drawn = draw(figure_jobs(rep, scenarios, fig_dir, landscape_point=landscape_point, formats=formats),
-                 show=show, drawers=drawers)
-    write_text_atomic(fig_dir / FIGURES_KEY, json.dumps(
-        {"key": key, "files": [str(Path(f).relative_to(fig_dir)) for f in drawn]}, indent=1))
-    return drawn, 0
+        return Figures(fig_dir, key, kept, None)
+    jobs = figure_jobs(table, comparison, scenarios, fig_dir, decoder_noise=decoder_noise,
+                       landscape_point=landscape_point, formats=formats)
+    return Figures(fig_dir, key, None, Drawing(jobs, show=show, drawers=drawers).start())

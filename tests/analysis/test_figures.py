@@ -215,3 +215,21 @@ def test_reproduction_grid_panels_and_legend_fit_without_overlap(n_rows):
     for b in [*boxes, *texts]:
         assert b.x0 >= 0 and b.y0 >= 0 and b.x1 <= width and b.y1 <= height, b
     matplotlib.pyplot.close(fig)
+
+
+def test_a_prepared_heatmap_sheet_is_the_one_its_grid_then_draws_on():
+    """A drawing process builds the sheet while the sweep solves; the first scenario drawn on that
+    grid must refill that very figure (the same grid as ``SweepTable.grid`` gives, from the sweep's
+    own γ and λ lists), and its pixels are those of a new figure."""
+    from analysis.plots import _HEATMAP_SHEETS, SCORE_PANELS, grid_heatmaps_figure, prepare_heatmap_sheet
+
+    table = _full_table()
+    gammas, lams, _ = table.grid("loss_total", scenario="first", decoder_noise="full", seed=0)
+    _HEATMAP_SHEETS.clear()
+    prepared = prepare_heatmap_sheet(list(gammas), [float(x) for x in lams], SCORE_PANELS)
+    drawn = grid_heatmaps_figure(table, "first", decoder_noise="full", seed=0, panels=SCORE_PANELS)
+    assert drawn is prepared and len(_HEATMAP_SHEETS) == 1
+    new = grid_heatmaps_figure(table, "first", decoder_noise="full", seed=0, panels=SCORE_PANELS, reuse=False)
+    assert np.array_equal(_rgba(drawn), _rgba(new))
+    matplotlib.pyplot.close(new)
+    _HEATMAP_SHEETS.clear()

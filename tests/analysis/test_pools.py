@@ -54,6 +54,50 @@ def test_the_block_never_loses_a_ctrl_c_sent_to_this_thread():
     assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
 
 
+_FORK_SCRIPT = textwrap.dedent("""
+    import os, signal
+    from analysis import pools
+    import analysis.sweeps                            # imported here only: a fork holds it
+    pools.MARK = "set at run time"                    # a fork sees it; a new interpreter would not
+
+    def state():
+        import sys
+        blocked = open(f"/proc/{os.getpid()}/status").read().split("SigBlk:")[1].split()[0]
+        return (os.getppid(), getattr(pools, "MARK", None), "analysis.sweeps" in sys.modules,
+                signal.getsignal(signal.SIGINT) == signal.SIG_IGN,
+                int(blocked, 16) & (1 << (signal.SIGINT - 1)) != 0)
+
+    assert pools.can_fork()
+    pool = pools.forked_pool(1)
+    print(os.getpid(), *pool.submit(state).result(timeout=60))
+    pool.shutdown()
+""")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork pools are Linux-only")
+def test_forked_workers_hold_this_process_state_and_ignore_sigint(tmp_path):
+    """Run in a fresh process (pytest may run threads, where forking is refused)."""
+    proc = subprocess.run([sys.executable, "-c", _FORK_SCRIPT], cwd=tmp_path, env=ENV, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    me, parent, *rest = proc.stdout.split(maxsplit=2)
+    assert parent == me                                # a child of this process
+    assert rest[0].split() == ["set", "at", "run", "time", "True", "True", "True"]
+
+
+def test_forking_is_refused_while_another_thread_runs():
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait, daemon=True)
+    thread.start()
+    try:
+        assert not pools.can_fork()
+        with pytest.raises(RuntimeError, match="threads"):
+            pools.forked_pool(1)
+    finally:
+        stop.set()
+        thread.join()
+
+
 _SCRIPT = textwrap.dedent("""
     import numpy as np
     import lingauss as lg

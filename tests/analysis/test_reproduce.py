@@ -164,3 +164,27 @@ def test_cli_formats_option(tmp_path):
     import argparse
     with pytest.raises(argparse.ArgumentTypeError, match="formats"):
         figure_formats("png,gif")
+
+
+def test_landscape_data_is_every_assignment_ranked_with_the_true_ones_marked():
+    """What the landscape figure shows, against independent counts: the scores are all m^s labelled
+    assignments' I_m, high to low, the first is im_score's optimum, and the marked ones are exactly
+    the assignments (enumerated here) whose grouping is the scenario's true grouping."""
+    import itertools
+
+    from analysis.plots import im_landscape_data
+
+    sc = lg.talk_scenario((3, 4, 3), 2)
+    r = lg.blahut_arimoto(sc.model, 3, 1.0, 0.0, decoder_noise="isotropic", rng=0)
+    data = im_landscape_data(sc, r.B, r.sigma_w)
+    cov = sc.model.joint_covariance(r.B, r.sigma_w)
+    m, s = sc.n_latents, len(sc.model.sigma_v)
+    assert data["scores"].shape == (m ** s,) and np.all(np.diff(data["scores"]) <= 0)
+    assert np.allclose(np.sort(data["scores"]), np.sort(lg.im_scores_all(cov, m).scores))
+    best = lg.im_score(cov, m, method="exhaustive")
+    assert data["scores"][0] == pytest.approx(best.score)
+    assert data["best"] == lg.canonical_grouping(best.grouping)
+    true = lg.canonical_grouping(sc.true_grouping)
+    n_true = sum(lg.canonical_grouping(tuple(tuple(j for j in range(s) if a[j] == i) for i in range(m))) == true
+                 for a in itertools.product(range(m), repeat=s))
+    assert data["true"] == true and int(data["is_true"].sum()) == n_true > 0
