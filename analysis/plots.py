@@ -18,7 +18,7 @@ import lingauss as lg
 from lingauss.params import InvalidParameter
 from .evaluate import grouping_text
 
-__all__ = ["STATUS_COLORS", "FAIL_COLOR", "SUCCESS_COLOR", "plot_grid_heatmaps", "plot_success_bars", "plot_im_landscape", "im_landscape_data", "draw_im_landscape",
+__all__ = ["STATUS_COLORS", "FAIL_COLOR", "SUCCESS_COLOR", "plot_grid_heatmaps", "plot_success_bars", "plot_im_landscape", "im_landscape_data", "draw_im_landscapes",
            "plot_reproduction_grids", "reproduction_grids_figure", "grid_heatmaps_figure", "HEATMAP_PANELS", "SCORE_PANELS", "plot_im_bench",
            "im_bench_figure", "plot_phase_diagram", "FIGURE_FORMATS", "check_formats", "prepare_drawing",
            "prepare_heatmap_sheet"]
@@ -112,79 +112,125 @@ HEATMAP_PANELS = {"status": ("BA status", None), "loss_total": ("loss (nats/samp
 SCORE_PANELS = ("loss_total", "relative_error", "im_score", "sap_score")
 
 
-def plot_grid_heatmaps(table, scenario: str, path, *, decoder_noise: str | None = None,
-                       seed: int | None = None, panels=tuple(HEATMAP_PANELS), show: bool = False,
-                       formats=("png",)) -> list[Path]:
-    """Heatmaps over the (γ, λ) grid of one scenario, one per name of ``panels`` (keys of
-    :data:`HEATMAP_PANELS`; default all: BA status, loss, reconstruction error, I_m score and
-    success, SAP score and success — a failed or non-eligible point shows as failure).
+def plot_grid_heatmaps(table, scenario, path, *, decoder_noise: str | None = None,
+                       seed: int | None = None, panels=tuple(HEATMAP_PANELS), title: str = "",
+                       show: bool = False, formats=("png",)) -> list[Path]:
+    """Heatmaps over the (γ, λ) grid, one per name of ``panels`` (keys of :data:`HEATMAP_PANELS`;
+    default all: BA status, loss, reconstruction error, I_m score and success, SAP score and
+    success — a failed or non-eligible point shows as failure), each with its own colour range.
 
-    The sheets of one process that share a (γ, λ) grid and panels share one figure (see
-    :func:`grid_heatmaps_figure`); ``show=True`` draws a figure of its own."""
+    ``scenario``: one name (its panels two a row) or a list of names on one (γ, λ) grid (a row
+    each, a column per panel: the scenarios of a size side by side).
+
+    The sheets of one process that share a (γ, λ) grid, panels and number of scenarios share one
+    figure (see :func:`grid_heatmaps_figure`); ``show=True`` draws a figure of its own."""
     fig = grid_heatmaps_figure(table, scenario, decoder_noise=decoder_noise, seed=seed, panels=panels,
-                               reuse=not show)
+                               title=title, reuse=not show)
     return _save(fig, path, show, formats)
 
 
-#: This process's heatmap sheets, one per (γ, λ) grid and panels: the axes, colour bars and tick
-#: labels of a sheet cost more to build than to draw, so a later scenario on the same grid only
-#: replaces the images' data, their colour ranges and the texts (the same pixels as a new figure:
-#: tested).
+#: This process's heatmap sheets, one per (γ, λ) grid, panels and number of scenarios: the axes,
+#: colour bars and tick labels of a sheet cost more to build than to draw, so later scenarios on
+#: the same grid only replace the images' data, their colour ranges and the texts (the same pixels
+#: as a new figure: tested).
 _HEATMAP_SHEETS: dict[tuple, tuple] = {}
 
 
-def grid_heatmaps_figure(table, scenario: str, *, decoder_noise: str | None = None,
-                         seed: int | None = None, panels=tuple(HEATMAP_PANELS), reuse: bool = True):
-    """The figure of :func:`plot_grid_heatmaps`. With ``reuse`` (default) it is this process's
-    sheet for the scenario's (γ, λ) grid and ``panels``, outside pyplot (never close it; it is
-    refilled by the next call on the same grid); ``reuse=False`` builds a new pyplot figure."""
+def _check_panels(panels) -> tuple[str, ...]:
     panels = tuple(panels)
     bad = [p for p in panels if p not in HEATMAP_PANELS]
     if not panels or bad:
         raise InvalidParameter(f"panels must be a non-empty list of {tuple(HEATMAP_PANELS)}, got {panels!r}")
-    grids = [table.grid(field, scenario=scenario, decoder_noise=decoder_noise, seed=seed) for field in panels]
-    gammas, lams = grids[0][0], grids[0][1]
-    fig, images, info = (_reused_sheet(gammas, lams, panels) if reuse
-                         else _heatmap_sheet(gammas, lams, panels, pyplot=True))
-    for im, field, (_, _, v) in zip(images, panels, grids):
-        title, cmap = HEATMAP_PANELS[field]
-        im.set_data(v)
-        if cmap is not None:
-            im.autoscale()                          # the colour range of this scenario's values
-        if field.endswith("success"):
-            im.axes.set_title(f"{title}: {np.nansum(v):.0f}/{v.size}")
+    return panels
+
+
+def grid_heatmaps_figure(table, scenario, *, decoder_noise: str | None = None,
+                         seed: int | None = None, panels=tuple(HEATMAP_PANELS), title: str = "",
+                         reuse: bool = True):
+    """The figure of :func:`plot_grid_heatmaps`. With ``reuse`` (default) it is this process's
+    sheet for the (γ, λ) grid, ``panels`` and number of scenarios, outside pyplot (never close it;
+    it is refilled by the next call on the same grid); ``reuse=False`` builds a new pyplot figure."""
+    panels = _check_panels(panels)
+    names = [scenario] if isinstance(scenario, str) else list(scenario)
+    if not names:
+        raise InvalidParameter("scenario must name at least one scenario")
+    grids = [[table.grid(field, scenario=name, decoder_noise=decoder_noise, seed=seed) for field in panels]
+             for name in names]
+    gammas, lams = grids[0][0][0], grids[0][0][1]
+    if any(not (np.array_equal(g, gammas) and np.array_equal(l, lams)) for row in grids for g, l, _ in row):
+        raise InvalidParameter(f"the scenarios {names} are not on one (γ, λ) grid")
+    fig, rows, info = (_reused_sheet(gammas, lams, panels, len(names)) if reuse
+                       else _heatmap_sheet(gammas, lams, panels, len(names), pyplot=True))
+    for name, images, row in zip(names, rows, grids):
+        for im, field, (_, _, v) in zip(images, panels, row):
+            label, cmap = HEATMAP_PANELS[field]
+            im.set_data(v)
+            if cmap is not None:
+                im.autoscale()                      # the colour range of this scenario's values
+            if field.endswith("success"):
+                im.axes.set_title(f"{label}: {np.nansum(v):.0f}/{v.size}")
+        if len(names) > 1:                          # the row's scenario, beside its first panel
+            images[0].axes.set_ylabel(f"{name}\nγ")
     note = ("; success = eligible point (accepted BA status, error within tolerance) whose metric "
             "recovers the true grouping" if any(p.endswith("success") for p in panels) else "")
-    info.set_text(f"{scenario}, decoder noise: {decoder_noise or 'all'}, seed: {seed}{note}")
-    fig.suptitle(f"(γ, λ) grid — {scenario}")
+    info.set_text(f"{', '.join(names) if len(names) == 1 else f'{len(names)} scenarios'}, "
+                  f"decoder noise: {decoder_noise or 'all'}, seed: {seed}{note}"
+                  + ("" if len(names) == 1 else "; γ weighs −E log p(y|x), λ weighs E‖Y−AX‖²"))
+    fig.suptitle(title or f"(γ, λ) grid — {', '.join(names)}")
     return fig
 
 
-def _reused_sheet(gammas, lams, panels):
-    """This process's heatmap sheet for the grid ``gammas`` × ``lams`` and ``panels``, built on
-    first use."""
+def _reused_sheet(gammas, lams, panels, n_scenarios: int = 1):
+    """This process's heatmap sheet for the grid ``gammas`` × ``lams``, ``panels`` and
+    ``n_scenarios``, built on first use."""
     gammas, lams = np.asarray(gammas, dtype=float), np.asarray(lams, dtype=float)
-    key = (tuple(gammas.tolist()), tuple(lams.tolist()), tuple(panels))
+    key = (tuple(gammas.tolist()), tuple(lams.tolist()), tuple(panels), int(n_scenarios))
     sheet = _HEATMAP_SHEETS.get(key)
     if sheet is None:
-        sheet = _HEATMAP_SHEETS[key] = _heatmap_sheet(gammas, lams, key[2], pyplot=False)
+        sheet = _HEATMAP_SHEETS[key] = _heatmap_sheet(gammas, lams, key[2], key[3], pyplot=False)
     return sheet
 
 
-def prepare_heatmap_sheet(gammas, lams, panels=tuple(HEATMAP_PANELS)):
+def prepare_heatmap_sheet(gammas, lams, panels=tuple(HEATMAP_PANELS), n_scenarios: int = 1):
     """Build (and return) this process's heatmap sheet for a (γ, λ) grid ahead of its first use: a
     drawing process does it while the sweep that fills it still solves. ``gammas`` and ``lams`` in
     increasing order, as :meth:`~analysis.table.SweepTable.grid` gives them."""
     _pyplot()
-    return _reused_sheet(gammas, lams, panels)[0]
+    return _reused_sheet(gammas, lams, _check_panels(panels), n_scenarios)[0]
 
 
-def _heatmap_sheet(gammas, lams, panels, *, pyplot: bool):
-    """A heatmap sheet with empty images: ``(figure, images in panel order, info text)``; two panels
-    a row (readable at the width of a page or a screen; the colour bars take room)."""
-    rows = -(-len(panels) // 2)
-    top, bottom, gap = 0.7, 1.0, 0.95                      # inches: suptitle; labels + note; between rows
-    size = (10, top + bottom + 3.0 * rows + gap * (rows - 1))
+def _panel_image(fig, ax, field, shape):
+    """An empty heatmap of ``field`` on ``ax``, with its colour bar (categorical for the status
+    and the successes)."""
+    blank = np.full(shape, np.nan)
+    cmap = HEATMAP_PANELS[field][1]
+    if field == "status":
+        labels = list(STATUS_COLORS)
+        cm, norm = _status_map(labels)
+        im = ax.imshow(blank, cmap=cm, norm=norm, origin="lower")
+        cb = fig.colorbar(im, ax=ax, ticks=range(len(labels)))
+        cb.ax.set_yticklabels(labels, fontsize=7)
+    elif field.endswith("success"):
+        im = ax.imshow(blank, cmap=_success_map(), vmin=0, vmax=1, origin="lower")
+        cb = fig.colorbar(im, ax=ax, ticks=[0.25, 0.75])
+        cb.ax.set_yticklabels(["fail", "success"], fontsize=7)
+    else:
+        im = ax.imshow(blank, cmap=cmap, vmin=0, vmax=1, origin="lower")
+        fig.colorbar(im, ax=ax)
+    return im
+
+
+def _heatmap_sheet(gammas, lams, panels, n_scenarios: int = 1, *, pyplot: bool):
+    """A heatmap sheet with empty images: ``(figure, images per scenario in panel order, info
+    text)``. One scenario: two panels a row (readable at the width of a page or a screen; the
+    colour bars take room); several: a row per scenario, a column per panel, the tick labels on
+    the outer panels only."""
+    one = n_scenarios == 1
+    n_rows, n_cols = (-(-len(panels) // 2), 2) if one else (n_scenarios, len(panels))
+    # inches: suptitle; labels + note; between rows; a panel (with its colour bar); left margin
+    top, bottom, gap, panel_h = (0.7, 1.0, 0.95, 3.0) if one else (0.7, 1.05, 0.45, 2.6)
+    width = 10 if one else 1.0 + 3.6 * n_cols
+    size = (width, top + bottom + panel_h * n_rows + gap * (n_rows - 1))
     if pyplot:
         fig = _pyplot().figure(figsize=size)
     else:
@@ -193,35 +239,33 @@ def _heatmap_sheet(gammas, lams, panels, *, pyplot: bool):
 
         fig = Figure(figsize=size)
         FigureCanvasAgg(fig)
-    axes = fig.subplots(rows, 2, squeeze=False)
-    labels = list(STATUS_COLORS)
-    blank = np.full((gammas.size, lams.size), np.nan)
+    axes = fig.subplots(n_rows, n_cols, squeeze=False)
+    cells = axes.flat if one else (axes[r, c] for r in range(n_rows) for c in range(n_cols))
     images = []
-    for ax, field in zip(axes.flat, panels):
-        title, cmap = HEATMAP_PANELS[field]
-        if field == "status":
-            cm, norm = _status_map(labels)
-            im = ax.imshow(blank, cmap=cm, norm=norm, origin="lower")
-            cb = fig.colorbar(im, ax=ax, ticks=range(len(labels)))
-            cb.ax.set_yticklabels(labels, fontsize=7)
-        elif field.endswith("success"):
-            im = ax.imshow(blank, cmap=_success_map(), vmin=0, vmax=1, origin="lower")
-            cb = fig.colorbar(im, ax=ax, ticks=[0.25, 0.75])
-            cb.ax.set_yticklabels(["fail", "success"], fontsize=7)
-        else:
-            im = ax.imshow(blank, cmap=cmap, vmin=0, vmax=1, origin="lower")
-            fig.colorbar(im, ax=ax)
-        if not field.endswith("success"):
-            ax.set_title(title)
+    for k, ax in zip(range(len(panels) * n_scenarios), cells):
+        row, field = (0, panels[k]) if one else (k // n_cols, panels[k % n_cols])
+        images.append(_panel_image(fig, ax, field, (gammas.size, lams.size)))
+        if not field.endswith("success") and (one or row == 0):
+            ax.set_title(HEATMAP_PANELS[field][0])
         _ticks(ax, gammas, lams)
-        images.append(im)
-    for ax in axes.flat[len(panels):]:
+        if not one:                                 # a shared grid: its labels on the outer panels
+            if row < n_rows - 1:
+                ax.tick_params(labelbottom=False)
+                ax.set_xlabel("")
+            else:
+                ax.set_xlabel("λ")
+            if k % n_cols:
+                ax.tick_params(labelleft=False)
+                ax.set_ylabel("")
+    for ax in axes.flat[len(panels):] if one else ():
         ax.axis("off")
+    rows = [images] if one else [images[r * n_cols:(r + 1) * n_cols] for r in range(n_rows)]
     info = fig.text(0.5, 0.25 / size[1], "", ha="center", va="bottom", fontsize=9, wrap=True)
-    axes_h = (size[1] - top - bottom - gap * (rows - 1)) / rows
-    fig.subplots_adjust(left=0.07, right=0.97, bottom=bottom / size[1], top=1 - top / size[1],
-                        wspace=0.45, hspace=gap / axes_h)
-    return fig, images, info
+    axes_h = (size[1] - top - bottom - gap * (n_rows - 1)) / n_rows
+    fig.subplots_adjust(left=0.07 if one else 0.9 / width, right=0.97 if one else 1 - 0.25 / width,
+                        bottom=bottom / size[1], top=1 - top / size[1],
+                        wspace=0.45 if one else 0.3, hspace=gap / axes_h)
+    return fig, rows, info
 
 
 def plot_success_bars(comparison: list[dict], path, *, show: bool = False, formats=("png",)) -> list[Path]:
@@ -270,27 +314,38 @@ def plot_im_landscape(scenario, B, sigma_w, path, *, title: str = "", show: bool
                       formats=("png",)) -> list[Path]:
     """Every labelled assignment's I_m score (sorted), the best marked and the assignments whose
     grouping is the scenario's true grouping highlighted."""
-    return draw_im_landscape(im_landscape_data(scenario, B, sigma_w), path,
-                             title=title or f"I_m landscape — {scenario.name}", show=show, formats=formats)
+    return draw_im_landscapes([(im_landscape_data(scenario, B, sigma_w), title or f"I_m landscape — {scenario.name}")],
+                              path, show=show, formats=formats)
 
 
-def draw_im_landscape(data, path, *, title: str, show: bool = False, formats=("png",)) -> list[Path]:
-    """The figure of :func:`plot_im_landscape` from its :func:`im_landscape_data`."""
+def draw_im_landscapes(items, path, *, title: str = "", show: bool = False, formats=("png",)) -> list[Path]:
+    """The figure of :func:`plot_im_landscape` for each ``(data, panel title)`` of ``items`` (data
+    from :func:`im_landscape_data`), one above the other (e.g. the scenarios of one size)."""
     plt = _pyplot()
-    scores, is_true = data["scores"], data["is_true"]
-    fig, ax = plt.subplots(figsize=(8, 4.2))
-    ranks = np.arange(scores.size)
-    ax.plot(ranks, scores, "-", color="#999999", lw=1, zorder=1)
-    ax.scatter(ranks[~is_true], scores[~is_true], s=10, color="#1f77b4", label="other assignments", zorder=2)
-    ax.scatter(ranks[is_true], scores[is_true], s=22, color="#2ca02c",
-               label=f"true grouping {grouping_text(data['true'])}", zorder=3)
-    ax.scatter([0], [scores[0]], s=120, facecolors="none", edgecolors="#d62728", lw=2,
-               label=f"best: {grouping_text(data['best'])} ({scores[0]:.3f} nats)", zorder=4)
-    ax.set_xlabel(f"assignment rank (all m^s = {scores.size})")
-    ax.set_ylabel("I_m score (nats)")
-    ax.set_title(title)
-    ax.legend(fontsize=8)
-    fig.subplots_adjust(left=0.09, right=0.98, bottom=0.12, top=0.9)
+    items = list(items)
+    if not items:
+        raise InvalidParameter("items must hold at least one landscape")
+    # inches: a panel, between panels, above (more with a title) and below
+    panel_h, gap, above, below = 3.28, 0.8, 0.42 + (0.5 if title else 0.0), 0.5
+    height = above + below + panel_h * len(items) + gap * (len(items) - 1)
+    fig, axes = plt.subplots(len(items), 1, figsize=(8, height), squeeze=False)
+    for ax, (data, panel_title) in zip(axes[:, 0], items):
+        scores, is_true = data["scores"], data["is_true"]
+        ranks = np.arange(scores.size)
+        ax.plot(ranks, scores, "-", color="#999999", lw=1, zorder=1)
+        ax.scatter(ranks[~is_true], scores[~is_true], s=10, color="#1f77b4", label="other assignments", zorder=2)
+        ax.scatter(ranks[is_true], scores[is_true], s=22, color="#2ca02c",
+                   label=f"true grouping {grouping_text(data['true'])}", zorder=3)
+        ax.scatter([0], [scores[0]], s=120, facecolors="none", edgecolors="#d62728", lw=2,
+                   label=f"best: {grouping_text(data['best'])} ({scores[0]:.3f} nats)", zorder=4)
+        ax.set_xlabel(f"assignment rank (all m^s = {scores.size})")
+        ax.set_ylabel("I_m score (nats)")
+        ax.set_title(panel_title)
+        ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.subplots_adjust(left=0.09, right=0.98, bottom=below / height, top=1 - above / height,
+                        hspace=gap / panel_h)
     return _save(fig, path, show, formats)
 
 

@@ -58,6 +58,8 @@ PUBLISHED = {
     (3, 4, 3): {"I_m": (16, 64, 100), "SAP": (40, 92, 92)},
     (5, 5, 4): {"I_m": (44, 60, 56), "SAP": (52, 20, 4)},
 }
+#: The scenario indices of every size (:func:`lingauss.talk_scenario`), in the published tables' order.
+SCENARIOS = (1, 2, 3)
 DEFAULT_OUT = "lingauss-reproduce"
 
 
@@ -253,14 +255,14 @@ def reproduce(protocol: Protocol | None = None, *, seeds=(0,), sizes=((3, 4, 3),
     store = out / "sweep.jsonl" if out is not None else None
 
     def scenarios_of(p: Protocol):
-        return [lg.talk_scenario(size, k, **p.scenario_params) for size in sizes for k in (1, 2, 3)]
+        return [lg.talk_scenario(size, k, **p.scenario_params) for size in sizes for k in SCENARIOS]
 
     pool = executor
     owned = None
     errors: dict[str, dict] = {}
     # drawing processes start now (their imports overlap the solve) unless the figures of an
     # earlier run are there to be kept or there is nothing to draw
-    drawers = (start_drawers(n_workers, grid=(gammas, lams)) if out is not None and figures and not show
+    drawers = (start_drawers(n_workers, sheet=(gammas, lams, len(SCENARIOS))) if out is not None and figures and not show
                and figures_unchanged(out / "figures") is None else None)
     if executor == "processes":
         from .sweeps import _resolve_executor

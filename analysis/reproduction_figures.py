@@ -37,7 +37,7 @@ __all__ = ["start_figures", "Figures", "start_drawers", "Drawers", "Drawing", "d
 #: The file in ``out/figures`` naming the inputs its figures were drawn from.
 FIGURES_KEY = ".figures-key.json"
 
-#: At most this many drawing processes (a reproduction has 15 figures by default).
+#: At most this many drawing processes (a reproduction has 7 figures by default).
 MAX_DRAWERS = 4
 
 
@@ -62,7 +62,7 @@ class Drawers:
         self.pool.shutdown()
 
 
-def start_drawers(n_workers: int | None = None, grid=None) -> Drawers | None:
+def start_drawers(n_workers: int | None = None, sheet=None) -> Drawers | None:
     """Drawing processes (SIGINT ignored, matplotlib imported as they start) that draw beside this
     process, or ``None`` where fewer than two cores are usable (drawing stays here).
 
@@ -70,8 +70,9 @@ def start_drawers(n_workers: int | None = None, grid=None) -> Drawers | None:
     at most :data:`MAX_DRAWERS`). The workers start at once, so that their imports run while this
     process solves: forked from this process where :func:`analysis.pools.can_fork` allows it (they
     then hold every module already imported; they draw with matplotlib alone, never with this
-    process's Numba or BLAS threads), new interpreters (loky) otherwise. ``grid = (gammas, lams)``,
-    the grid the sweep will fill: the workers build the heatmap sheet for it meanwhile.
+    process's Numba or BLAS threads), new interpreters (loky) otherwise. ``sheet = (gammas, lams,
+    n_scenarios)``: the grid the sweep will fill and the scenarios of a size; the workers build the
+    score sheet for them meanwhile.
     """
     from .pools import can_fork, forked_pool, process_pool, sigint_blocked_for_children
 
@@ -84,10 +85,11 @@ def start_drawers(n_workers: int | None = None, grid=None) -> Drawers | None:
         pool = process_pool(n, prepare=plots.prepare_drawing)
         with sigint_blocked_for_children():
             pool.submit(plots.prepare_drawing)              # starts every worker now
-    if grid is not None:
-        gammas, lams = (np.unique(np.asarray(v, dtype=float)) for v in grid)
+    if sheet is not None:
+        gammas, lams, n_scenarios = sheet
+        gammas, lams = (np.unique(np.asarray(v, dtype=float)) for v in (gammas, lams))
         for _ in range(n):
-            pool.submit(plots.prepare_heatmap_sheet, gammas, lams, plots.SCORE_PANELS)
+            pool.submit(plots.prepare_heatmap_sheet, gammas, lams, plots.SCORE_PANELS, n_scenarios)
     preparing = threading.Thread(target=plots.prepare_drawing, name="import matplotlib", daemon=True)
     preparing.start()
     return Drawers(pool, n, preparing)
@@ -127,34 +129,35 @@ def _slug(name: str) -> str:
 
 def figure_jobs(table, comparison, scenarios, fig_dir: Path, *, decoder_noise, landscape_point,
                 formats) -> list[tuple]:
-    """Every figure of the reproduction as ``(function, args, kwargs)`` of :mod:`analysis.plots` (the
-    heatmap sheets as one job that draws them one after the other), in the order their files are
-    listed: bars, grid sheets, heatmap sheets, landscapes. The landscapes' I_m scores are computed
-    here (:func:`analysis.plots.im_landscape_data`), so that a drawing process runs matplotlib only."""
+    """Every figure of the reproduction as ``(function, args, kwargs)`` of :mod:`analysis.plots`, in
+    the order their files are listed: the bars, then per size its grid sheet (status and
+    successes), its score sheet (loss, error, I_m and SAP scores) and its I_m landscapes. The
+    landscapes' scores are computed here (:func:`analysis.plots.im_landscape_data`), so that a
+    drawing process runs matplotlib only."""
     seed = table.rows[0]["seed"]
     out = dict(formats=formats)
     jobs = [(plots.plot_success_bars, (comparison, fig_dir / "success_rates"), out)]
-    for size in sorted({sc.size for sc in scenarios}):
-        names = [sc.name for sc in scenarios if sc.size == size]
-        jobs.append((plots.plot_reproduction_grids,
-                     (table, names, fig_dir / f"reproduction_grids_{''.join(map(str, size))}"),
-                     dict(out, decoder_noise=decoder_noise, seed=seed,
-                          title=f"(s, n, m) = {size}: {decoder_noise} Σ_Z, seed {seed}")))
-    # the scores; the grid sheets above show each point's status and successes
-    sheets = [(plots.plot_grid_heatmaps, (table, sc.name, fig_dir / f"grid_{_slug(sc.name)}"),
-               dict(out, decoder_noise=decoder_noise, seed=seed, panels=plots.SCORE_PANELS)) for sc in scenarios]
-    if sheets:       # one job: the sheets refill one figure per process (plots.grid_heatmaps_figure)
-        jobs.append((_draw_together, (sheets,), {}))
     g0, l0 = landscape_point
-    for sc in scenarios:
-        # the landscape at the grid point nearest landscape_point (default (1, 0): the VAE)
-        rows = [r for r in table.rows if r["scenario"] == sc.name and r["B"] is not None]
-        if rows:
-            r = min(rows, key=lambda r: (abs(r["gamma"] - g0) + abs(r["lam"] - l0), r["seed"]))
-            data = plots.im_landscape_data(sc, np.array(r["B"]), np.array(r["sigma_w"]))
-            jobs.append((plots.draw_im_landscape, (data, fig_dir / f"landscape_{_slug(sc.name)}"),
-                         dict(out, title=f"I_m landscape — {sc.name}, γ = {r['gamma']:g}, λ = {r['lam']:g} "
-                                         f"({r['status']})")))
+    for size in sorted({sc.size for sc in scenarios}):
+        of_size = [sc for sc in scenarios if sc.size == size]
+        names, tag = [sc.name for sc in of_size], "".join(map(str, size))
+        where = f"(s, n, m) = {size}: {decoder_noise} Σ_Z, seed {seed}"
+        jobs.append((plots.plot_reproduction_grids, (table, names, fig_dir / f"reproduction_grids_{tag}"),
+                     dict(out, decoder_noise=decoder_noise, seed=seed, title=where)))
+        jobs.append((plots.plot_grid_heatmaps, (table, names, fig_dir / f"scores_{tag}"),
+                     dict(out, decoder_noise=decoder_noise, seed=seed, panels=plots.SCORE_PANELS,
+                          title=f"Scores over the (γ, λ) grid — {where}")))
+        items = []
+        for sc in of_size:
+            # the landscape at the grid point nearest landscape_point (default (1, 0): the VAE)
+            rows = [r for r in table.rows if r["scenario"] == sc.name and r["B"] is not None]
+            if rows:
+                r = min(rows, key=lambda r: (abs(r["gamma"] - g0) + abs(r["lam"] - l0), r["seed"]))
+                items.append((plots.im_landscape_data(sc, np.array(r["B"]), np.array(r["sigma_w"])),
+                              f"{sc.name}, γ = {r['gamma']:g}, λ = {r['lam']:g} ({r['status']})"))
+        if items:
+            jobs.append((plots.draw_im_landscapes, (items, fig_dir / f"landscapes_{tag}"),
+                         dict(out, title=f"I_m landscapes, (s, n, m) = {size}")))
     return jobs
 
 
@@ -165,8 +168,8 @@ def _draw_together(jobs, show: bool = False) -> list[Path]:    # picklable: top 
 
 #: Drawing cost rank of each figure function (largest first, so that no process is left with a
 #: long figure at the end).
-_COST = {_draw_together: 0, plots.plot_reproduction_grids: 1, plots.plot_success_bars: 2,
-         plots.draw_im_landscape: 3}
+_COST = {plots.plot_reproduction_grids: 0, plots.plot_grid_heatmaps: 1, plots.draw_im_landscapes: 2,
+         plots.plot_success_bars: 3}
 
 
 def _run_job(job):                                          # in a worker (picklable: top level)

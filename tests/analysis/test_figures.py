@@ -233,3 +233,51 @@ def test_a_prepared_heatmap_sheet_is_the_one_its_grid_then_draws_on():
     assert np.array_equal(_rgba(drawn), _rgba(new))
     matplotlib.pyplot.close(new)
     _HEATMAP_SHEETS.clear()
+
+
+def test_a_sheet_of_several_scenarios_draws_each_row_from_its_own_scenario():
+    """A row per scenario, a column per panel: each cell has the colour of its own scenario's value
+    at that scenario's range, the row carries the scenario's name, tick labels only on the outer
+    panels; refilled with the scenarios swapped it draws the pixels of a new figure."""
+    from analysis.plots import _HEATMAP_SHEETS, HEATMAP_PANELS, SCORE_PANELS, grid_heatmaps_figure
+
+    table = _full_table()
+    _HEATMAP_SHEETS.clear()
+    panels = ("status", "loss_total", "relative_error", "sap_score", "im_success")
+    fig = grid_heatmaps_figure(table, ["first", "second"], decoder_noise="full", seed=0, panels=panels)
+    _rgba(fig)
+    again = grid_heatmaps_figure(table, ["second", "first"], decoder_noise="full", seed=0, panels=panels)
+    assert again is fig
+    new = grid_heatmaps_figure(table, ["second", "first"], decoder_noise="full", seed=0, panels=panels, reuse=False)
+    assert np.array_equal(_rgba(again), _rgba(new))
+    matplotlib.pyplot.close(new)
+    buf = _rgba(again)
+    image_axes = [a for a in again.axes if a.get_images()]
+    assert len(image_axes) == 2 * len(panels)
+    for row, name in enumerate(("second", "first")):
+        first_ax = image_axes[row * len(panels)]
+        assert first_ax.get_ylabel().startswith(name)
+        for col, field in enumerate(panels):
+            ax = image_axes[row * len(panels) + col]
+            _, _, v = table.grid(field, scenario=name, decoder_noise="full", seed=0)
+            cmap = HEATMAP_PANELS[field][1]
+            for i, j in itertools.product(range(v.shape[0]), range(v.shape[1])):
+                px, py = ax.transData.transform((j, i))
+                got = buf[int(round(buf.shape[0] - py)), int(round(px)), :3] / 255.0
+                if field == "status":
+                    want = to_rgb(STATUS_COLORS[(*lg.STATUSES, "error")[int(v[i, j])]])
+                elif field.endswith("success"):
+                    want = to_rgb("#1f77b4" if v[i, j] else "#f2f2f2")
+                else:
+                    want = matplotlib.colormaps[cmap]((v[i, j] - v.min()) / (v.max() - v.min()))[:3]
+                assert np.allclose(got, want, atol=0.02), (name, field, i, j)
+        success_ax = image_axes[row * len(panels) + panels.index("im_success")]
+        _, _, s = table.grid("im_success", scenario=name, decoder_noise="full", seed=0)
+        assert success_ax.get_title() == f"I_m success: {s.sum():.0f}/12"
+    bottom, top = image_axes[len(panels) + 1], image_axes[1]
+    assert [t.get_text() for t in bottom.get_xticklabels()] and bottom.get_xlabel() == "λ"
+    assert top.get_xlabel() == "" and not top.xaxis.get_tick_params()["labelbottom"]
+    assert not top.yaxis.get_tick_params()["labelleft"] and image_axes[0].yaxis.get_tick_params()["labelleft"]
+    with pytest.raises(ValueError, match="scenario"):
+        grid_heatmaps_figure(table, [], panels=SCORE_PANELS)
+    _HEATMAP_SHEETS.clear()

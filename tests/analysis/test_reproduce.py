@@ -56,7 +56,7 @@ def test_files_are_written_and_figures_are_non_empty(rep):
     names = {p.name for p in rep.files}
     for name in ("report.md", "comparison.csv", "protocol.json", "sweep.csv", "baselines.csv",
                  "sensitivity.csv", "success_rates.png", "success_rates.pdf",
-                 "grid_343_scenario_1.png", "landscape_343_scenario_3.pdf",
+                 "scores_343.png", "landscapes_343.pdf",
                  "reproduction_grids_343.png", "reproduction_grids_343.pdf"):
         assert name in names
     for p in rep.files:
@@ -83,7 +83,7 @@ def test_figures_are_redrawn_only_when_their_inputs_change(tmp_path):
               out=tmp_path, progress=False, baselines=False, sensitivity="none")
     first = reproduce(Protocol(decoder_noise="isotropic"), **kw)
     figs = sorted(p for p in first.files if p.parent.name == "figures")
-    assert first.kept_figures == 0 and len(figs) == 8          # bars, grids, 3 heatmaps, 3 landscapes
+    assert first.kept_figures == 0 and len(figs) == 4          # bars; grid, score and landscape sheets
     stamp = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in figs}
     again = reproduce(Protocol(decoder_noise="isotropic"), **kw)
     assert again.kept_figures == len(figs)

@@ -77,7 +77,7 @@ def _compare_here_and_pooled(out, reproduce=reproduce):
     here = reproduce(Protocol(decoder_noise="isotropic"), out=out / "here", n_workers=1, **kw)
     a = [p for p in here.files if p.parent.name == "figures"]
     b = [p for p in pooled.files if p.parent.name == "figures"]
-    assert [p.name for p in a] == [p.name for p in b] and len(a) == 8
+    assert [p.name for p in a] == [p.name for p in b] and len(a) == 4
     for p, q in zip(a, b):
         assert p.read_bytes() == q.read_bytes(), p.name
 
