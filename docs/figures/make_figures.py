@@ -316,14 +316,16 @@ def bridge(out: Path = FIGURES) -> Path:
 def reproduction(out: Path = RESULTS, workdir=None) -> list[Path]:
     """``lingauss reproduce`` (default protocol, seed 0; no sensitivity table, no baselines) in
     ``workdir`` (default: a scratch folder; a folder of an earlier run reuses its solved points), and
-    its per-size grid figures copied here."""
+    its per-size figures (grid, score and landscape sheets) copied here."""
     from analysis.reproduction import reproduce
 
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = Path(workdir) if workdir else Path(tmp)
         reproduce(out=run_dir, sensitivity="none", baselines=False, executor=None, progress=False)
         written = []
-        for png in sorted((run_dir / "figures").glob("reproduction_grids_*.png")):
+        pngs = [p for kind in ("reproduction_grids", "scores", "landscapes")
+                for p in sorted((run_dir / "figures").glob(f"{kind}_*.png"))]
+        for png in pngs:
             target = out / png.name
             shutil.copyfile(png, target)
             print(f"wrote {target.relative_to(ROOT)} ({target.stat().st_size / 1024:.0f} KB)")
