@@ -130,23 +130,25 @@ def _slug(name: str) -> str:
 def figure_jobs(table, comparison, scenarios, fig_dir: Path, *, decoder_noise, landscape_point,
                 formats) -> list[tuple]:
     """Every figure of the reproduction as ``(function, args, kwargs)`` of :mod:`analysis.plots`, in
-    the order their files are listed: the bars, then per size its grid sheet (status and
-    successes), its score sheet (loss, error, I_m and SAP scores) and its I_m landscapes. The
-    landscapes' scores are computed here (:func:`analysis.plots.im_landscape_data`), so that a
-    drawing process runs matplotlib only."""
+    the order their files are listed: the bars, each size's grid sheet (status and successes), the
+    score sheets (loss, error, I_m and SAP scores) and each size's I_m landscapes. The score sheets
+    of all sizes are one job: they refill one figure, which a drawing worker builds while the sweep
+    solves (:func:`start_drawers`; a second process would build its own). The landscapes' scores
+    are computed here (:func:`analysis.plots.im_landscape_data`), so that a drawing process runs
+    matplotlib only."""
     seed = table.rows[0]["seed"]
     out = dict(formats=formats)
-    jobs = [(plots.plot_success_bars, (comparison, fig_dir / "success_rates"), out)]
+    grids, sheets, landscapes = [], [], []
     g0, l0 = landscape_point
     for size in sorted({sc.size for sc in scenarios}):
         of_size = [sc for sc in scenarios if sc.size == size]
         names, tag = [sc.name for sc in of_size], "".join(map(str, size))
         where = f"(s, n, m) = {size}: {decoder_noise} Σ_Z, seed {seed}"
-        jobs.append((plots.plot_reproduction_grids, (table, names, fig_dir / f"reproduction_grids_{tag}"),
-                     dict(out, decoder_noise=decoder_noise, seed=seed, title=where)))
-        jobs.append((plots.plot_grid_heatmaps, (table, names, fig_dir / f"scores_{tag}"),
-                     dict(out, decoder_noise=decoder_noise, seed=seed, panels=plots.SCORE_PANELS,
-                          title=f"Scores over the (γ, λ) grid — {where}")))
+        grids.append((plots.plot_reproduction_grids, (table, names, fig_dir / f"reproduction_grids_{tag}"),
+                      dict(out, decoder_noise=decoder_noise, seed=seed, title=where)))
+        sheets.append((plots.plot_grid_heatmaps, (table, names, fig_dir / f"scores_{tag}"),
+                       dict(out, decoder_noise=decoder_noise, seed=seed, panels=plots.SCORE_PANELS,
+                            title=f"Scores over the (γ, λ) grid — {where}")))
         items = []
         for sc in of_size:
             # the landscape at the grid point nearest landscape_point (default (1, 0): the VAE)
@@ -156,9 +158,10 @@ def figure_jobs(table, comparison, scenarios, fig_dir: Path, *, decoder_noise, l
                 items.append((plots.im_landscape_data(sc, np.array(r["B"]), np.array(r["sigma_w"])),
                               f"{sc.name}, γ = {r['gamma']:g}, λ = {r['lam']:g} ({r['status']})"))
         if items:
-            jobs.append((plots.draw_im_landscapes, (items, fig_dir / f"landscapes_{tag}"),
-                         dict(out, title=f"I_m landscapes, (s, n, m) = {size}")))
-    return jobs
+            landscapes.append((plots.draw_im_landscapes, (items, fig_dir / f"landscapes_{tag}"),
+                               dict(out, title=f"I_m landscapes, (s, n, m) = {size}")))
+    bars = [(plots.plot_success_bars, (comparison, fig_dir / "success_rates"), out)]
+    return bars + grids + ([(_draw_together, (sheets,), {})] if sheets else []) + landscapes
 
 
 def _draw_together(jobs, show: bool = False) -> list[Path]:    # picklable: top level
@@ -168,7 +171,7 @@ def _draw_together(jobs, show: bool = False) -> list[Path]:    # picklable: top 
 
 #: Drawing cost rank of each figure function (largest first, so that no process is left with a
 #: long figure at the end).
-_COST = {plots.plot_reproduction_grids: 0, plots.plot_grid_heatmaps: 1, plots.draw_im_landscapes: 2,
+_COST = {_draw_together: 0, plots.plot_reproduction_grids: 1, plots.draw_im_landscapes: 2,
          plots.plot_success_bars: 3}
 
 
