@@ -230,13 +230,16 @@ def reproduce(protocol: Protocol | None = None, *, seeds=(0,), sizes=((3, 4, 3),
     ``baselines.csv``, ``sensitivity.csv``, ``protocol.json``, the sweep rows (``sweep.jsonl`` — also
     the resume store, so a rerun reuses every solved point — and ``sweep.csv``) and, with
     ``figures``, figures in ``out/figures`` in each of ``formats`` (default PNG; ``("png", "pdf")``
-    adds PDF), each drawn once: the success bars, the (γ, λ) heatmaps of each scenario and its I_m
-    landscape at the grid point nearest ``landscape_point`` = (γ, λ). Figures are drawn only when
+    adds PDF), each drawn once: the success bars and, per size, a grid sheet (BA status, I_m and
+    SAP successes over the (γ, λ) grid, a row per scenario), a score sheet (loss, reconstruction
+    error, I_m and SAP scores) and the I_m landscapes of its scenarios at the grid point nearest
+    ``landscape_point`` = (γ, λ). Figures are drawn only when
     what they show changed: ``out/figures/.figures-key.json`` holds a SHA-256 of their inputs (the
     sweep's rows, the comparison, the options, matplotlib's version and the plotting code), and a
     rerun with the same key keeps the files (``Reproduction.kept_figures`` counts them; delete the
     folder to force a redraw). On two or more cores the figures are drawn by a few worker
-    processes started before the sweep (:mod:`analysis.reproduction_figures`; same files).
+    processes started before the sweep, which begin drawing as soon as the main sweep is done
+    (:mod:`analysis.reproduction_figures`; same files).
     ``executor``/``n_workers`` as in :func:`analysis.sweep` (default ``"auto"``: the 150 points of
     the default run are solved in this process by the compiled kernel; a process pool starts only
     for large sweeps); ``n_workers`` also caps the drawing processes.
