@@ -3,6 +3,7 @@ files listed in the jobs' order, the workers drawing from the start (before this
 their errors raised here, the same bytes as when drawn here, forked or new interpreters."""
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -113,3 +114,49 @@ def test_forked_drawers_and_this_process_write_the_same_figures(tmp_path):
                           timeout=600, env={**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")})
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split()[-2:] == ["forked", "1"]
+
+
+def _session_processes(sid):
+    import psutil
+
+    out = []
+    for p in psutil.process_iter(["pid"]):
+        try:
+            if os.getsid(p.pid) == sid and p.status() != psutil.STATUS_ZOMBIE:
+                out.append(p.pid)
+        except (OSError, psutil.Error):
+            pass
+    return out
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="sessions and /proc")
+@pytest.mark.parametrize("moment", ["solving", "drawing"])
+def test_ctrl_c_while_the_workers_draw_is_one_line_and_leaves_no_process(tmp_path, moment):
+    """Ctrl-C to the process group (a terminal's) while the sweep solves beside the started
+    drawing worker, or while both draw: exit 130, one line, no process of the run left."""
+    env = {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "analysis.cli", "reproduce", "--out", str(out)], env=env,
+                            cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        mark = out / ("sweep.jsonl" if moment == "solving" else "report.md")   # the text before the figures
+        deadline = time.monotonic() + 300
+        while not mark.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        if moment == "solving":
+            time.sleep(0.2)
+        if proc.poll() is not None:
+            pytest.skip("the run ended before the interrupt (a fast machine)")
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, err
+        lines = [ln for ln in err.decode().splitlines() if ln.strip() and "sweep:" not in ln]
+        assert lines[-1:] == ["interrupted"] and not any("Traceback" in ln for ln in lines), lines
+        deadline = time.monotonic() + 5
+        while _session_processes(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _session_processes(proc.pid) == []
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
