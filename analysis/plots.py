@@ -227,7 +227,7 @@ def _heatmap_sheet(gammas, lams, panels, n_scenarios: int = 1, *, pyplot: bool):
     the outer panels only."""
     one = n_scenarios == 1
     n_rows, n_cols = (-(-len(panels) // 2), 2) if one else (n_scenarios, len(panels))
-    # inches: suptitle; labels + note; between rows; a panel (with its colour bar); left margin
+    # inches: suptitle; labels + note; between rows; a panel (with its colour bar)
     top, bottom, gap, panel_h = (0.7, 1.0, 0.95, 3.0) if one else (0.7, 1.05, 0.45, 2.6)
     width = 10 if one else 1.0 + 3.6 * n_cols
     size = (width, top + bottom + panel_h * n_rows + gap * (n_rows - 1))
@@ -240,9 +240,8 @@ def _heatmap_sheet(gammas, lams, panels, n_scenarios: int = 1, *, pyplot: bool):
         fig = Figure(figsize=size)
         FigureCanvasAgg(fig)
     axes = fig.subplots(n_rows, n_cols, squeeze=False)
-    cells = axes.flat if one else (axes[r, c] for r in range(n_rows) for c in range(n_cols))
     images = []
-    for k, ax in zip(range(len(panels) * n_scenarios), cells):
+    for k, ax in zip(range(len(panels) * n_scenarios), axes.flat):      # row by row
         row, field = (0, panels[k]) if one else (k // n_cols, panels[k % n_cols])
         images.append(_panel_image(fig, ax, field, (gammas.size, lams.size)))
         if not field.endswith("success") and (one or row == 0):

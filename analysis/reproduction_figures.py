@@ -1,15 +1,16 @@
 """The figures of :func:`analysis.reproduce`: which ones, drawn once each, and only when their inputs
 changed.
 
-A reproduction writes 1 + (number of sizes) + 2·(number of scenarios) figures: the success bars,
-one grid sheet per size, and per scenario its (γ, λ) score heatmaps and its I_m landscape.
-Matplotlib draws one figure on one core, and at 0.1–0.5 s a figure the drawing is most of a cold
-run; so on a machine with two or more cores a few worker processes draw beside this process
-(:func:`start_drawers`). They start *before* the sweep — forked where that is safe, so that they
-hold this process's modules at no cost — import matplotlib and build the heatmap sheet while it
-solves, and begin drawing as soon as the sweep's table exists (:func:`start_figures`), while this
-process still runs the sensitivity table and the baselines; then this process draws too, everyone
-taking the most expensive figure left. The files are the same as when drawn in this process.
+A reproduction writes 1 + 3·(number of sizes) figures: the success bars and, per size, a grid
+sheet (BA status and successes over the (γ, λ) grid), a score sheet (loss, error, I_m and SAP
+scores) and a landscape sheet, each with a row per scenario. Matplotlib draws one figure on one
+core, and at 0.1–0.5 s a figure the drawing is most of a cold run; so on a machine with two or
+more cores a few worker processes draw beside this process (:func:`start_drawers`). They start
+*before* the sweep — forked where that is safe, so that they hold this process's modules at no
+cost — import matplotlib and build the score sheet's figure while it solves, and begin drawing
+as soon as the sweep's table exists (:func:`start_figures`), while this process still runs the
+sensitivity table and the baselines; then this process draws too, everyone taking the most
+expensive figure left. The files are the same as when drawn in this process.
 
 A key file, ``figures/.figures-key.json``, holds a SHA-256 of everything the figures show (the
 sweep's rows, the comparison, the options, matplotlib's version and the plotting code); a rerun
@@ -121,10 +122,6 @@ def figures_unchanged(fig_dir: Path, key: str | None = None) -> list[Path] | Non
     if (key is not None and old.get("key") != key) or not files or not all(f.is_file() for f in files):
         return None
     return files
-
-
-def _slug(name: str) -> str:
-    return name.replace("(", "").replace(")", "").replace(",", "").replace(" ", "_")
 
 
 def figure_jobs(table, comparison, scenarios, fig_dir: Path, *, decoder_noise, landscape_point,
