@@ -299,14 +299,9 @@ def im_landscape_data(scenario, B, sigma_w) -> dict:
     cov = scenario.model.joint_covariance(B, sigma_w)
     land = lg.im_scores_all(cov, scenario.n_latents)
     order = np.argsort(land.scores)[::-1]
-
-    def grouping(assignment):
-        return lg.canonical_grouping(tuple(tuple(j for j, a in enumerate(assignment) if a == i)
-                                           for i in range(scenario.n_latents)))
-
     true = lg.canonical_grouping(scenario.true_grouping)
-    return {"scores": land.scores[order], "true": true, "best": grouping(land.argmax()),
-            "is_true": np.array([grouping(land.assignment(k)) == true for k in order])}
+    return {"scores": land.scores[order], "true": true, "best": land.grouping(int(np.argmax(land.scores))),
+            "is_true": np.array([land.grouping(k) == true for k in order])}
 
 
 def plot_im_landscape(scenario, B, sigma_w, path, *, title: str = "", show: bool = False,

@@ -11,7 +11,9 @@ part of the toolkit that stores, compares, prints or reads a grouping goes throu
 * :func:`grouping_text` — the one text form, 1-based like the factors' names ``v1 … vs`` in
   Vu et al. (2024): ``((0, 1), (2,))`` → ``"{v1,v2}{v3}"``;
 * :func:`parse_grouping` — the inverse of :func:`grouping_text`; it also reads the command line's
-  short form ``"1,2|3"`` (1-based factor numbers, groups separated by ``|``).
+  short form ``"1,2|3"`` (1-based factor numbers, groups separated by ``|``);
+* :func:`assignment_groups` — the groups of a labelled assignment (factor j → latent
+  ``assignment[j]``), one per latent, in latent order (an empty tuple for an unused latent).
 
 Storage (JSON, result dataclasses) keeps the 0-based tuples; only text is 1-based.
 """
@@ -25,7 +27,8 @@ import numpy as np
 
 from lingauss.params import InvalidParameter
 
-__all__ = ["Grouping", "canonical_grouping", "check_partition", "grouping_text", "parse_grouping"]
+__all__ = ["Grouping", "canonical_grouping", "check_partition", "grouping_text", "parse_grouping",
+           "assignment_groups"]
 
 #: A grouping in canonical form: sorted tuples of 0-based factor indices, sorted by first element.
 Grouping = tuple[tuple[int, ...], ...]
@@ -158,3 +161,9 @@ def _factor_index(token: str, lookup) -> int:
     if not digits.isdigit() or int(digits) < 1:
         raise InvalidParameter(token)
     return int(digits) - 1
+
+
+def assignment_groups(assignment, n_latents: int) -> tuple[tuple[int, ...], ...]:
+    """Group i = the factors j with ``assignment[j] == i``, for i = 0 … ``n_latents`` − 1 (labelled:
+    in latent order, an unused latent's group empty; :func:`canonical_grouping` drops the labels)."""
+    return tuple(tuple(j for j, a in enumerate(assignment) if a == i) for i in range(int(n_latents)))

@@ -46,7 +46,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from lingauss.params import InvalidParameter
-from ..grouping import canonical_grouping
+from ..grouping import assignment_groups, canonical_grouping
 from ..params import Interval, Options, validate_params
 from ..warmup import register
 from . import _im_bounds as _bounds
@@ -90,10 +90,6 @@ def im_tables(joint_cov, n_latents: int) -> tuple[np.ndarray, np.ndarray]:
     if not ok:
         raise InvalidParameter("joint_cov is numerically singular: a conditional variance vanished")
     return LD, R
-
-
-def _groups_from(assignment, m):
-    return tuple(tuple(j for j, a in enumerate(assignment) if a == i) for i in range(m))
 
 
 def _decode(index: int, m: int, s: int) -> tuple[int, ...]:
@@ -396,7 +392,7 @@ def _partition_search(cov, m, s, tol, time_limit, progress, n_jobs) -> IMResult:
 
 
 def _result(assignment, score, ties, tied_groupings, n_evaluated, method, m) -> IMResult:
-    groups = _groups_from(assignment, m)
+    groups = assignment_groups(assignment, m)
     return IMResult(score=score, assignment=assignment, groups=groups,
                     grouping=canonical_grouping(groups), ties=ties, tied_groupings=tied_groupings,
                     n_evaluated=n_evaluated, method=method)
@@ -404,7 +400,7 @@ def _result(assignment, score, ties, tied_groupings, n_evaluated, method, m) -> 
 
 def _labelled_result(assignment, state, rec, m, s, n_evaluated, method) -> IMResult:
     """Result of a search over labelled assignments: tied groupings from the recorded ties."""
-    tied = {canonical_grouping(_groups_from(_decode(int(k), m, s), m)) for k in rec[:int(state[3])]}
+    tied = {canonical_grouping(assignment_groups(_decode(int(k), m, s), m)) for k in rec[:int(state[3])]}
     return _result(assignment, float(state[0]), int(state[2]), max(len(tied), 1), n_evaluated, method, m)
 
 

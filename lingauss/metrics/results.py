@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..grouping import assignment_groups, canonical_grouping
+
 __all__ = ["IMResult", "IMLandscape"]
 
 
@@ -69,3 +71,7 @@ class IMLandscape:
 
     def argmax(self) -> tuple[int, ...]:
         return self.assignment(int(np.argmax(self.scores)))
+
+    def grouping(self, index: int):
+        """The (canonical, unlabelled) grouping of assignment ``index``."""
+        return canonical_grouping(assignment_groups(self.assignment(index), self.n_latents))

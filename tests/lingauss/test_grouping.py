@@ -5,7 +5,7 @@ import itertools
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from lingauss.grouping import canonical_grouping, check_partition, grouping_text, parse_grouping
+from lingauss.grouping import assignment_groups, canonical_grouping, check_partition, grouping_text, parse_grouping
 from lingauss.testing import groupings
 
 
@@ -71,3 +71,13 @@ def test_check_partition_refuses_non_partitions(bad):
 def test_parse_refuses_malformed_text(text):
     with pytest.raises(ValueError, match="truth"):
         parse_grouping(text, 2, name="truth")
+
+
+def test_assignment_groups_are_labelled_by_latent_and_drop_labels_in_canonical_form():
+    assert assignment_groups((2, 0, 2, 0), 3) == ((1, 3), (), (0, 2))
+    assert canonical_grouping(assignment_groups((2, 0, 2, 0), 3)) == ((0, 2), (1, 3))
+    # every assignment of 4 factors to 3 latents: each factor in exactly the group of its latent
+    for a in itertools.product(range(3), repeat=4):
+        groups = assignment_groups(a, 3)
+        assert len(groups) == 3 and sorted(j for g in groups for j in g) == [0, 1, 2, 3]
+        assert all(a[j] == i for i, g in enumerate(groups) for j in g)
