@@ -32,17 +32,21 @@ def _ignore_sigint() -> None:                    # worker initializer (picklable
 
 
 @contextlib.contextmanager
-def sigint_blocked_for_children():
+def sigint_blocked_for_children(start_trackers: bool = True):
     """Processes and threads started inside this block by this thread inherit SIGINT *blocked*
     (a signal mask survives ``fork`` and ``exec``), so a Ctrl-C to the process group never reaches
     them, even before their own code runs. This process stays interruptible: a Ctrl-C sent to the
     process is taken by another thread (Python raises it here at once), and one sent to this
-    thread alone stays pending and is raised on leaving the block — delayed, never lost."""
+    thread alone stays pending and is raised on leaving the block — delayed, never lost.
+
+    ``start_trackers``: start the resource trackers first (see :func:`_start_resource_trackers`);
+    a pool of forked workers (:func:`forked_pool`) needs none."""
     if (not hasattr(signal, "pthread_sigmask")
             or threading.current_thread() is not threading.main_thread()):
         yield
         return
-    _start_resource_trackers()          # Python 3.11's would *unblock* SIGINT when it starts
+    if start_trackers:
+        _start_resource_trackers()      # Python 3.11's would *unblock* SIGINT when it starts
     old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
@@ -67,6 +71,13 @@ def _start_worker(prepare) -> None:             # worker initializer with a prep
     prepare()
 
 
+def _initializer(prepare):
+    """A worker initializer: SIGINT ignored, then ``prepare()`` when given."""
+    import functools
+
+    return _ignore_sigint if prepare is None else functools.partial(_start_worker, prepare)
+
+
 def process_pool(n_workers: int, prepare=None):
     """A loky process pool of ``n_workers`` workers that ignore SIGINT (see module doc).
 
@@ -75,13 +86,11 @@ def process_pool(n_workers: int, prepare=None):
     is quiet under Ctrl-C. The initializer ignores SIGINT again for a worker started later, then
     calls ``prepare()`` (a picklable function, e.g. one that imports what the tasks need).
     """
-    import functools
-
     from joblib.externals.loky.backend.context import get_context
     from joblib.externals.loky.process_executor import ProcessPoolExecutor
 
-    init = _ignore_sigint if prepare is None else functools.partial(_start_worker, prepare)
-    return ProcessPoolExecutor(max_workers=int(n_workers), context=get_context("loky"), initializer=init)
+    return ProcessPoolExecutor(max_workers=int(n_workers), context=get_context("loky"),
+                               initializer=_initializer(prepare))
 
 
 def can_fork() -> bool:
@@ -106,20 +115,15 @@ def forked_pool(n_workers: int, prepare=None):
     workers must not use thread pools this process started before (Numba's, BLAS's) — the
     reproduction's drawing workers run matplotlib only.
     """
-    import functools
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     if not can_fork():
         raise RuntimeError("forked_pool: this process runs other threads (or is not on Linux); use process_pool")
-    init = _ignore_sigint if prepare is None else functools.partial(_start_worker, prepare)
     pool = ProcessPoolExecutor(max_workers=int(n_workers), mp_context=multiprocessing.get_context("fork"),
-                               initializer=init)
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})   # inherited by the workers
-    try:
+                               initializer=_initializer(prepare))
+    with sigint_blocked_for_children(start_trackers=False):   # the workers inherit the block
         pool.submit(int)                   # forks every worker now, before the pool's own thread starts
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
     return pool
 
 
